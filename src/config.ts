@@ -1,0 +1,161 @@
+/**
+ * BuildConfig: defaults <- config file <- environment (Makefile names) <- flags.
+ *
+ * Every key is declared once in {@link SCHEMA} with its type, default,
+ * environment name (if any) and one line of documentation. Anything else is
+ * an error that names the bad key or value and the valid choices.
+ */
+import { readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { PbError } from './graph/errors.js';
+
+/** A bad config file, key or value. Exit code 2. */
+export class ConfigError extends PbError {}
+
+type Spec =
+  | { readonly type: 'string'; readonly default: string; readonly env?: string; readonly doc: string }
+  | { readonly type: 'int'; readonly default: number; readonly min: number; readonly max: number; readonly env?: string; readonly doc: string }
+  | { readonly type: 'bool'; readonly default: boolean; readonly env?: string; readonly doc: string }
+  | { readonly type: 'enum'; readonly default: string; readonly choices: readonly string[]; readonly env?: string; readonly doc: string };
+
+/** The config keys. Later issues add theirs here. */
+export const SCHEMA = {
+  'demo.greeting': { type: 'string', default: 'hello from pyston-build', doc: 'Text the demonstration program prints (compiled in by demo:configure).' },
+  'demo.cflags': { type: 'string', default: '-O2', env: 'DEMO_CFLAGS', doc: 'CFLAGS for the demonstration program.' },
+  'demo.iterations': { type: 'int', default: 200000, min: 1, max: 1_000_000_000, doc: 'Work the demonstration program does when demo:check runs it.' },
+} as const satisfies Record<string, Spec>;
+
+export type ConfigKey = keyof typeof SCHEMA;
+type ValueOf<S> = S extends { type: 'int' } ? number : S extends { type: 'bool' } ? boolean : string;
+export type BuildConfig = { readonly [K in ConfigKey]: ValueOf<(typeof SCHEMA)[K]> };
+
+export const CONFIG_FILE = 'pyston-build.toml';
+
+const KEYS = Object.keys(SCHEMA).sort() as ConfigKey[];
+
+function validKeysHint(): string {
+  return `valid keys: ${KEYS.join(', ')}`;
+}
+
+/** Parse one value from text (env or `--set`). */
+function parseText(key: ConfigKey, text: string, where: string): string | number | boolean {
+  const spec = SCHEMA[key] as Spec;
+  switch (spec.type) {
+    case 'string':
+      return text;
+    case 'int': {
+      if (!/^-?\d+$/.test(text.trim())) throw new ConfigError(`${where}: ${key} must be an integer, got '${text}'`, `use a whole number between ${spec.min} and ${spec.max}`);
+      return checkValue(key, Number(text.trim()), where);
+    }
+    case 'bool': {
+      const t = text.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(t)) return true;
+      if (['0', 'false', 'no', 'off', ''].includes(t)) return false;
+      throw new ConfigError(`${where}: ${key} must be a boolean, got '${text}'`, 'use 1/0, true/false, yes/no or on/off');
+    }
+    case 'enum':
+      return checkValue(key, text, where);
+  }
+}
+
+/** Check a typed value (from the TOML file or parsed text). */
+function checkValue(key: ConfigKey, v: unknown, where: string): string | number | boolean {
+  const spec = SCHEMA[key] as Spec;
+  switch (spec.type) {
+    case 'string':
+      if (typeof v !== 'string') throw new ConfigError(`${where}: ${key} must be a string, got ${JSON.stringify(v)}`, `quote it: ${key} = "..."`);
+      return v;
+    case 'int':
+      if (typeof v !== 'number' || !Number.isInteger(v)) throw new ConfigError(`${where}: ${key} must be an integer, got ${JSON.stringify(v)}`, `use a whole number between ${spec.min} and ${spec.max}`);
+      if (v < spec.min || v > spec.max) throw new ConfigError(`${where}: ${key} = ${v} is out of range`, `use a whole number between ${spec.min} and ${spec.max}`);
+      return v;
+    case 'bool':
+      if (typeof v !== 'boolean') throw new ConfigError(`${where}: ${key} must be true or false, got ${JSON.stringify(v)}`, `write ${key} = true or ${key} = false`);
+      return v;
+    case 'enum':
+      if (typeof v !== 'string' || !spec.choices.includes(v)) throw new ConfigError(`${where}: invalid value ${JSON.stringify(v)} for ${key}`, `valid choices: ${spec.choices.join(', ')}`);
+      return v;
+  }
+}
+
+function flatten(obj: Record<string, unknown>, prefix: string, out: Map<string, unknown>): void {
+  for (const [k, v] of Object.entries(obj)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date) && !(key in SCHEMA)) flatten(v as Record<string, unknown>, key, out);
+    else out.set(key, v);
+  }
+}
+
+export interface ConfigSources {
+  /** Project root: the config file is looked up here. */
+  readonly root: string;
+  /** An explicit config file (`--config`); must exist. */
+  readonly file?: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** `--set key=value` pairs, in order. */
+  readonly sets: readonly string[];
+}
+
+export interface LoadedConfig {
+  readonly config: BuildConfig;
+  /** The config file that was read, if any. */
+  readonly file: string | undefined;
+}
+
+export async function loadConfig(src: ConfigSources): Promise<LoadedConfig> {
+  const values = new Map<ConfigKey, string | number | boolean>();
+  for (const k of KEYS) values.set(k, SCHEMA[k].default);
+
+  const path = src.file ? resolve(src.root, src.file) : resolve(src.root, CONFIG_FILE);
+  let text: string | undefined;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (src.file || code !== 'ENOENT') {
+      throw new ConfigError(`cannot read config file ${path}: ${code === 'ENOENT' ? 'no such file' : code}`, 'check the --config path');
+    }
+  }
+  const shown = relative(process.cwd(), path) || path;
+  if (text !== undefined) {
+    const { parse, TomlError } = await import('smol-toml');
+    let doc: Record<string, unknown>;
+    try {
+      doc = parse(text) as Record<string, unknown>;
+    } catch (e) {
+      const where = e instanceof TomlError ? `${shown}:${e.line}:${e.column}` : shown;
+      const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+      throw new ConfigError(`${where}: invalid TOML: ${msg}`, 'fix the syntax; see README.md for the config format');
+    }
+    const flat = new Map<string, unknown>();
+    flatten(doc, '', flat);
+    for (const [k, v] of flat) {
+      if (!(k in SCHEMA)) throw new ConfigError(`${shown}: unknown config key '${k}'`, validKeysHint());
+      values.set(k as ConfigKey, checkValue(k as ConfigKey, v, shown));
+    }
+  }
+
+  for (const k of KEYS) {
+    const spec = SCHEMA[k] as Spec;
+    const name = spec.env;
+    if (name && src.env[name] !== undefined) values.set(k, parseText(k, src.env[name]!, `environment variable ${name}`));
+  }
+
+  for (const s of src.sets) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`--set expects KEY=VALUE, got '${s}'`, `for example: --set demo.greeting=hi; ${validKeysHint()}`);
+    const k = s.slice(0, eq);
+    if (!(k in SCHEMA)) throw new ConfigError(`--set: unknown config key '${k}'`, validKeysHint());
+    values.set(k as ConfigKey, parseText(k as ConfigKey, s.slice(eq + 1), `--set ${k}`));
+  }
+
+  return { config: Object.fromEntries(values) as unknown as BuildConfig, file: text !== undefined ? path : undefined };
+}
+
+/** `key = value  # doc` lines for `--help` and the README. */
+export function describeConfig(): string[] {
+  return KEYS.map((k) => {
+    const s = SCHEMA[k] as Spec;
+    return `${k} (${s.type === 'enum' ? s.choices.join('|') : s.type}, default ${JSON.stringify(s.default)}${s.env ? `, env ${s.env}` : ''}): ${s.doc}`;
+  });
+}

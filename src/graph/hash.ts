@@ -1,0 +1,130 @@
+/**
+ * Content digests with a stat cache.
+ *
+ * A file's digest is the sha256 of its bytes, never its mtime. The stat
+ * cache maps (dev, inode, size, mtime_ns, ctime_ns) to a digest so that an
+ * unchanged file costs one stat. An entry is trusted only if the file's
+ * mtime was safely older than the moment it was hashed ("racy" entries, as
+ * git calls them, are rehashed): a write in the same clock tick as the hash
+ * would otherwise go unseen.
+ */
+import { closeSync, openSync, readSync, readdirSync, readlinkSync, statSync, lstatSync, type BigIntStats } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+
+/** [dev, ino, size, mtimeNs, ctimeNs, hashedAtNs, digest] */
+export type StatEntry = [string, string, string, string, string, string, string];
+
+/** A modification within this many ns of hashing is not trusted from the cache. */
+const RACY_NS = 100_000_000n;
+
+export function sha256(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+const buf = Buffer.allocUnsafe(1 << 20);
+
+function hashFileContents(path: string): string {
+  const h = createHash('sha256');
+  const fd = openSync(path, 'r');
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+export class FileHasher {
+  /** Entries keyed by absolute path. */
+  readonly cache: Map<string, StatEntry>;
+  /** True when an entry was added or replaced (the state should be saved). */
+  dirty = false;
+  /** Files actually read and hashed in this process (for tests and the bench). */
+  hashed = 0;
+
+  constructor(entries?: Iterable<[string, StatEntry]>) {
+    this.cache = new Map(entries);
+  }
+
+  /**
+   * Digest of a regular file, `undefined` if it does not exist.
+   * Directories are hashed as trees via {@link digestPath}.
+   */
+  digestFile(abs: string, st?: BigIntStats): string | undefined {
+    if (!st) {
+      try {
+        st = statSync(abs, { bigint: true });
+      } catch {
+        return undefined;
+      }
+    }
+    const dev = String(st.dev), ino = String(st.ino), size = String(st.size);
+    const mtime = String(st.mtimeNs), ctime = String(st.ctimeNs);
+    const hit = this.cache.get(abs);
+    if (hit && hit[0] === dev && hit[1] === ino && hit[2] === size && hit[3] === mtime && hit[4] === ctime) {
+      if (st.mtimeNs + RACY_NS < BigInt(hit[5])) return hit[6];
+    }
+    const hashedAt = BigInt(Date.now()) * 1_000_000n;
+    const digest = hashFileContents(abs);
+    this.hashed++;
+    this.cache.set(abs, [dev, ino, size, mtime, ctime, String(hashedAt), digest]);
+    this.dirty = true;
+    return digest;
+  }
+
+  /**
+   * Digest of a file, a symlink (its target text) or a directory tree
+   * (sorted relative paths, executable bits and file digests).
+   * `undefined` if nothing is there.
+   */
+  digestPath(abs: string): string | undefined {
+    let st: BigIntStats;
+    try {
+      st = lstatSync(abs, { bigint: true });
+    } catch {
+      return undefined;
+    }
+    if (st.isSymbolicLink()) return sha256('symlink\0' + readlinkSync(abs));
+    if (st.isDirectory()) {
+      const h = createHash('sha256');
+      for (const [rel, d] of this.walk(abs)) h.update(rel + '\0' + d + '\n');
+      return h.digest('hex');
+    }
+    const d = this.digestFile(abs, st);
+    return d === undefined ? undefined : ((st.mode & 0o111n) !== 0n ? 'x' : '') + d;
+  }
+
+  /** Every entry under a directory as [relative path, digest], sorted by path. */
+  walk(dir: string): [string, string][] {
+    const out: [string, string][] = [];
+    const visit = (abs: string, rel: string): void => {
+      const names = readdirSync(abs).sort();
+      for (const name of names) {
+        const a = join(abs, name);
+        const r = rel ? `${rel}/${name}` : name;
+        const st = lstatSync(a, { bigint: true });
+        if (st.isDirectory()) {
+          out.push([r + '/', 'dir']);
+          visit(a, r);
+        } else if (st.isSymbolicLink()) {
+          out.push([r, 'symlink:' + readlinkSync(a)]);
+        } else if (st.isFile()) {
+          out.push([r, ((st.mode & 0o111n) !== 0n ? 'x' : '') + this.digestFile(a, st)]);
+        }
+      }
+    };
+    visit(dir, '');
+    return out;
+  }
+
+  /** Drop entries for paths under `prefix` (after `clean`). */
+  forgetUnder(prefix: string): void {
+    for (const k of this.cache.keys()) if (k === prefix || k.startsWith(prefix + '/')) this.cache.delete(k);
+    this.dirty = true;
+  }
+}

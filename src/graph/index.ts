@@ -1,0 +1,12 @@
+/** The engine's public surface. Nothing here knows about Python, LLVM or packaging. */
+export type { Task, TaskInputs, TaskContext, ToolRef, Target, TaskGraph, ExecOptions, ExecResult } from './task.js';
+export type { EngineEvent, EngineListener, BuildSummary, PlannedTask, TaskSummary } from './events.js';
+export { EventBus } from './events.js';
+export { PbError, UsageError, PlanError, MissingToolError, TaskFailure, errorMessage } from './errors.js';
+export { formatReason, type Reason } from './explain.js';
+export { planBuild, runBuild, plannedTasks, logPathFor, tailFile, type EngineOptions, type Plan, type PlanEntry } from './engine.js';
+export { resolveTargets, topoClosure, validateGraph } from './plan.js';
+export { stateDir, statePath, loadState, writeFileAtomic } from './state.js';
+export { acquireLock } from './lock.js';
+export { which, ToolResolver } from './tools.js';
+export { tracePath } from './trace.js';

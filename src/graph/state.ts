@@ -1,0 +1,143 @@
+/**
+ * The build state under `build/.pyston-build/state.json`.
+ *
+ * One file, written atomically: temp file, fsync, rename, fsync of the
+ * directory. A crash or a kill at any moment leaves either the old file or
+ * the new one. The first line carries a sha256 of the body, so a truncated
+ * or damaged file is detected; a state that cannot be read is reported in
+ * one line and treated as "nothing built", never a crash.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { sha256, type StatEntry } from './hash.js';
+import { errorMessage, PbError } from './errors.js';
+
+export const STATE_FORMAT = 1;
+const MAGIC = 'pyston-build-state';
+
+/** What the engine remembers about one task. */
+export interface TaskRecord {
+  /** `ok` records are the only ones that can make a task up to date. */
+  readonly status: 'ok' | 'failed' | 'interrupted' | 'running';
+  readonly key: string;
+  /** Per-component digests, kept so `--explain` can name what changed. */
+  readonly def: string;
+  readonly files: Readonly<Record<string, string>>;
+  readonly config: Readonly<Record<string, string>>;
+  readonly env: Readonly<Record<string, string>>;
+  readonly tools: Readonly<Record<string, string>>;
+  readonly deps: Readonly<Record<string, string>>;
+  readonly upstream: Readonly<Record<string, string>>;
+  /** Output path -> digest at the end of the successful run. */
+  readonly outputs: Readonly<Record<string, string>>;
+  readonly durationMs: number;
+}
+
+/** A resolved tool, cached by the identity of its executable. */
+export interface ToolCacheEntry {
+  readonly stat: string;
+  readonly version: string;
+  readonly digest: string;
+}
+
+export interface StateData {
+  tasks: Record<string, TaskRecord>;
+  stat: Record<string, StatEntry>;
+  tools: Record<string, ToolCacheEntry>;
+}
+
+export function emptyState(): StateData {
+  return { tasks: {}, stat: {}, tools: {} };
+}
+
+export function stateDir(buildDir: string): string {
+  return join(buildDir, '.pyston-build');
+}
+
+export function statePath(buildDir: string): string {
+  return join(stateDir(buildDir), 'state.json');
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function validTask(r: unknown): r is TaskRecord {
+  if (!isRecord(r)) return false;
+  if (!['ok', 'failed', 'interrupted', 'running'].includes(r.status as string)) return false;
+  if (typeof r.key !== 'string' || typeof r.def !== 'string' || typeof r.durationMs !== 'number') return false;
+  for (const k of ['files', 'config', 'env', 'tools', 'deps', 'upstream', 'outputs']) if (!isRecord(r[k])) return false;
+  return true;
+}
+
+/**
+ * Load the state. Returns an empty state and a one-line `problem` when the
+ * file is corrupt, unreadable or from another format version. A missing file
+ * is not a problem: it is a first build.
+ */
+export function loadState(path: string): { state: StateData; problem?: string } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { state: emptyState() };
+    return { state: emptyState(), problem: `cannot read build state ${path} (${errorMessage(e)}); rebuilding from scratch` };
+  }
+  const bad = (why: string) => ({ state: emptyState(), problem: `build state ${path} is corrupt (${why}); treating every task as not built` });
+  const nl = text.indexOf('\n');
+  if (nl < 0) return bad('no header');
+  const header = text.slice(0, nl).split(' ');
+  const body = text.slice(nl + 1);
+  if (header[0] !== MAGIC || header.length !== 3) return bad('bad header');
+  if (header[1] !== String(STATE_FORMAT)) {
+    return { state: emptyState(), problem: `build state ${path} has format ${header[1]}, this pyston-build uses ${STATE_FORMAT}; rebuilding from scratch` };
+  }
+  if (sha256(body) !== header[2]) return bad('checksum mismatch');
+  let data: unknown;
+  try {
+    data = JSON.parse(body);
+  } catch (e) {
+    return bad(errorMessage(e));
+  }
+  if (!isRecord(data) || !isRecord(data.tasks) || !isRecord(data.stat) || !isRecord(data.tools)) return bad('unexpected structure');
+  for (const [id, rec] of Object.entries(data.tasks)) if (!validTask(rec)) return bad(`bad record for task ${id}`);
+  return { state: data as unknown as StateData };
+}
+
+/** Write `contents` to `path` atomically and durably. Leaves no temp file behind on failure. */
+export function writeFileAtomic(path: string, contents: string | Buffer): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    const fd = openSync(tmp, 'w', 0o644);
+    try {
+      const data = typeof contents === 'string' ? Buffer.from(contents) : contents;
+      let off = 0;
+      while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    const code = (e as NodeJS.ErrnoException).code;
+    const hint = code === 'ENOSPC' ? 'free some disk space and run again; finished tasks are kept' : code === 'EACCES' || code === 'EROFS' ? `make ${dirname(path)} writable` : undefined;
+    throw new PbError(`cannot write ${path}: ${code === 'ENOSPC' ? 'no space left on device' : errorMessage(e)}`, hint, 1);
+  }
+  try {
+    const dfd = openSync(dirname(path), 'r');
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch {
+    // Directory fsync is best effort (not supported on every filesystem).
+  }
+}
+
+export function saveState(path: string, state: StateData): void {
+  const body = JSON.stringify(state);
+  writeFileAtomic(path, `${MAGIC} ${STATE_FORMAT} ${sha256(body)}\n${body}`);
+}

@@ -1,0 +1,126 @@
+/**
+ * The task: the one unit of work the engine knows.
+ *
+ * A task is a plain typed value. Everything it reads must be declared in
+ * `inputs`, or the cache is wrong: an undeclared input is the classic
+ * cache bug of every build tool. The engine knows nothing about what a task
+ * builds; domain code (interpreters, LLVM, packages) lives in task factories
+ * outside `src/graph/`.
+ */
+
+/** A tool a task runs. Its identity (resolved path, version, content digest) is part of the key. */
+export interface ToolRef {
+  /** Short name used in reasons and messages, e.g. `make`, `clang`. */
+  readonly name: string;
+  /** A command looked up on PATH, or an absolute path. Defaults to `name`. */
+  readonly command?: string;
+  /** Arguments that print the version on the first line of output. Default `['--version']`. */
+  readonly versionArgs?: readonly string[];
+  /** The Debian package that provides it, e.g. `make`. Named in the hint when the tool is missing. */
+  readonly package?: string;
+}
+
+/** Everything a task reads. Each kind feeds the action key and has its own `--explain` reason. */
+export interface TaskInputs {
+  /**
+   * Files, directories (hashed recursively) or globs, relative to the project
+   * root or absolute. Contents are hashed, never mtimes.
+   */
+  readonly files?: readonly string[];
+  /** Names of environment variables the task reads. Each must be on the engine's allow-list. */
+  readonly env?: readonly string[];
+  /** Tools the task runs. */
+  readonly tools?: readonly ToolRef[];
+  /** Config values the task reads, by dotted key. Values must be JSON-serialisable. */
+  readonly config?: Readonly<Record<string, unknown>>;
+  /** Extra keys from outside the graph, e.g. a source pin's sha256. */
+  readonly upstream?: Readonly<Record<string, string>>;
+}
+
+/** Options for one child process started through {@link TaskContext.exec}. */
+export interface ExecOptions {
+  /** Working directory. Default: the project root. */
+  readonly cwd?: string;
+  /**
+   * Extra environment for this child. The child's environment is a small
+   * fixed base (PATH, HOME, TMPDIR, TERM, LANG, LC_ALL, SOURCE_DATE_EPOCH), plus the
+   * task's declared env vars, plus these. Nothing else leaks in.
+   */
+  readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Make the child a GNU make jobserver client: it gets `MAKEFLAGS` with
+   * `--jobserver-auth` and must not be given its own `-j`.
+   * `pipe` = the `R,W` file-descriptor form (make >= 4.2);
+   * `fifo` = the `fifo:PATH` form (make >= 4.4, ninja >= 1.13).
+   * Default: `pipe`. `false` = not a jobserver client.
+   */
+  readonly jobserver?: 'pipe' | 'fifo' | false;
+  /** Bytes written to the child's stdin. Default: stdin is /dev/null. */
+  readonly input?: string;
+}
+
+export interface ExecResult {
+  readonly exitCode: number;
+}
+
+/** What a task's `run` gets from the engine. */
+export interface TaskContext {
+  readonly id: string;
+  /** Absolute project root (`-C`). */
+  readonly root: string;
+  /** Absolute build directory (`<root>/build`). */
+  readonly buildDir: string;
+  /** Absolute path of this task's log file. */
+  readonly logPath: string;
+  /** Aborted when the build is interrupted. */
+  readonly signal: AbortSignal;
+  /** Values of the declared env vars (unset ones are absent). */
+  readonly env: Readonly<Record<string, string>>;
+  /** The global job budget (`-j`). */
+  readonly jobs: number;
+  /** Append a line to the task's log (and to the live tail). */
+  log(line: string): void;
+  /**
+   * Run a command: an argument array, never a shell string. Output goes to
+   * the task log. Rejects with a `TaskFailure` on a non-zero exit.
+   */
+  exec(file: string, args: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+  /** Resolve a path relative to the project root. */
+  path(...segments: string[]): string;
+}
+
+export interface Task {
+  /** Unique id, e.g. `unopt:configure`. Also the log file name. */
+  readonly id: string;
+  /** One line for `graph` and `--explain`. */
+  readonly title?: string;
+  /** Bump to invalidate every cached result of this task when its code changes. */
+  readonly version?: number;
+  /** Ids of the tasks that must finish first. */
+  readonly deps: readonly string[];
+  readonly inputs: TaskInputs;
+  /**
+   * Files or directories this task produces, relative to the root. After a
+   * successful run each must exist; their digests are recorded, and a
+   * missing or edited output reruns the task.
+   */
+  readonly outputs: readonly string[];
+  /** Rough cost estimate used for critical-path ordering before a first run. Default 1. */
+  readonly weight?: number;
+  run(ctx: TaskContext): Promise<void>;
+}
+
+/** A named set of root tasks, e.g. `all` or `unopt`. */
+export interface Target {
+  readonly name: string;
+  readonly description: string;
+  readonly roots: readonly string[];
+}
+
+/** Everything the engine needs to plan: the tasks and the targets over them. */
+export interface TaskGraph {
+  readonly tasks: ReadonlyMap<string, Task>;
+  readonly targets: ReadonlyMap<string, Target>;
+  /** Env vars tasks may declare. A task declaring any other is a plan error. */
+  readonly envAllowList: readonly string[];
+}

@@ -1,0 +1,109 @@
+/** Shared test helpers: temp projects, event capture, small real tasks. */
+import { cpSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { EventBus, runBuild, type EngineEvent, type EngineOptions, type Task, type TaskGraph, type BuildSummary } from '../src/graph/index.js';
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export function tmpProject(prefix = 'pb-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function write(root: string, rel: string, text: string): void {
+  mkdirSync(dirname(join(root, rel)), { recursive: true });
+  writeFileSync(join(root, rel), text);
+}
+
+export function read(root: string, rel: string): string {
+  return readFileSync(join(root, rel), 'utf8');
+}
+
+export function graphOf(tasks: Task[], targets: Record<string, string[]> = {}, envAllowList: string[] = []): TaskGraph {
+  const all = { all: tasks.map((t) => t.id), ...targets };
+  return {
+    tasks: new Map(tasks.map((t) => [t.id, t])),
+    targets: new Map(Object.entries(all).map(([name, roots]) => [name, { name, description: name, roots }])),
+    envAllowList,
+  };
+}
+
+export interface BuildResult {
+  readonly summary: BuildSummary;
+  readonly events: EngineEvent[];
+  /** Ids of the tasks that started, in start order. */
+  readonly ran: string[];
+}
+
+export async function build(graph: TaskGraph, root: string, opts: Partial<EngineOptions> = {}): Promise<BuildResult> {
+  const bus = new EventBus();
+  const events: EngineEvent[] = [];
+  bus.on((e) => events.push(e));
+  const summary = await runBuild(graph, { root, buildDir: join(root, 'build'), jobs: 2, targets: ['all'], handleSignals: false, env: { PATH: process.env.PATH }, bus, ...opts });
+  return { summary, events, ran: events.flatMap((e) => (e.type === 'start' ? [e.id] : [])) };
+}
+
+/**
+ * A task that concatenates its input files (plus a config value and an env
+ * value) into one output file, with real `sh` and `cat`.
+ */
+export function catTask(id: string, opts: { deps?: string[]; files?: string[]; config?: Record<string, unknown>; env?: string[]; out?: string; fail?: boolean; sleep?: number } = {}): Task {
+  const out = opts.out ?? `build/out/${id}.txt`;
+  const files = opts.files ?? [];
+  return {
+    id,
+    deps: opts.deps ?? [],
+    inputs: { files, tools: [{ name: 'sh' }], ...(opts.config ? { config: opts.config } : {}), ...(opts.env ? { env: opts.env } : {}) },
+    outputs: [out],
+    async run(ctx) {
+      mkdirSync(dirname(ctx.path(out)), { recursive: true });
+      const envText = (opts.env ?? []).map((n) => `${n}=${ctx.env[n] ?? ''}`).join(' ');
+      const depFiles = (opts.deps ?? []).map((d) => ctx.path(`build/out/${d}.txt`));
+      const body = opts.fail ? 'echo "about to fail"; echo "boom" >&2; exit 3' : 'out="$1"; shift; { echo "$CFG $ENVS"; cat "$@" /dev/null; } > "$out"';
+      const script = opts.sleep ? `sleep ${opts.sleep}; ${body}` : body;
+      await ctx.exec('sh', ['-c', script, 'sh', ctx.path(out), ...files.map((f) => ctx.path(f)), ...depFiles], {
+        env: { CFG: JSON.stringify(opts.config ?? {}), ENVS: envText },
+        jobserver: false,
+      });
+    },
+  };
+}
+
+/** Run the real CLI (bin/pyston-build.js) as a new process. */
+export function cli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}): SpawnSyncReturns<string> {
+  const env = { ...process.env, ...opts.env };
+  delete env.GITHUB_ACTIONS;
+  delete env.FORCE_COLOR;
+  return spawnSync(process.execPath, [join(REPO, 'bin', 'pyston-build.js'), ...args], {
+    cwd: opts.cwd ?? REPO,
+    env,
+    encoding: 'utf8',
+    timeout: opts.timeout ?? 120_000,
+  });
+}
+
+/** A project directory holding a copy of the demo's C fixture, for CLI tests. */
+export function demoProject(): string {
+  const root = tmpProject('pb-demo-');
+  cpSync(join(REPO, 'tests/fixtures/cdemo'), join(root, 'tests/fixtures/cdemo'), { recursive: true });
+  return root;
+}
+
+/** Processes whose command line contains `marker`: pid -> cmdline. */
+export function processesWith(marker: string): Map<number, string> {
+  const found = new Map<number, string>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmd.includes(marker) && Number(name) !== process.pid) found.set(Number(name), cmd);
+    } catch {
+      // gone
+    }
+  }
+  return found;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
