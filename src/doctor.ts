@@ -42,6 +42,7 @@ export function doctor(graph: TaskGraph, root: string, buildDir: string, env: No
     if (!which(cmd, env.PATH)) {
       ok = false;
       if (tool.package) missing.add(tool.package);
+      tasks.sort();
       row('missing', `${tool.name}${cmd !== tool.name ? ` (${cmd})` : ''}, needed by ${tasks.slice(0, 3).join(', ')}${tasks.length > 3 ? ` and ${tasks.length - 3} more` : ''}`);
       continue;
     }

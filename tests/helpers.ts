@@ -73,9 +73,11 @@ export function catTask(id: string, opts: { deps?: string[]; files?: string[]; c
 
 /** Run the real CLI (bin/pyston-build.js) as a new process. */
 export function cli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}): SpawnSyncReturns<string> {
-  const env = { ...process.env, ...opts.env };
-  delete env.GITHUB_ACTIONS;
-  delete env.FORCE_COLOR;
+  const base = { ...process.env };
+  delete base.GITHUB_ACTIONS;
+  delete base.GITHUB_STEP_SUMMARY;
+  delete base.FORCE_COLOR;
+  const env = { ...base, ...opts.env };
   return spawnSync(process.execPath, [join(REPO, 'bin', 'pyston-build.js'), ...args], {
     cwd: opts.cwd ?? REPO,
     env,

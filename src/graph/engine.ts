@@ -230,9 +230,23 @@ class Run {
       this.jobserver?.close();
       clearTimeout(this.saveTimer);
     }
-    this.saveNow(true);
-    const summary = this.summarize();
+    // Nothing of a failed final save is lost: the previous state file is
+    // intact, and this run's tasks simply rerun next time.
+    let saveError: unknown;
+    try {
+      this.saveNow(true);
+    } catch (e) {
+      saveError = e;
+      this.emit({ type: 'warning', message: `${errorMessage(e)}; the tasks of this run will run again next time` });
+    }
+    const summary = this.summarize(saveError === undefined);
+    try {
+      trace.write(summary);
+    } catch (e) {
+      this.emit({ type: 'warning', message: `trace not written: ${errorMessage(e)}` });
+    }
     this.emit({ type: 'done', summary });
+    if (saveError) throw saveError;
     return summary;
   }
 
@@ -488,7 +502,7 @@ class Run {
     }
   }
 
-  private summarize(): BuildSummary {
+  private summarize(saved: boolean): BuildSummary {
     const tasks: TaskSummary[] = this.plan.entries.map((e) => {
       const reason = this.reasons.get(e.task.id);
       return { id: e.task.id, status: this.status.get(e.task.id)!, durationMs: this.durations.get(e.task.id) ?? 0, ...(reason ? { reason } : {}) };
@@ -516,7 +530,7 @@ class Run {
     const path: string[] = [];
     for (let cur = best; cur; cur = cp.get(cur)!.prev) path.unshift(cur);
     return {
-      ok: failed.length === 0 && !this.interruptedBy && tasks.every((t) => t.status === 'ran' || t.status === 'cached'),
+      ok: saved && failed.length === 0 && !this.interruptedBy && tasks.every((t) => t.status === 'ran' || t.status === 'cached'),
       interrupted: this.interruptedBy !== undefined,
       ran,
       upToDate: tasks.filter((t) => t.status === 'cached').length,

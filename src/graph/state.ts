@@ -106,9 +106,9 @@ export function loadState(path: string): { state: StateData; problem?: string } 
 
 /** Write `contents` to `path` atomically and durably. Leaves no temp file behind on failure. */
 export function writeFileAtomic(path: string, contents: string | Buffer): void {
-  mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
   try {
+    mkdirSync(dirname(path), { recursive: true });
     const fd = openSync(tmp, 'w', 0o644);
     try {
       const data = typeof contents === 'string' ? Buffer.from(contents) : contents;
@@ -120,7 +120,11 @@ export function writeFileAtomic(path: string, contents: string | Buffer): void {
     }
     renameSync(tmp, path);
   } catch (e) {
-    rmSync(tmp, { force: true });
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // nothing was created
+    }
     const code = (e as NodeJS.ErrnoException).code;
     const hint = code === 'ENOSPC' ? 'free some disk space and run again; finished tasks are kept' : code === 'EACCES' || code === 'EROFS' ? `make ${dirname(path)} writable` : undefined;
     throw new PbError(`cannot write ${path}: ${code === 'ENOSPC' ? 'no space left on device' : errorMessage(e)}`, hint, 1);

@@ -14,7 +14,10 @@ export interface ToolRef {
   readonly name: string;
   /** A command looked up on PATH, or an absolute path. Defaults to `name`. */
   readonly command?: string;
-  /** Arguments that print the version on the first line of output. Default `['--version']`. */
+  /**
+   * Arguments that print the version on the first line of output. Default
+   * `['--version']`; `[]` for tools without one (their digest still counts).
+   */
   readonly versionArgs?: readonly string[];
   /** The Debian package that provides it, e.g. `make`. Named in the hint when the tool is missing. */
   readonly package?: string;

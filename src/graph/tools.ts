@@ -72,6 +72,7 @@ export class ToolResolver {
 
 /** First non-empty line the tool prints for its version arguments; '' if it prints nothing or fails. */
 function probeVersion(path: string, args: readonly string[]): string {
+  if (args.length === 0) return '';
   try {
     const out = execFileSync(path, args, { encoding: 'utf8', timeout: 15_000, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', LC_ALL: 'C' } });
     return out.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';

@@ -44,9 +44,6 @@ export class TraceWriter {
         if (this.open.has(e.id)) this.close(e.id, Date.now(), 'interrupted');
         break;
       }
-      case 'done':
-        this.write(e.summary);
-        break;
       default:
         break;
     }
@@ -59,7 +56,8 @@ export class TraceWriter {
     this.spans.push({ name: id, ph: 'X', cat: 'task', ts: (o.ts - this.t0) * 1000, dur: (end - o.ts) * 1000, pid: 1, tid: o.slot + 1, args: { status, reason: o.reason } });
   }
 
-  private write(summary: BuildSummary): void {
+  /** Write the file. Called by the engine before it emits `done`. */
+  write(summary: BuildSummary): void {
     const meta = [{ name: 'process_name', ph: 'M', pid: 1, tid: 0, args: { name: 'pyston-build' } }];
     for (let s = 0; s <= this.maxSlot; s++) meta.push({ name: 'thread_name', ph: 'M', pid: 1, tid: s + 1, args: { name: `job slot ${s}` } });
     const { tasks: _tasks, ...rest } = summary;

@@ -12,7 +12,7 @@ import type { BuildConfig } from '../config.js';
 export const DEMO_SOURCE = 'tests/fixtures/cdemo';
 
 export const TOOLS = {
-  sh: { name: 'sh', package: 'dash' },
+  sh: { name: 'sh', package: 'dash', versionArgs: [] },
   make: { name: 'make', package: 'make' },
   cc: { name: 'cc', package: 'gcc' },
 } as const satisfies Record<string, ToolRef>;

@@ -1,0 +1,66 @@
+/**
+ * Renderers: they turn engine events into what a person reads. They only
+ * listen (`report` imports from `graph`, never the reverse).
+ *
+ * | mode     | when                         | out                          | err                       |
+ * |----------|------------------------------|------------------------------|---------------------------|
+ * | `tty`    | stdout is a terminal         | live listr2 task list, summary | failure blocks, warnings (after the list) |
+ * | `plain`  | pipes, files, other CI       | one line per start/finish/fail, plan and summary lines | failure blocks, warnings |
+ * | `github` | `GITHUB_ACTIONS=true`        | a group per task, annotations, job summary (via @actions/core, on process.stdout) | failure blocks |
+ * | `json`   | `--json`: the CLI prints JSON | nothing                      | failure blocks, warnings  |
+ * | `silent` | `--quiet`                    | nothing                      | nothing                   |
+ *
+ * Usage (the CLI):
+ *
+ *     const reporter = await createReporter(mode, { out: process.stdout, err: process.stderr, color });
+ *     bus.on((e) => reporter.onEvent(e));
+ *     ... run the build; the engine emits `done` last ...
+ *     await reporter.close();
+ *
+ * Start-up cost matters (a no-op build must finish in under 300 ms): listr2
+ * is imported only by `tty`, and only once the plan has a task to run;
+ * @actions/core only by `github`.
+ */
+import { PlainReporter } from './plain.js';
+import { FailuresOnlyReporter, SilentReporter } from './quiet.js';
+import type { Reporter, ReporterOptions } from './reporter.js';
+
+export type { Reporter, ReporterOptions } from './reporter.js';
+export { formatFailureBlock, FAILURE_TAIL_LINES } from './failure.js';
+export type { FailEvent, FailureBlockOptions } from './failure.js';
+export { formatDuration, formatPlanLine, formatSummaryLine } from './format.js';
+
+export type ReportMode = 'tty' | 'plain' | 'github' | 'json' | 'silent';
+
+/**
+ * The mode when the user did not choose one: GitHub Actions, else a
+ * terminal, else plain. (`json` and `silent` are only chosen by flags.)
+ */
+export function detectMode(env: NodeJS.ProcessEnv, stdoutIsTTY: boolean): ReportMode {
+  if (env['GITHUB_ACTIONS'] === 'true') return 'github';
+  return stdoutIsTTY ? 'tty' : 'plain';
+}
+
+/** Builds the reporter of a mode, loading its dependencies if it has any. */
+export async function createReporter(mode: ReportMode, opts: ReporterOptions): Promise<Reporter> {
+  switch (mode) {
+    case 'tty': {
+      const { TtyReporter } = await import('./tty.js');
+      return new TtyReporter(opts);
+    }
+    case 'plain':
+      return new PlainReporter(opts);
+    case 'github': {
+      const { GithubReporter } = await import('./github.js');
+      return GithubReporter.create(opts);
+    }
+    case 'json':
+      return new FailuresOnlyReporter(opts);
+    case 'silent':
+      return new SilentReporter();
+    default: {
+      const unknown: never = mode;
+      throw new Error(`unknown report mode: ${String(unknown)}`);
+    }
+  }
+}

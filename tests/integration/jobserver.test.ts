@@ -1,0 +1,120 @@
+/**
+ * One global -j across the engine and its sub-builds: real GNU make (the
+ * `R,W` pipe form) and a real `fifo:` client share the engine's jobserver.
+ * Concurrency is measured by sampling the process table, not by timing.
+ */
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { build, graphOf, processesWith, REPO, tmpProject } from '../helpers.js';
+import type { Task } from '../../src/graph/index.js';
+
+const FIX = join(REPO, 'tests/fixtures/jobserver');
+let counter = 0;
+/** A unique sleep duration (around 0.6 s) that marks one test's jobs in /proc. */
+const marker = () => `0.6${process.pid % 1000}${String(++counter).padStart(3, '0')}`;
+
+function makeTask(id: string, mark: string, deps: string[] = []): Task {
+  return {
+    id,
+    deps,
+    inputs: { tools: [{ name: 'make' }] },
+    outputs: [],
+    run: async (ctx) => {
+      await ctx.exec('make', ['-f', join(FIX, 'Makefile'), `SLOWJOB=${join(FIX, 'slowjob.sh')}`, `MARKER=${mark}`]);
+    },
+  };
+}
+
+function fifoTask(id: string, mark: string, jobs: number): Task {
+  return {
+    id,
+    deps: [],
+    inputs: {},
+    outputs: [],
+    run: async (ctx) => {
+      await ctx.exec(process.execPath, [join(FIX, 'fifo-client.mjs'), mark, String(jobs), join(FIX, 'slowjob.sh')], { jobserver: 'fifo' });
+    },
+  };
+}
+
+/** Run `during` while sampling how many `sleep <mark>` jobs are alive; return the maximum seen. */
+async function peakJobs<T>(mark: string, during: () => Promise<T>): Promise<{ peak: number; result: T }> {
+  let peak = 0;
+  const sample = () => {
+    const n = [...processesWith(mark).values()].filter((c) => c.startsWith('sleep ')).length;
+    peak = Math.max(peak, n);
+  };
+  const timer = setInterval(sample, 10);
+  try {
+    const result = await during();
+    return { peak, result };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+describe('jobserver', () => {
+  for (const jobs of [1, 2, 3]) {
+    it(`two concurrent make sub-builds under -j ${jobs} never run more than ${jobs} jobs`, async () => {
+      const root = tmpProject();
+      const mark = marker();
+      const { peak, result } = await peakJobs(mark, () => build(graphOf([makeTask('m1', mark), makeTask('m2', mark)]), root, { jobs }));
+      expect(result.summary.ok).toBe(true);
+      expect(result.ran.sort()).toEqual(['m1', 'm2']);
+      // Exactly the budget: never more, and the sub-makes did use the shared tokens.
+      expect(peak).toBe(jobs);
+    });
+  }
+
+  it('children get MAKEFLAGS with --jobserver-auth and no -j of their own on the command line', async () => {
+    const root = tmpProject();
+    const t: Task = {
+      id: 'show',
+      deps: [],
+      inputs: {},
+      outputs: [],
+      run: async (ctx) => {
+        await ctx.exec('sh', ['-c', 'echo "MAKEFLAGS=[$MAKEFLAGS]"; ls -l /proc/self/fd/ | grep -c fifo || true']);
+      },
+    };
+    const r = await build(graphOf([t]), root, { jobs: 4 });
+    const log = (await import('node:fs')).readFileSync(join(root, 'build/logs/show.log'), 'utf8');
+    expect(r.summary.ok).toBe(true);
+    expect(log).toContain('MAKEFLAGS=[ -j4 --jobserver-auth=3,4]');
+    expect(log).toContain('$ sh -c');
+  });
+
+  it('a fifo: client shares the same budget', async () => {
+    const root = tmpProject();
+    const mark = marker();
+    const { peak, result } = await peakJobs(mark, () => build(graphOf([fifoTask('f1', mark, 4), fifoTask('f2', mark, 4)]), root, { jobs: 2 }));
+    expect(result.summary.ok).toBe(true);
+    expect(peak).toBe(2);
+    const log = (await import('node:fs')).readFileSync(join(root, 'build/logs/f1.log'), 'utf8');
+    expect(log).toContain('fifo-client: ran 4 jobs');
+  });
+
+  it('tokens taken by a client that was killed come back once nothing runs', async () => {
+    const root = tmpProject();
+    const mark = marker();
+    // With -j 3: `gate` holds the implicit slot, `leaky` a token; leaky's client
+    // takes the last token and dies with it. After both end, `after` must
+    // again get all 3 slots.
+    const gate: Task = { id: 'gate', deps: [], inputs: {}, outputs: [], run: (ctx) => ctx.exec('sleep', ['0.4'], { jobserver: false }).then(() => undefined) };
+    const leaky: Task = {
+      id: 'leaky',
+      deps: [],
+      inputs: {},
+      outputs: [],
+      run: async (ctx) => {
+        const script = 'fifo=$(printf %s "$MAKEFLAGS" | sed -n "s/.*fifo:\\([^ ]*\\).*/\\1/p"); dd if="$fifo" bs=1 count=1 2>/dev/null >/dev/null; kill -9 $$';
+        await ctx.exec('sh', ['-c', script], { jobserver: 'fifo' });
+      },
+    };
+    const after = makeTask('after', mark, ['gate']);
+    const { peak, result } = await peakJobs(mark, () => build(graphOf([gate, leaky, after]), root, { jobs: 3, keepGoing: true }));
+    expect(result.summary.failed).toEqual(['leaky']);
+    expect(result.ran).toContain('after');
+    expect(peak).toBe(3);
+  });
+});

@@ -1,0 +1,110 @@
+/**
+ * Interrupts and the build lock, on a real pyston-build process (the CLI's
+ * `main` driving a test graph, see tests/fixtures/runner.ts).
+ */
+import { describe, expect, it } from 'vitest';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { processesWith, REPO, sleep, tmpProject } from '../helpers.js';
+import { loadState, statePath } from '../../src/graph/index.js';
+
+const RUNNER = join(REPO, 'tests/fixtures/runner.ts');
+let counter = 0;
+const marker = (seconds: number) => `${seconds}.${process.pid % 1000}${String(++counter).padStart(3, '0')}`;
+
+interface Proc {
+  child: ChildProcess;
+  out: () => string;
+  exit: Promise<{ code: number | null; signal: string | null; at: number }>;
+}
+
+function runner(graph: string, args: string[], env: Record<string, string>): Proc {
+  const child = spawn(process.execPath, ['--import', 'tsx', RUNNER, graph, ...args], {
+    cwd: REPO,
+    env: { ...process.env, ...env, GITHUB_ACTIONS: '', FORCE_COLOR: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+  const exit = new Promise<{ code: number | null; signal: string | null; at: number }>((r) => child.on('exit', (code, signal) => r({ code, signal, at: Date.now() })));
+  return { child, out: () => text, exit };
+}
+
+async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+const sleeps = (mark: string) => [...processesWith(mark).values()].filter((c) => c.startsWith('sleep ')).length;
+
+describe('interrupts', () => {
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${sig} during a long task exits 130 quickly, leaves no descendant, and keeps the state readable`, async () => {
+      const root = tmpProject();
+      const mark = marker(300);
+      const p = runner('sleepy', ['-C', root, '-j', '2'], { PB_MARKER: mark });
+      await until(() => sleeps(mark) === 3, 'the long task to start its three sleeps');
+      const sent = Date.now();
+      p.child.kill(sig);
+      const { code, at } = await p.exit;
+      expect(code).toBe(130);
+      expect(at - sent).toBeLessThan(5000);
+      expect(processesWith(mark).size).toBe(0);
+      const { state, problem } = loadState(statePath(join(root, 'build')));
+      expect(problem).toBeUndefined();
+      expect(state.tasks.quick?.status).toBe('ok');
+      expect(state.tasks.long?.status).toBe('interrupted');
+      expect(p.out()).toMatch(/interrupt/i);
+      // The rerun resumes: only the interrupted task is left.
+      const dry = spawnSync(process.execPath, ['--import', 'tsx', RUNNER, 'sleepy', '-C', root, '-n'], { cwd: REPO, encoding: 'utf8', env: { ...process.env, PB_MARKER: mark } });
+      expect(dry.status).toBe(0);
+      expect(dry.stdout).toContain('1 of 2 tasks would run');
+      expect(dry.stdout).toMatch(/long\s+previous run interrupted/);
+    });
+  }
+
+  it('SIGINT during two make -j sub-builds stops every job', async () => {
+    const root = tmpProject();
+    const mark = marker(200);
+    const p = runner('make2', ['-C', root, '-j', '2'], { PB_MARKER: mark });
+    await until(() => sleeps(mark) === 2, 'two make jobs');
+    p.child.kill('SIGINT');
+    const { code } = await p.exit;
+    expect(code).toBe(130);
+    expect(processesWith(mark).size).toBe(0);
+    expect(loadState(statePath(join(root, 'build'))).problem).toBeUndefined();
+  });
+});
+
+describe('build lock', () => {
+  it('a second build on the same directory fails clearly with --no-wait, and waits without it', async () => {
+    const root = tmpProject();
+    const mark = marker(3);
+    const first = runner('sleepy', ['-C', root], { PB_MARKER: mark });
+    await until(() => sleeps(mark) === 3, 'the first build to be running');
+    const second = spawnSync(process.execPath, ['--import', 'tsx', RUNNER, 'sleepy', '-C', root, '--no-wait'], { cwd: REPO, encoding: 'utf8', env: { ...process.env, PB_MARKER: mark } });
+    expect(second.status).toBe(2);
+    expect(second.stderr).toMatch(/^error: build directory is in use by another pyston-build \(pid \d+\)\nhint: /);
+    const third = runner('sleepy', ['-C', root], { PB_MARKER: mark });
+    await until(() => third.out().includes('waiting for another pyston-build'), 'the waiting message');
+    expect((await first.exit).code).toBe(0);
+    expect((await third.exit).code).toBe(0);
+    expect(third.out()).toMatch(/0 ran, 2 up to date|2 up to date/);
+  });
+
+  it('a lock left by a dead process is stale and taken over', async () => {
+    const root = tmpProject();
+    const dead = spawnSync('sh', ['-c', 'echo $$']).stdout.toString().trim();
+    mkdirSync(join(root, 'build/.pyston-build'), { recursive: true });
+    writeFileSync(join(root, 'build/.pyston-build/lock'), JSON.stringify({ pid: Number(dead), start: '1' }));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', RUNNER, 'sleepy', '-C', root], { cwd: REPO, encoding: 'utf8', env: { ...process.env, PB_MARKER: '0.1' } });
+    expect(r.status).toBe(0);
+    expect(r.stdout + r.stderr).toContain(`removed a stale lock`);
+    expect(r.stdout + r.stderr).toContain(`left by pid ${dead}, which is gone`);
+  });
+});

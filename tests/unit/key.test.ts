@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { chmodSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { canonicalJson, computeFingerprint, keyReason, type FingerprintContext } from '../../src/graph/key.js';
+import { FileHasher } from '../../src/graph/hash.js';
+import { ToolResolver } from '../../src/graph/tools.js';
+import { forceMatcher, criticalPriorities } from '../../src/graph/plan.js';
+import type { TaskRecord } from '../../src/graph/state.js';
+import type { Task } from '../../src/graph/task.js';
+import { tmpProject, write } from '../helpers.js';
+
+function ctx(root: string, env: NodeJS.ProcessEnv = {}): FingerprintContext {
+  const hasher = new FileHasher();
+  return { root, hasher, tools: new ToolResolver(process.env.PATH, hasher, {}), env };
+}
+
+const task = (over: Partial<Task> = {}): Task => ({ id: 't', deps: [], inputs: { files: ['src/*.c'], config: { 'a.b': 1 }, env: ['CC'] }, outputs: ['out'], run: async () => undefined, ...over });
+
+function record(fp: ReturnType<typeof computeFingerprint>): TaskRecord {
+  return { status: 'ok', key: fp.key, def: fp.def, files: fp.files, config: fp.config, env: fp.env, tools: fp.tools, deps: fp.deps, upstream: fp.upstream, outputs: {}, durationMs: 0 };
+}
+
+describe('action keys', () => {
+  it('canonical JSON sorts keys, so equal values hash equally', () => {
+    expect(canonicalJson({ b: 1, a: [{ d: 2, c: 3 }] })).toBe(canonicalJson({ a: [{ c: 3, d: 2 }], b: 1 }));
+    expect(canonicalJson({ 10: 'x', 9: 'y' })).toBe('{"10":"x","9":"y"}');
+  });
+
+  it('is stable, and names the first changed component', () => {
+    const root = tmpProject();
+    write(root, 'src/a.c', 'int a;');
+    write(root, 'src/b.c', 'int b;');
+    const fp = computeFingerprint(task(), new Map(), ctx(root, { CC: 'gcc' }));
+    expect(computeFingerprint(task(), new Map(), ctx(root, { CC: 'gcc' })).key).toBe(fp.key);
+    expect(keyReason(fp, record(fp), false)).toBeUndefined();
+    expect(keyReason(fp, record(fp), true)).toEqual({ kind: 'forced' });
+    expect(keyReason(fp, undefined, false)).toEqual({ kind: 'new' });
+
+    write(root, 'src/b.c', 'int bb;');
+    const changed = computeFingerprint(task(), new Map(), ctx(root, { CC: 'gcc' }));
+    expect(keyReason(changed, record(fp), false)).toEqual({ kind: 'input changed', path: 'src/b.c' });
+    write(root, 'src/c.c', 'int c;');
+    const added = computeFingerprint(task(), new Map(), ctx(root, { CC: 'gcc' }));
+    expect(keyReason(added, record(changed), false)).toEqual({ kind: 'input changed', path: 'src/c.c' });
+
+    const cfg = computeFingerprint(task({ inputs: { files: ['src/*.c'], config: { 'a.b': 2 }, env: ['CC'] } }), new Map(), ctx(root, { CC: 'gcc' }));
+    expect(keyReason(cfg, record(added), false)).toEqual({ kind: 'config changed', key: 'a.b' });
+    const env = computeFingerprint(task(), new Map(), ctx(root, { CC: 'clang' }));
+    expect(keyReason(env, record(added), false)).toEqual({ kind: 'env changed', name: 'CC' });
+    const unset = computeFingerprint(task(), new Map(), ctx(root, {}));
+    expect(keyReason(unset, record(added), false)).toEqual({ kind: 'env changed', name: 'CC' });
+    const other = computeFingerprint(task(), new Map(), ctx(root, { CC: 'gcc', UNRELATED: '1' }));
+    expect(other.key).toBe(added.key);
+    const dep = computeFingerprint(task({ deps: ['d'] }), new Map([['d', 'k1']]), ctx(root, { CC: 'gcc' }));
+    const dep2 = computeFingerprint(task({ deps: ['d'] }), new Map([['d', 'k2']]), ctx(root, { CC: 'gcc' }));
+    expect(keyReason(dep2, record(dep), false)).toEqual({ kind: 'dependency rebuilt', id: 'd' });
+    const def = computeFingerprint(task({ outputs: ['other'] }), new Map(), ctx(root, { CC: 'gcc' }));
+    expect(keyReason(def, record(added), false)).toEqual({ kind: 'definition changed' });
+    expect(keyReason(fp, { ...record(fp), status: 'failed' }, false)).toEqual({ kind: 'previous run failed' });
+    expect(keyReason(fp, { ...record(fp), status: 'running' }, false)).toEqual({ kind: 'previous run interrupted' });
+  });
+
+  it('never stores env values, only digests', () => {
+    const root = tmpProject();
+    const fp = computeFingerprint(task(), new Map(), ctx(root, { CC: 'secret-token-value' }));
+    expect(JSON.stringify(record(fp))).not.toContain('secret-token-value');
+  });
+});
+
+describe('stat cache', () => {
+  it('trusts an old unchanged file, rehashes a touched one, and never trusts a racy entry', () => {
+    const root = tmpProject();
+    const f = join(root, 'f');
+    writeFileSync(f, 'one');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(f, old, old);
+    const h = new FileHasher();
+    const d1 = h.digestFile(f);
+    expect(h.hashed).toBe(1);
+    expect(h.digestFile(f)).toBe(d1);
+    expect(h.hashed).toBe(1);
+    utimesSync(f, new Date(), new Date());
+    expect(h.digestFile(f)).toBe(d1);
+    expect(h.hashed).toBe(2);
+    // Just written: racy, so hashed again every time until it is old enough.
+    writeFileSync(f, 'two');
+    const d2 = h.digestFile(f);
+    expect(d2).not.toBe(d1);
+    h.digestFile(f);
+    expect(h.hashed).toBe(4);
+  });
+
+  it('a directory digest covers names, contents and the executable bit', () => {
+    const root = tmpProject();
+    write(root, 'd/a', 'x');
+    write(root, 'd/sub/b', 'y');
+    const h = new FileHasher();
+    const d1 = h.digestPath(join(root, 'd'));
+    write(root, 'd/sub/c', '');
+    const d2 = h.digestPath(join(root, 'd'));
+    expect(d2).not.toBe(d1);
+    chmodSync(join(root, 'd/a'), 0o755);
+    expect(h.digestPath(join(root, 'd'))).not.toBe(d2);
+  });
+});
+
+describe('planning helpers', () => {
+  it('--force patterns use * wildcards and match whole ids', () => {
+    const m = forceMatcher(['opt:*', 'demo:make']);
+    expect(m('opt:configure')).toBe(true);
+    expect(m('demo:make')).toBe(true);
+    expect(m('demo:make2')).toBe(false);
+    expect(m('unopt:configure')).toBe(false);
+  });
+
+  it('critical path priority is the longest remaining chain', () => {
+    const t = (id: string, deps: string[] = []): Task => ({ id, deps, inputs: {}, outputs: [], run: async () => undefined });
+    const order = [t('a'), t('b', ['a']), t('c', ['b']), t('x')];
+    const p = criticalPriorities(order, (x) => (x.id === 'x' ? 5 : 1));
+    expect(Object.fromEntries(p)).toEqual({ a: 3, b: 2, c: 1, x: 5 });
+  });
+});
