@@ -20,7 +20,9 @@ export function planText(plan: Plan, view: PlanView): string {
     lines.push(`  ${e.task.id.padEnd(width)}  ${e.reason ? formatReason(e.reason) : 'up to date'}`);
     if (view.explain && e.reason) {
       const rec = plan.state.tasks[e.task.id];
-      for (const c of allChanges(e.fp, rec)) lines.push(`  ${''.padEnd(width)}    ${c}`);
+      const changes = allChanges(e.fp, rec);
+      // Details only when they say more than the headline reason.
+      if (changes.length > 1) for (const c of changes) lines.push(`  ${''.padEnd(width)}    ${c}`);
     }
   }
   return lines.join('\n') + '\n';
