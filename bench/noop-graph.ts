@@ -77,9 +77,11 @@ function makeGraph(config: BuildConfig): TaskGraph {
   };
 }
 
-const code = await main(process.argv.slice(2), { makeGraph });
-const rss = `maxrss_kb=${process.resourceUsage().maxRSS}\n`;
-const rssFile = process.env.PYSTON_BENCH_RSS_FILE;
-if (rssFile) writeFileSync(rssFile, rss);
-else process.stderr.write(rss);
-process.exit(code);
+// No top-level await: the bundle is CommonJS, like the CLI's.
+void main(process.argv.slice(2), { makeGraph }).then((code) => {
+  const rss = `maxrss_kb=${process.resourceUsage().maxRSS}\n`;
+  const rssFile = process.env.PYSTON_BENCH_RSS_FILE;
+  if (rssFile) writeFileSync(rssFile, rss);
+  else process.stderr.write(rss);
+  process.exit(code);
+});

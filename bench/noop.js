@@ -21,6 +21,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundle as bundleEntry } from '../bin/build.js';
 
 const TARGET_MS = 300;
 const TARGET_MB = 150;
@@ -57,22 +58,10 @@ function die(msg) {
   throw new BenchError(msg);
 }
 
-/** Same esbuild options as bin/build.js, entry bench/noop-graph.ts. */
+/** Bundled exactly like the CLI (bin/build.js), entry bench/noop-graph.ts. */
 async function bundle() {
-  const { build } = await import('esbuild');
-  mkdirSync(outDir, { recursive: true });
-  const outfile = join(outDir, 'noop-graph.js');
-  await build({
-    entryPoints: [join(repo, 'bench', 'noop-graph.ts')],
-    outfile,
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    sourcemap: 'inline',
-    logLevel: 'error',
-  });
+  const outfile = join(outDir, 'noop-graph.cjs');
+  await bundleEntry(join(repo, 'bench', 'noop-graph.ts'), outfile);
   return outfile;
 }
 

@@ -1,31 +1,42 @@
-// Bundles src/ into dist/cli.js with esbuild (our own code only; packages stay external).
+// Bundles src/ into dist/cli.cjs with esbuild (our own code only; packages stay external).
 // Runs on `npm install` (prepare) and, when src/ is newer than dist/, from bin/pyston-build.js.
+// CommonJS loads measurably faster than an ESM bundle on Node 20, which a no-op build feels.
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { renameSync, rmSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-export async function build() {
+/** Bundle one TypeScript entry into one CommonJS file, written atomically. */
+export async function bundle(entry, outfile) {
   const { build: esbuild } = await import('esbuild');
-  const out = join(root, 'dist', 'cli.js');
-  const tmp = join(root, 'dist', `cli.js.tmp-${process.pid}`);
+  mkdirSync(dirname(outfile), { recursive: true });
+  const tmp = `${outfile}.tmp-${process.pid}`;
   try {
     await esbuild({
-      entryPoints: [join(root, 'src', 'cli.ts')],
+      entryPoints: [entry],
       outfile: tmp,
       bundle: true,
       packages: 'external',
       platform: 'node',
-      format: 'esm',
+      format: 'cjs',
       target: 'node20',
+      // import.meta.url has no CommonJS spelling: provide it.
+      define: { 'import.meta.url': '__pyston_build_url' },
+      banner: { js: 'const __pyston_build_url = require("node:url").pathToFileURL(__filename).href;' },
       sourcemap: 'inline',
       logLevel: 'error',
     });
-    renameSync(tmp, out);
+    renameSync(tmp, outfile);
   } finally {
     rmSync(tmp, { force: true });
   }
+}
+
+export const CLI_BUNDLE = join(root, 'dist', 'cli.cjs');
+
+export async function build() {
+  await bundle(join(root, 'src', 'cli.ts'), CLI_BUNDLE);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

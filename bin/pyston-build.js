@@ -3,10 +3,11 @@
 // when a file under src/ is newer (so a fresh checkout or an edit just works).
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dist = join(root, 'dist', 'cli.js');
+const dist = join(root, 'dist', 'cli.cjs');
 
 function newest(dir) {
   let max = 0;
@@ -36,5 +37,5 @@ if (stale) {
     process.exit(2);
   }
 }
-const { main } = await import(dist);
+const { main } = createRequire(import.meta.url)(dist);
 process.exit(await main(process.argv.slice(2)));

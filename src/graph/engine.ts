@@ -15,11 +15,11 @@ import { errorMessage, Interrupted, PbError, TaskFailure } from './errors.js';
 import { formatReason, type Reason } from './explain.js';
 import { FileHasher } from './hash.js';
 import { Jobserver, type Token } from './jobserver.js';
-import { computeFingerprint, keyReason, outputReason, type Fingerprint } from './key.js';
+import { computeFingerprint, detailsOf, keyReason, outputReason, type Fingerprint } from './key.js';
 import { acquireLock } from './lock.js';
 import { criticalPriorities, forceMatcher, resolveTargets, topoClosure, validateGraph } from './plan.js';
 import { ProcessManager } from './proc.js';
-import { loadState, saveState, stateDir, statePath, type StateData, type TaskRecord } from './state.js';
+import { DetailsStore, detailsPath, loadState, saveState, stateDir, statePath, type StateData, type TaskRecord } from './state.js';
 import type { ExecOptions, Task, TaskContext, TaskGraph } from './task.js';
 import { ToolResolver } from './tools.js';
 import { TraceWriter, tracePath } from './trace.js';
@@ -60,6 +60,8 @@ export interface Plan {
   readonly entries: readonly PlanEntry[];
   readonly priorities: ReadonlyMap<string, number>;
   readonly state: StateData;
+  /** The recorded key components, read only when some key changed. */
+  readonly details: DetailsStore;
   readonly hasher: FileHasher;
   readonly tools: ToolResolver;
   /** A one-line problem with the stored state (it was discarded). */
@@ -81,6 +83,7 @@ export function planBuild(graph: TaskGraph, opts: EngineOptions): Plan {
   const roots = resolveTargets(graph, opts.targets);
   const order = topoClosure(graph, roots);
   const { state, problem } = loadState(statePath(opts.buildDir));
+  const details = new DetailsStore(detailsPath(opts.buildDir));
   const hasher = new FileHasher(Object.entries(state.stat));
   const env = opts.env ?? process.env;
   const tools = new ToolResolver(env.PATH, hasher, state.tools);
@@ -91,7 +94,7 @@ export function planBuild(graph: TaskGraph, opts: EngineOptions): Plan {
     const fp = computeFingerprint(task, keys, { root: opts.root, hasher, tools, env });
     keys.set(task.id, fp.key);
     const rec = state.tasks[task.id];
-    let reason = keyReason(fp, rec, forced(task.id));
+    let reason = keyReason(fp, rec, rec && rec.key !== fp.key ? details.get(task.id, rec.key) : undefined, forced(task.id));
     if (!reason) {
       const dep = [...task.deps].sort().find((d) => byId.get(d)?.reason !== undefined);
       if (dep) reason = { kind: 'dependency rebuilt', id: dep };
@@ -101,7 +104,7 @@ export function planBuild(graph: TaskGraph, opts: EngineOptions): Plan {
   }
   const priorities = criticalPriorities(order, (t) => state.tasks[t.id]?.durationMs ?? (t.weight ?? 1) * 1000);
   const entries = listSchedule(order, priorities).map((t) => byId.get(t.id)!);
-  return { entries, priorities, state, hasher, tools, ...(problem ? { stateProblem: problem } : {}) };
+  return { entries, priorities, state, details, hasher, tools, ...(problem ? { stateProblem: problem } : {}) };
 }
 
 /** The order a one-job build would start tasks in: highest priority among the ready, ties by id. */
@@ -110,16 +113,28 @@ function listSchedule(order: readonly Task[], prio: ReadonlyMap<string, number>)
   const waiting = new Map(order.map((t) => [t.id, t.deps.filter((d) => inPlan.has(d)).length]));
   const dependents = new Map<string, Task[]>();
   for (const t of order) for (const d of t.deps) (dependents.get(d) ?? dependents.set(d, []).get(d)!).push(t);
-  const ready = order.filter((t) => waiting.get(t.id) === 0);
+  // `ready` is kept sorted with the next task last: highest priority, then smallest id.
+  const before = (a: Task, b: Task): boolean => prio.get(a.id)! < prio.get(b.id)! || (prio.get(a.id) === prio.get(b.id) && a.id > b.id);
+  const insert = (t: Task): void => {
+    let lo = 0;
+    let hi = ready.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (before(ready[mid]!, t)) lo = mid + 1;
+      else hi = mid;
+    }
+    ready.splice(lo, 0, t);
+  };
+  const ready: Task[] = [];
+  for (const t of order) if (waiting.get(t.id) === 0) insert(t);
   const out: Task[] = [];
   while (ready.length) {
-    ready.sort((a, b) => (prio.get(b.id)! - prio.get(a.id)!) || (a.id < b.id ? -1 : 1));
-    const t = ready.shift()!;
+    const t = ready.pop()!;
     out.push(t);
     for (const c of dependents.get(t.id) ?? []) {
       const n = waiting.get(c.id)! - 1;
       waiting.set(c.id, n);
-      if (n === 0) ready.push(c);
+      if (n === 0) insert(c);
     }
   }
   return out;
@@ -234,7 +249,8 @@ class Run {
     // intact, and this run's tasks simply rerun next time.
     let saveError: unknown;
     try {
-      this.saveNow(true);
+      // A clean no-op changed nothing: skip rewriting (and fsyncing) the state.
+      if (toRun.length > 0 || this.plan.hasher.dirty || this.plan.tools.dirty) this.saveNow(true);
     } catch (e) {
       saveError = e;
       this.emit({ type: 'warning', message: `${errorMessage(e)}; the tasks of this run will run again next time` });
@@ -394,7 +410,8 @@ class Run {
         outputs[o] = d;
       }
       const durationMs = Date.now() - t0;
-      state.tasks[id] = { status: 'ok', key: fp.key, def: fp.def, files: fp.files, config: fp.config, env: fp.env, tools: fp.tools, deps: fp.deps, upstream: fp.upstream, outputs, durationMs };
+      state.tasks[id] = { status: 'ok', key: fp.key, outputs, durationMs };
+      this.plan.details.set(id, detailsOf(fp));
       this.durations.set(id, durationMs);
       writeSync(fd, `# finished in ${(durationMs / 1000).toFixed(1)}s\n`);
       closeSync(fd);
@@ -494,6 +511,7 @@ class Run {
     const s = this.plan.state;
     s.stat = Object.fromEntries(this.plan.hasher.cache);
     try {
+      this.plan.details.save();
       saveState(statePath(this.opts.buildDir), s);
       this.lastSave = Date.now();
     } catch (e) {
@@ -545,5 +563,5 @@ class Run {
 }
 
 function blankRecord(): TaskRecord {
-  return { status: 'failed', key: '', def: '', files: {}, config: {}, env: {}, tools: {}, deps: {}, upstream: {}, outputs: {}, durationMs: 0 };
+  return { status: 'failed', key: '', outputs: {}, durationMs: 0 };
 }

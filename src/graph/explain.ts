@@ -2,7 +2,7 @@
  * Why a task runs. Every rerun has exactly one reason, the first that
  * applies in this order: forced, new, previous run failed/interrupted,
  * tool changed, config changed, env changed, input changed,
- * definition changed, dependency rebuilt, output missing, output changed.
+ * definition changed (or inputs changed, when what changed is unknown), dependency rebuilt, output missing, output changed.
  */
 export type Reason =
   | { readonly kind: 'forced' }
@@ -14,6 +14,8 @@ export type Reason =
   | { readonly kind: 'env changed'; readonly name: string }
   | { readonly kind: 'input changed'; readonly path: string }
   | { readonly kind: 'definition changed' }
+  /** The key changed but what changed was not recorded (explain.json missing or damaged). */
+  | { readonly kind: 'inputs changed' }
   | { readonly kind: 'dependency rebuilt'; readonly id: string }
   | { readonly kind: 'output missing'; readonly path: string }
   | { readonly kind: 'output changed'; readonly path: string };

@@ -9,11 +9,11 @@
  */
 import { lstatSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { globSync } from 'tinyglobby';
-import { sha256, type FileHasher } from './hash.js';
+import { createRequire } from 'node:module';
+import { LSTAT_OPTS, sha256, type FileHasher } from './hash.js';
 import type { Task } from './task.js';
 import type { ResolvedTool, ToolResolver } from './tools.js';
-import type { TaskRecord } from './state.js';
+import type { TaskDetails, TaskRecord } from './state.js';
 import type { Reason } from './explain.js';
 
 export interface Fingerprint {
@@ -37,48 +37,108 @@ export interface FingerprintContext {
   readonly env: NodeJS.ProcessEnv;
 }
 
+// tinyglobby costs ~12 ms to load: only load it when a task declares a glob.
+let globSyncFn: typeof import('tinyglobby').globSync | undefined;
+function globSync(pattern: string | string[], options: import('tinyglobby').GlobOptions): string[] {
+  globSyncFn ??= (createRequire(import.meta.url)('tinyglobby') as typeof import('tinyglobby')).globSync;
+  return globSyncFn(pattern, options);
+}
+
 const GLOB_CHARS = /[*?[\]{}]/;
 const MISSING = '<missing>';
 
 /** Canonical JSON of a value: object keys sorted, so equal values hash equally. */
 export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (Array.isArray(v)) {
+    let s = '[';
+    for (let i = 0; i < v.length; i++) s += (i > 0 ? ',' : '') + canonicalJson(v[i]);
+    return s + ']';
+  }
   if (v && typeof v === 'object') {
     const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
+    const keys = Object.keys(o).sort();
+    let s = '{';
+    for (let i = 0; i < keys.length; i++) s += (i > 0 ? ',' : '') + JSON.stringify(keys[i]) + ':' + canonicalJson(o[keys[i]!]);
+    return s + '}';
   }
   return JSON.stringify(v) ?? 'null';
 }
 
-/** Expand a task's file inputs to path -> digest, paths as the task named them (relative to root where possible). */
+/**
+ * Expand a task's file inputs to path -> digest, paths as the task named them
+ * (relative to root where possible). Entries starting with `!` are globs
+ * excluded from every glob and directory entry of the same task.
+ */
 export function digestInputs(entries: readonly string[], root: string, hasher: FileHasher): Record<string, string> {
   const out: Record<string, string> = {};
+  const ignore = entries.filter((e) => e.startsWith('!')).map((e) => e.slice(1));
+  const excluded = ignore.length > 0 ? excludeMatcher(ignore) : undefined;
   for (const entry of entries) {
+    if (entry.startsWith('!')) continue;
     if (GLOB_CHARS.test(entry)) {
-      const matches = globSync(entry, { cwd: root, dot: true, onlyFiles: true, absolute: false, expandDirectories: false });
+      const matches = globSync(entry, { cwd: root, dot: true, onlyFiles: true, absolute: false, expandDirectories: false, ignore });
       for (const m of matches.sort()) out[m] = hasher.digestPath(resolve(root, m)) ?? MISSING;
       continue;
     }
     const abs = isAbsolute(entry) ? entry : resolve(root, entry);
-    let isDir = false;
-    try {
-      isDir = lstatSync(abs).isDirectory();
-    } catch {
+    // One lstat per input: it decides file vs directory and feeds the stat cache.
+    const st = lstatSync(abs, LSTAT_OPTS);
+    if (st === undefined) {
       out[entry] = MISSING;
-      continue;
-    }
-    if (isDir) {
+    } else if (st.isDirectory()) {
       const base = entry.replace(/\/+$/, '');
-      for (const [rel, d] of hasher.walk(abs)) out[`${base}/${rel}`] = d;
+      for (const [rel, d] of hasher.walk(abs)) {
+        const path = `${base}/${rel}`;
+        if (!excluded?.(path)) out[path] = d;
+      }
     } else {
-      out[entry] = hasher.digestPath(abs) ?? MISSING;
+      out[entry] = hasher.digestPath(abs, st) ?? MISSING;
     }
   }
   return out;
 }
 
-function sortedRecord(entries: Iterable<[string, string]>): Record<string, string> {
-  return Object.fromEntries([...entries].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
+/** A matcher for `!` globs: `**` spans directories, `*` and `?` do not. */
+function excludeMatcher(globs: readonly string[]): (path: string) => boolean {
+  const res = globs.map((g) => {
+    let re = '';
+    for (let i = 0; i < g.length; i++) {
+      const c = g[i]!;
+      if (c === '*' && g[i + 1] === '*') {
+        re += '.*';
+        i++;
+        if (g[i + 1] === '/') i++;
+      } else if (c === '*') re += '[^/]*';
+      else if (c === '?') re += '[^/]';
+      else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+    }
+    return new RegExp(`^${re}$`);
+  });
+  return (path) => res.some((r) => r.test(path));
+}
+
+function sortedRecord(entries: [string, string][]): Record<string, string> {
+  if (entries.length > 1) entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const out: Record<string, string> = {};
+  for (const [k, v] of entries) out[k] = v;
+  return out;
+}
+
+/** canonicalJson of a string record, specialised: keys are computed for every task on every run. */
+function recordJson(r: Readonly<Record<string, string>>): string {
+  const keys = Object.keys(r).sort();
+  let s = '{';
+  for (let i = 0; i < keys.length; i++) s += (i > 0 ? ',' : '') + JSON.stringify(keys[i]) + ':' + JSON.stringify(r[keys[i]!]);
+  return s + '}';
+}
+
+/** sha256 of small values that repeat across many tasks (env and config values). */
+const valueDigests = new Map<string, string>();
+function valueDigest(s: string): string {
+  let d = valueDigests.get(s);
+  if (d === undefined) valueDigests.set(s, (d = sha256(s)));
+  return d;
 }
 
 export function computeFingerprint(task: Task, depKeys: ReadonlyMap<string, string>, fx: FingerprintContext): Fingerprint {
@@ -90,17 +150,21 @@ export function computeFingerprint(task: Task, depKeys: ReadonlyMap<string, stri
     (inp.env ?? []).map((name) => {
       const v = fx.env[name];
       if (v !== undefined) envValues[name] = v;
-      return [name, v === undefined ? 'unset' : sha256('set\0' + v)];
+      return [name, v === undefined ? 'unset' : valueDigest('set\0' + v)];
     }),
   );
-  const config = sortedRecord(Object.entries(inp.config ?? {}).map(([k, v]) => [k, sha256(canonicalJson(v))]));
+  const config = sortedRecord(Object.entries(inp.config ?? {}).map(([k, v]) => [k, valueDigest(canonicalJson(v))]));
   const upstream = sortedRecord(Object.entries(inp.upstream ?? {}));
   const deps = sortedRecord(task.deps.map((d) => [d, depKeys.get(d) ?? MISSING]));
   const files = digestInputs(inp.files ?? [], fx.root, fx.hasher);
+  // canonicalJson of the definition with its keys in sorted order, spelled out (this runs for every task on every run).
   const def = sha256(
-    canonicalJson({ id: task.id, version: task.version ?? 0, outputs: task.outputs, files: inp.files ?? [], env: inp.env ?? [], tools: Object.keys(tools), config: Object.keys(config) }),
+    JSON.stringify({ config: Object.keys(config), env: inp.env ?? [], files: inp.files ?? [], id: task.id, outputs: task.outputs, tools: Object.keys(tools), version: task.version ?? 0 }),
   );
-  const key = sha256(canonicalJson({ def, files, config, env, tools, deps, upstream }));
+  // Exactly canonicalJson({ config, def, deps, env, files, tools, upstream }), without the generic recursion.
+  const key = sha256(
+    `{"config":${recordJson(config)},"def":${JSON.stringify(def)},"deps":${recordJson(deps)},"env":${recordJson(env)},"files":${recordJson(files)},"tools":${recordJson(tools)},"upstream":${recordJson(upstream)}}`,
+  );
   return { key, def, files, config, env, tools, deps, upstream, envValues, resolvedTools };
 }
 
@@ -112,23 +176,30 @@ function firstDiff(a: Readonly<Record<string, string>>, b: Readonly<Record<strin
 
 /**
  * Why the task must run judging by its key alone, or `undefined` if the key
- * matches an `ok` record (outputs are checked separately).
+ * matches an `ok` record (outputs are checked separately). `details` are the
+ * components recorded with the record's key, if still known.
  */
-export function keyReason(fp: Fingerprint, rec: TaskRecord | undefined, forced: boolean): Reason | undefined {
+export function keyReason(fp: Fingerprint, rec: TaskRecord | undefined, details: TaskDetails | undefined, forced: boolean): Reason | undefined {
   if (forced) return { kind: 'forced' };
   if (!rec) return { kind: 'new' };
   if (rec.status === 'failed') return { kind: 'previous run failed' };
   if (rec.status !== 'ok') return { kind: 'previous run interrupted' };
   if (rec.key === fp.key) return undefined;
+  if (!details) return { kind: 'inputs changed' };
   let d: string | undefined;
-  if ((d = firstDiff(fp.tools, rec.tools))) return { kind: 'tool changed', name: d };
-  if ((d = firstDiff(fp.config, rec.config))) return { kind: 'config changed', key: d };
-  if ((d = firstDiff(fp.env, rec.env))) return { kind: 'env changed', name: d };
-  if ((d = firstDiff(fp.files, rec.files))) return { kind: 'input changed', path: d };
-  if ((d = firstDiff(fp.upstream, rec.upstream))) return { kind: 'input changed', path: `upstream:${d}` };
-  if (fp.def !== rec.def) return { kind: 'definition changed' };
-  if ((d = firstDiff(fp.deps, rec.deps))) return { kind: 'dependency rebuilt', id: d };
+  if ((d = firstDiff(fp.tools, details.tools))) return { kind: 'tool changed', name: d };
+  if ((d = firstDiff(fp.config, details.config))) return { kind: 'config changed', key: d };
+  if ((d = firstDiff(fp.env, details.env))) return { kind: 'env changed', name: d };
+  if ((d = firstDiff(fp.files, details.files))) return { kind: 'input changed', path: d };
+  if ((d = firstDiff(fp.upstream, details.upstream))) return { kind: 'input changed', path: `upstream:${d}` };
+  if (fp.def !== details.def) return { kind: 'definition changed' };
+  if ((d = firstDiff(fp.deps, details.deps))) return { kind: 'dependency rebuilt', id: d };
   return { kind: 'definition changed' };
+}
+
+/** The components of a fingerprint, as recorded for `--explain`. */
+export function detailsOf(fp: Fingerprint): TaskDetails {
+  return { key: fp.key, def: fp.def, files: fp.files, config: fp.config, env: fp.env, tools: fp.tools, deps: fp.deps, upstream: fp.upstream };
 }
 
 /** Check declared outputs against the record: the first missing or changed one. */
@@ -142,8 +213,8 @@ export function outputReason(outputs: readonly string[], rec: TaskRecord, root: 
 }
 
 /** Every component that differs from the record, for `--explain` (at most `limit`). */
-export function allChanges(fp: Fingerprint, rec: TaskRecord | undefined, limit = 20): string[] {
-  if (!rec || rec.status !== 'ok') return [];
+export function allChanges(fp: Fingerprint, rec: TaskDetails | undefined, limit = 20): string[] {
+  if (!rec) return [];
   const out: string[] = [];
   const diff = (label: string, a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): void => {
     for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {

@@ -1,5 +1,11 @@
 /**
- * The build state under `build/.pyston-build/state.json`.
+ * The build state under `build/.pyston-build/`.
+ *
+ * `state.json` holds what every run needs: per task its status, key, output
+ * digests and duration; the stat cache; the tool cache. `explain.json` holds
+ * what only an explanation needs: each task's per-component digests, so a
+ * changed key can be traced to the input that changed. It is read lazily,
+ * only when some key changed, which keeps a no-op run fast.
  *
  * One file, written atomically: temp file, fsync, rename, fsync of the
  * directory. A crash or a kill at any moment leaves either the old file or
@@ -12,7 +18,7 @@ import { dirname, join } from 'node:path';
 import { sha256, type StatEntry } from './hash.js';
 import { errorMessage, PbError } from './errors.js';
 
-export const STATE_FORMAT = 1;
+export const STATE_FORMAT = 2;
 const MAGIC = 'pyston-build-state';
 
 /** What the engine remembers about one task. */
@@ -20,7 +26,14 @@ export interface TaskRecord {
   /** `ok` records are the only ones that can make a task up to date. */
   readonly status: 'ok' | 'failed' | 'interrupted' | 'running';
   readonly key: string;
-  /** Per-component digests, kept so `--explain` can name what changed. */
+  /** Output path -> digest at the end of the successful run. */
+  readonly outputs: Readonly<Record<string, string>>;
+  readonly durationMs: number;
+}
+
+/** The components of a task's key when it last succeeded, for `--explain`. */
+export interface TaskDetails {
+  readonly key: string;
   readonly def: string;
   readonly files: Readonly<Record<string, string>>;
   readonly config: Readonly<Record<string, string>>;
@@ -28,9 +41,6 @@ export interface TaskRecord {
   readonly tools: Readonly<Record<string, string>>;
   readonly deps: Readonly<Record<string, string>>;
   readonly upstream: Readonly<Record<string, string>>;
-  /** Output path -> digest at the end of the successful run. */
-  readonly outputs: Readonly<Record<string, string>>;
-  readonly durationMs: number;
 }
 
 /** A resolved tool, cached by the identity of its executable. */
@@ -65,9 +75,57 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 function validTask(r: unknown): r is TaskRecord {
   if (!isRecord(r)) return false;
   if (!['ok', 'failed', 'interrupted', 'running'].includes(r.status as string)) return false;
-  if (typeof r.key !== 'string' || typeof r.def !== 'string' || typeof r.durationMs !== 'number') return false;
-  for (const k of ['files', 'config', 'env', 'tools', 'deps', 'upstream', 'outputs']) if (!isRecord(r[k])) return false;
+  return typeof r.key === 'string' && typeof r.durationMs === 'number' && isRecord(r.outputs);
+}
+
+function validDetails(d: unknown): d is TaskDetails {
+  if (!isRecord(d) || typeof d.key !== 'string' || typeof d.def !== 'string') return false;
+  for (const k of ['files', 'config', 'env', 'tools', 'deps', 'upstream']) if (!isRecord(d[k])) return false;
   return true;
+}
+
+export function detailsPath(buildDir: string): string {
+  return join(stateDir(buildDir), 'explain.json');
+}
+
+/**
+ * The lazily read `explain.json`. An entry counts only for the key it was
+ * recorded with; a missing, stale or damaged entry makes a reason less
+ * specific (\`inputs changed\`), nothing else.
+ */
+export class DetailsStore {
+  private data: Record<string, TaskDetails> | undefined;
+  private dirty = false;
+  constructor(private readonly path: string) {}
+
+  private load(): Record<string, TaskDetails> {
+    if (this.data) return this.data;
+    try {
+      const v = JSON.parse(readFileSync(this.path, 'utf8')) as unknown;
+      this.data = isRecord(v) ? (v as Record<string, TaskDetails>) : {};
+    } catch {
+      this.data = {};
+    }
+    return this.data;
+  }
+
+  /** The details recorded for `id` with exactly this key. */
+  get(id: string, key: string): TaskDetails | undefined {
+    const d = this.load()[id];
+    return validDetails(d) && d.key === key ? d : undefined;
+  }
+
+  set(id: string, details: TaskDetails): void {
+    this.load()[id] = details;
+    this.dirty = true;
+  }
+
+  /** Write if anything changed. Written before state.json, so a crash in between leaves only stale, ignored entries. */
+  save(): void {
+    if (!this.dirty || !this.data) return;
+    writeFileAtomic(this.path, JSON.stringify(this.data));
+    this.dirty = false;
+  }
 }
 
 /**

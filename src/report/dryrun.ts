@@ -12,6 +12,12 @@ export interface PlanView {
   readonly explain: boolean;
 }
 
+/** The key components recorded with a task's last successful run, if known. */
+function recorded(plan: Plan, id: string) {
+  const rec = plan.state.tasks[id];
+  return rec?.status === 'ok' ? plan.details.get(id, rec.key) : undefined;
+}
+
 export function planText(plan: Plan, view: PlanView): string {
   const run = plan.entries.filter((e) => e.reason !== undefined);
   const width = Math.min(48, Math.max(0, ...plan.entries.map((e) => e.task.id.length)));
@@ -19,8 +25,7 @@ export function planText(plan: Plan, view: PlanView): string {
   for (const e of view.explain ? plan.entries : run) {
     lines.push(`  ${e.task.id.padEnd(width)}  ${e.reason ? formatReason(e.reason) : 'up to date'}`);
     if (view.explain && e.reason) {
-      const rec = plan.state.tasks[e.task.id];
-      const changes = allChanges(e.fp, rec);
+      const changes = allChanges(e.fp, recorded(plan, e.task.id));
       // Details only when they say more than the headline reason.
       if (changes.length > 1) for (const c of changes) lines.push(`  ${''.padEnd(width)}    ${c}`);
     }
@@ -36,7 +41,7 @@ export function planJson(plan: Plan, view: PlanView): string {
     reasonKind: e.reason?.kind ?? null,
     key: e.fp.key,
     deps: [...e.task.deps].sort(),
-    ...(view.explain && e.reason ? { changes: allChanges(e.fp, plan.state.tasks[e.task.id]) } : {}),
+    ...(view.explain && e.reason ? { changes: allChanges(e.fp, recorded(plan, e.task.id)) } : {}),
   }));
   return JSON.stringify({ targets: view.targets, jobs: view.jobs, wouldRun: tasks.filter((t) => t.run).length, tasks }, null, 2) + '\n';
 }

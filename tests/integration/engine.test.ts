@@ -147,6 +147,20 @@ describe('caching', () => {
   });
 });
 
+describe('explain data', () => {
+  it('a lost explain.json only makes the reason less specific', async () => {
+    const root = tmpProject();
+    const g = diamond(root);
+    await build(g, root);
+    rmSync(join(root, 'build/.pyston-build/explain.json'));
+    write(root, 'src/a.txt', 'A3\n');
+    const r = await build(g, root);
+    expect(reasons(r)).toEqual({ a: 'inputs changed', b: 'inputs changed', d: 'inputs changed' });
+    write(root, 'src/a.txt', 'A4\n');
+    expect(reasons(await build(g, root)).a).toBe('input changed: src/a.txt');
+  });
+});
+
 describe('failures', () => {
   function failing(root: string, failFlag: boolean) {
     write(root, 'src/a.txt', 'A\n');

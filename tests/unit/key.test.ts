@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chmodSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { canonicalJson, computeFingerprint, keyReason, type FingerprintContext } from '../../src/graph/key.js';
+import { canonicalJson, computeFingerprint, detailsOf, digestInputs, keyReason, type FingerprintContext } from '../../src/graph/key.js';
 import { FileHasher } from '../../src/graph/hash.js';
 import { ToolResolver } from '../../src/graph/tools.js';
 import { forceMatcher, criticalPriorities } from '../../src/graph/plan.js';
@@ -17,7 +17,7 @@ function ctx(root: string, env: NodeJS.ProcessEnv = {}): FingerprintContext {
 const task = (over: Partial<Task> = {}): Task => ({ id: 't', deps: [], inputs: { files: ['src/*.c'], config: { 'a.b': 1 }, env: ['CC'] }, outputs: ['out'], run: async () => undefined, ...over });
 
 function record(fp: ReturnType<typeof computeFingerprint>): TaskRecord {
-  return { status: 'ok', key: fp.key, def: fp.def, files: fp.files, config: fp.config, env: fp.env, tools: fp.tools, deps: fp.deps, upstream: fp.upstream, outputs: {}, durationMs: 0 };
+  return { status: 'ok', key: fp.key, outputs: {}, durationMs: 0 };
 }
 
 describe('action keys', () => {
@@ -32,38 +32,56 @@ describe('action keys', () => {
     write(root, 'src/b.c', 'int b;');
     const fp = computeFingerprint(task(), new Map(), ctx(root, { CC: 'gcc' }));
     expect(computeFingerprint(task(), new Map(), ctx(root, { CC: 'gcc' })).key).toBe(fp.key);
-    expect(keyReason(fp, record(fp), false)).toBeUndefined();
-    expect(keyReason(fp, record(fp), true)).toEqual({ kind: 'forced' });
-    expect(keyReason(fp, undefined, false)).toEqual({ kind: 'new' });
+    expect(keyReason(fp, record(fp), detailsOf(fp), false)).toBeUndefined();
+    expect(keyReason(fp, record(fp), detailsOf(fp), true)).toEqual({ kind: 'forced' });
+    expect(keyReason(fp, undefined, undefined, false)).toEqual({ kind: 'new' });
 
     write(root, 'src/b.c', 'int bb;');
     const changed = computeFingerprint(task(), new Map(), ctx(root, { CC: 'gcc' }));
-    expect(keyReason(changed, record(fp), false)).toEqual({ kind: 'input changed', path: 'src/b.c' });
+    expect(keyReason(changed, record(fp), detailsOf(fp), false)).toEqual({ kind: 'input changed', path: 'src/b.c' });
     write(root, 'src/c.c', 'int c;');
     const added = computeFingerprint(task(), new Map(), ctx(root, { CC: 'gcc' }));
-    expect(keyReason(added, record(changed), false)).toEqual({ kind: 'input changed', path: 'src/c.c' });
+    expect(keyReason(added, record(changed), detailsOf(changed), false)).toEqual({ kind: 'input changed', path: 'src/c.c' });
 
     const cfg = computeFingerprint(task({ inputs: { files: ['src/*.c'], config: { 'a.b': 2 }, env: ['CC'] } }), new Map(), ctx(root, { CC: 'gcc' }));
-    expect(keyReason(cfg, record(added), false)).toEqual({ kind: 'config changed', key: 'a.b' });
+    expect(keyReason(cfg, record(added), detailsOf(added), false)).toEqual({ kind: 'config changed', key: 'a.b' });
     const env = computeFingerprint(task(), new Map(), ctx(root, { CC: 'clang' }));
-    expect(keyReason(env, record(added), false)).toEqual({ kind: 'env changed', name: 'CC' });
+    expect(keyReason(env, record(added), detailsOf(added), false)).toEqual({ kind: 'env changed', name: 'CC' });
     const unset = computeFingerprint(task(), new Map(), ctx(root, {}));
-    expect(keyReason(unset, record(added), false)).toEqual({ kind: 'env changed', name: 'CC' });
+    expect(keyReason(unset, record(added), detailsOf(added), false)).toEqual({ kind: 'env changed', name: 'CC' });
     const other = computeFingerprint(task(), new Map(), ctx(root, { CC: 'gcc', UNRELATED: '1' }));
     expect(other.key).toBe(added.key);
     const dep = computeFingerprint(task({ deps: ['d'] }), new Map([['d', 'k1']]), ctx(root, { CC: 'gcc' }));
     const dep2 = computeFingerprint(task({ deps: ['d'] }), new Map([['d', 'k2']]), ctx(root, { CC: 'gcc' }));
-    expect(keyReason(dep2, record(dep), false)).toEqual({ kind: 'dependency rebuilt', id: 'd' });
+    expect(keyReason(dep2, record(dep), detailsOf(dep), false)).toEqual({ kind: 'dependency rebuilt', id: 'd' });
     const def = computeFingerprint(task({ outputs: ['other'] }), new Map(), ctx(root, { CC: 'gcc' }));
-    expect(keyReason(def, record(added), false)).toEqual({ kind: 'definition changed' });
-    expect(keyReason(fp, { ...record(fp), status: 'failed' }, false)).toEqual({ kind: 'previous run failed' });
-    expect(keyReason(fp, { ...record(fp), status: 'running' }, false)).toEqual({ kind: 'previous run interrupted' });
+    expect(keyReason(def, record(added), detailsOf(added), false)).toEqual({ kind: 'definition changed' });
+    expect(keyReason(fp, { ...record(fp), status: 'failed' }, undefined, false)).toEqual({ kind: 'previous run failed' });
+    expect(keyReason(fp, { ...record(fp), status: 'running' }, undefined, false)).toEqual({ kind: 'previous run interrupted' });
   });
 
   it('never stores env values, only digests', () => {
     const root = tmpProject();
     const fp = computeFingerprint(task(), new Map(), ctx(root, { CC: 'secret-token-value' }));
-    expect(JSON.stringify(record(fp))).not.toContain('secret-token-value');
+    expect(JSON.stringify(detailsOf(fp))).not.toContain('secret-token-value');
+  });
+
+  it('without recorded details, a changed key is still a reason', () => {
+    const root = tmpProject();
+    const a = computeFingerprint(task(), new Map(), ctx(root, { CC: 'a' }));
+    const b = computeFingerprint(task(), new Map(), ctx(root, { CC: 'b' }));
+    expect(keyReason(b, record(a), undefined, false)).toEqual({ kind: 'inputs changed' });
+  });
+
+  it('! entries exclude paths from globs and directories', () => {
+    const root = tmpProject();
+    write(root, 'tree/a.c', 'a');
+    write(root, 'tree/build/x.o', 'x');
+    write(root, 'tree/sub/build/y.o', 'y');
+    write(root, 'tree/.git/HEAD', 'h');
+    const h = new FileHasher();
+    expect(Object.keys(digestInputs(['tree', '!tree/build/**', '!tree/.git/**'], root, h)).filter((k) => !k.endsWith('/'))).toEqual(['tree/a.c', 'tree/sub/build/y.o']);
+    expect(Object.keys(digestInputs(['tree/**/*', '!tree/build/**', '!tree/.git/**'], root, h))).toEqual(['tree/a.c', 'tree/sub/build/y.o']);
   });
 });
 
