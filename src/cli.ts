@@ -7,13 +7,13 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { loadConfig, describeConfig, type BuildConfig } from './config.js';
 import { buildGraph } from './targets.js';
-import { doctor } from './doctor.js';
+import { doctor, setup } from './doctor.js';
 import { EventBus, PbError, UsageError, errorMessage, planBuild, resolveTargets, runBuild, topoClosure, validateGraph, type EngineOptions, type TaskGraph } from './graph/index.js';
 import { cleanBuildDir, cleanTasks } from './graph/clean.js';
 import { exportGraph, GRAPH_FORMATS, type GraphFormat } from './graph/export.js';
 import { planJson, planText } from './report/dryrun.js';
 
-const COMMANDS = ['build', 'graph', 'clean', 'doctor'] as const;
+const COMMANDS = ['build', 'graph', 'clean', 'doctor', 'setup'] as const;
 type Command = (typeof COMMANDS)[number];
 
 interface Args {
@@ -41,6 +41,7 @@ usage: pyston-build [options] [TARGET...]        build targets (default: all)
        pyston-build graph [--format dot|json|mermaid] [TARGET...]
        pyston-build clean [TARGET...]            remove build outputs (all of build/ without targets)
        pyston-build doctor                       check the tools the build needs
+       pyston-build setup [TARGET...]            install the Debian packages those targets need (as root)
 
 options:
   -j, --jobs [N]        run at most N jobs at once, sub-builds included (default and bare -j: CPUs)
@@ -52,6 +53,8 @@ options:
   -C, --directory DIR   run as if started in DIR
       --config FILE     read config from FILE instead of DIR/pyston-build.toml
       --set KEY=VALUE   override one config value; repeatable
+      --source DIR|ARCHIVE  build this tree (default: the project dir if it is a checkout, else CPython 3.11.2)
+      --profile-task T  PGO training: runtime (default), regrtest, or a command
       --no-wait         fail at once instead of waiting when another build holds the build directory
       --debug           show stack traces for internal errors
   -h, --help            show this help
@@ -61,7 +64,7 @@ exit codes: 0 success, 1 a task failed, 2 bad usage or config, 130 interrupted
 logs: build/logs/<task>.log   trace: build/.pyston-build/trace.json`;
 
 /** Options that take a value, by long name. */
-const VALUE_OPTS = new Set(['force', 'directory', 'config', 'set', 'format']);
+const VALUE_OPTS = new Set(['force', 'directory', 'config', 'set', 'format', 'source', 'profile-task']);
 const FLAG_OPTS = new Set(['dry-run', 'explain', 'json', 'keep-going', 'debug', 'no-wait', 'help', 'version']);
 const SHORT: Record<string, string> = { j: 'jobs', n: 'dry-run', k: 'keep-going', C: 'directory', h: 'help' };
 
@@ -139,6 +142,12 @@ export function parseArgs(argv: readonly string[]): Args {
       case 'set':
         a.sets.push(v);
         break;
+      case 'source':
+        a.sets.push(`source=${v}`);
+        break;
+      case 'profile-task':
+        a.sets.push(`pgo.task=${v}`);
+        break;
       case 'format':
         if (!(GRAPH_FORMATS as readonly string[]).includes(v)) throw new UsageError(`invalid value '${v}' for --format`, `valid formats: ${GRAPH_FORMATS.join(', ')}`);
         a.format = v as GraphFormat;
@@ -164,7 +173,7 @@ export interface Io {
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
   /** The graph to build. Default: src/targets.ts. Benchmarks and test runners pass their own. */
-  readonly makeGraph?: (config: BuildConfig, root: string) => TaskGraph;
+  readonly makeGraph?: (config: BuildConfig, root: string, env: NodeJS.ProcessEnv) => TaskGraph;
 }
 
 const defaultIo = (): Io => ({ out: process.stdout, err: process.stderr, env: process.env, cwd: process.cwd() });
@@ -215,7 +224,7 @@ async function dispatch(args: Args, io: Io): Promise<number> {
   }
   const buildDir = resolve(root, 'build');
   const { config } = await loadConfig({ root, env: io.env, sets: args.sets, ...(args.config !== undefined ? { file: args.config } : {}) });
-  const graph = (io.makeGraph ?? buildGraph)(config, root);
+  const graph = (io.makeGraph ?? buildGraph)(config, root, io.env);
   const targets = args.targets.length > 0 ? args.targets : ['all'];
 
   switch (args.command) {
@@ -243,6 +252,8 @@ async function dispatch(args: Args, io: Io): Promise<number> {
       }
       return 0;
     }
+    case 'setup':
+      return setup(graph, args.targets.length > 0 ? args.targets : ['all'], io);
     case 'build':
       break;
   }

@@ -15,11 +15,23 @@ export class ConfigError extends PbError {}
 type Spec =
   | { readonly type: 'string'; readonly default: string; readonly env?: string; readonly doc: string }
   | { readonly type: 'int'; readonly default: number; readonly min: number; readonly max: number; readonly env?: string; readonly doc: string }
-  | { readonly type: 'bool'; readonly default: boolean; readonly env?: string; readonly doc: string }
+  | { readonly type: 'bool'; readonly default: boolean; readonly env?: string; readonly envInverts?: boolean; readonly doc: string }
   | { readonly type: 'enum'; readonly default: string; readonly choices: readonly string[]; readonly env?: string; readonly doc: string };
 
 /** The config keys. Later issues add theirs here. */
 export const SCHEMA = {
+  cc: { type: 'enum', default: 'clang', choices: ['clang', 'gcc'], doc: 'C compiler for interpreter builds: clang from the LLVM toolchain, or the system gcc.' },
+  toolchain: { type: 'enum', default: 'system', choices: ['system'], doc: "Where LLVM comes from. 'system' = installed packages (Pyston's PYSTON_USE_SYS_BINS=1)." },
+  'llvm.version': { type: 'int', default: 19, min: 11, max: 99, doc: 'LLVM major version of the system toolchain.' },
+  'llvm.bin': { type: 'string', default: '', doc: 'Directory to look for LLVM tools in first (default: <tool>-N on PATH, then /usr/lib/llvm-N/bin).' },
+  pgo: { type: 'bool', default: true, env: 'NOPGO', envInverts: true, doc: 'Profile-guided optimization for opt builds (NOPGO=1 turns it off).' },
+  lto: { type: 'bool', default: true, env: 'NOLTO', envInverts: true, doc: 'Link-time optimization for opt builds (NOLTO=1 turns it off).' },
+  'pgo.task': { type: 'string', default: 'runtime', env: 'PROFILE_TASK', doc: "Training workload: 'runtime' (runtime/train), 'regrtest' (CPython's -m test --pgo) or a command run with the instrumented python as its first word." },
+  'pgo.tolerate_failure': { type: 'bool', default: false, doc: 'Keep going when the training workload exits non-zero (it is reported either way).' },
+  source: { type: 'string', default: '', doc: 'Source to build: a checkout directory or a source archive (default: the project directory if it is a checkout, else the embedded CPython 3.11.2).' },
+  'source.pin': { type: 'string', default: 'submodules/cpython-3.11.2.json', doc: 'Pin of the embedded default source, relative to pyston-build.' },
+  'cache.dir': { type: 'string', default: '', env: 'PYSTON_BUILD_CACHE', doc: 'Download and profile cache (default: $XDG_CACHE_HOME/pyston-build or ~/.cache/pyston-build).' },
+  'configure.extra': { type: 'string', default: '', env: 'CONFIGURE_EXTRA_FLAGS', doc: 'Extra arguments for configure, split on whitespace.' },
   'demo.greeting': { type: 'string', default: 'hello from pyston-build', doc: 'Text the demonstration program prints (compiled in by demo:configure).' },
   'demo.cflags': { type: 'string', default: '-O2', env: 'DEMO_CFLAGS', doc: 'CFLAGS for the demonstration program.' },
   'demo.iterations': { type: 'int', default: 200000, min: 1, max: 1_000_000_000, doc: 'Work the demonstration program does when demo:check runs it.' },
@@ -138,7 +150,10 @@ export async function loadConfig(src: ConfigSources): Promise<LoadedConfig> {
   for (const k of KEYS) {
     const spec = SCHEMA[k] as Spec;
     const name = spec.env;
-    if (name && src.env[name] !== undefined) values.set(k, parseText(k, src.env[name]!, `environment variable ${name}`));
+    if (name && src.env[name] !== undefined) {
+      const v = parseText(k, src.env[name]!, `environment variable ${name}`);
+      values.set(k, spec.type === 'bool' && spec.envInverts ? !v : v);
+    }
   }
 
   for (const s of src.sets) {

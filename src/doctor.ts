@@ -6,7 +6,10 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { relative } from 'node:path';
 import { FileHasher } from './graph/hash.js';
-import { loadState, statePath, ToolResolver, which, errorMessage, type TaskGraph, type ToolRef } from './graph/index.js';
+import { spawnSync } from 'node:child_process';
+import { loadState, statePath, ToolResolver, which, errorMessage, PbError, resolveTargets, topoClosure, validateGraph, type TaskGraph, type ToolRef } from './graph/index.js';
+import { extraPackages } from './targets.js';
+import { DEB_SRC_FILE, installedVersions, planSetup, writeDebSrc } from './steps/system.js';
 
 export interface DoctorReport {
   readonly lines: string[];
@@ -50,6 +53,16 @@ export function doctor(graph: TaskGraph, root: string, buildDir: string, env: No
     row('ok', `${tool.name} ${r.version ? `${r.version} ` : ''}(${r.path})`);
   }
 
+  const libs = extraPackages([...graph.tasks.keys()]);
+  const have = installedVersions(libs);
+  for (const p of libs) {
+    if (have.has(p)) continue;
+    ok = false;
+    missing.add(p);
+    row('missing', `${p} (build library for the interpreter variants)`);
+  }
+  if (libs.length > 0 && libs.every((p) => have.has(p))) row('ok', `${libs.length} build libraries (${libs.slice(0, 3).join(', ')}, ...)`);
+
   const shownBuild = relative(root, buildDir) || buildDir;
   try {
     mkdirSync(buildDir, { recursive: true });
@@ -67,4 +80,39 @@ export function doctor(graph: TaskGraph, root: string, buildDir: string, env: No
     lines.push('', 'to install what is missing:', `  apt-get update && apt-get install -y ${[...missing].sort().join(' ')}`);
   }
   return { lines, missingPackages: [...missing].sort(), ok };
+}
+
+/** The Debian packages the given targets need that are not there yet: missing tools' packages plus build libraries. */
+export function neededPackages(graph: TaskGraph, targets: readonly string[], env: NodeJS.ProcessEnv): { packages: string[]; needSource: boolean } {
+  validateGraph(graph);
+  const tasks = topoClosure(graph, resolveTargets(graph, targets));
+  const pkgs = new Set<string>(extraPackages(tasks.map((t) => t.id)));
+  for (const t of tasks) for (const tool of t.inputs.tools ?? []) if (tool.package && !which(tool.command ?? tool.name, env.PATH)) pkgs.add(tool.package);
+  return { packages: [...pkgs].sort(), needSource: tasks.some((t) => t.id === 'source:fetch') };
+}
+
+/** `pyston-build setup`: install what the targets need, with apt-get, as root. */
+export async function setup(graph: TaskGraph, targets: readonly string[], io: { out: NodeJS.WritableStream; env: NodeJS.ProcessEnv }): Promise<number> {
+  const { packages, needSource } = neededPackages(graph, targets, io.env);
+  const plan = planSetup(packages, needSource, 'bookworm');
+  if (plan.missing.length === 0 && !plan.addDebSrc) {
+    io.out.write(`setup: nothing to install for ${targets.join(' ')}\n`);
+    return 0;
+  }
+  if (process.getuid?.() !== 0) {
+    throw new PbError(`setup needs root to install ${plan.missing.join(' ') || 'the deb-src entry'}`, `run: sudo npx pyston-build setup ${targets.join(' ')}`);
+  }
+  const run = (args: string[]): void => {
+    io.out.write(`setup: ${args.join(' ')}\n`);
+    const r = spawnSync(args[0]!, args.slice(1), { stdio: ['ignore', 'inherit', 'inherit'], env: { ...io.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    if (r.status !== 0) throw new PbError(`'${args.join(' ')}' failed (exit ${r.status ?? r.signal})`, 'see apt-get output above', 1);
+  };
+  if (plan.addDebSrc) {
+    writeDebSrc(plan.addDebSrc);
+    io.out.write(`setup: added ${DEB_SRC_FILE} (Debian source packages, for the embedded CPython source)\n`);
+  }
+  if (plan.updateLists) run(['apt-get', 'update']);
+  if (plan.missing.length > 0) run(['apt-get', 'install', '-y', '--no-install-recommends', ...plan.missing]);
+  io.out.write(`setup: done\n`);
+  return 0;
 }

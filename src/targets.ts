@@ -1,23 +1,61 @@
 /**
  * Target name -> root tasks. Reading this file tells you the whole build.
  *
- * For now the only factory is the demonstration graph (src/steps/demo.ts);
- * the interpreter variants (unopt, opt, dbg), BOLT and packaging add theirs
- * here as they land.
+ *   source      fetch/unpack the tree to build (or use a checkout)
+ *   unopt       configure + make + install + venv + probes, plain
+ *   opt         the same with our PGO (src/pgo) and LTO
+ *   dbg         --with-pydebug
+ *   all         opt, then the pyston3 / pyston3.X links (as `make all`)
+ *   demo        the engine's demonstration build of a small C program
  */
 import type { Target, Task, TaskGraph } from './graph/index.js';
 import type { BuildConfig } from './config.js';
 import { DEMO_ENV, demoTasks } from './steps/demo.js';
+import { resolveSource, sourceTasks } from './steps/source.js';
+import { cacheDir } from './steps/paths.js';
+import { discoverToolchain } from './llvm/toolchain.js';
+import { linkTask, variantTasks, VARIANTS } from './steps/cpython.js';
+import { CPYTHON_BUILD_DEPS, packageKeys } from './steps/system.js';
 
 /** Env vars any task may declare as inputs (Makefile names). */
 export const ENV_ALLOW_LIST: readonly string[] = [...DEMO_ENV];
 
-export function buildGraph(config: BuildConfig): TaskGraph {
+/** Debian packages a target needs beyond its tools' own packages. */
+export function extraPackages(taskIds: readonly string[]): string[] {
+  return taskIds.some((id) => /^(unopt|opt|dbg):/.test(id)) ? [...CPYTHON_BUILD_DEPS] : [];
+}
+
+export function buildGraph(config: BuildConfig, root: string, env: NodeJS.ProcessEnv = process.env): TaskGraph {
   const tasks: Task[] = [...demoTasks(config)];
-  const targets: Target[] = [
-    { name: 'all', description: 'the default target (for now: the demonstration build)', roots: ['demo:check'] },
-    { name: 'demo', description: 'configure, make, install and run a small C program through the engine', roots: ['demo:check'] },
-  ];
+  const targets: Target[] = [{ name: 'demo', description: 'configure, make, install and run a small C program through the engine', roots: ['demo:check'] }];
+
+  const spec = resolveSource({ root, source: config.source, pin: config['source.pin'] });
+  const src = sourceTasks(spec, root, cacheDir(config['cache.dir'], env));
+  tasks.push(...src.tasks);
+  if (src.deps.length) targets.push({ name: 'source', description: 'fetch and unpack the source tree', roots: src.deps });
+
+  const toolchain = discoverToolchain({ llvmMajor: config['llvm.version'], llvmBin: config['llvm.bin'], family: config.cc as 'clang' | 'gcc' }, env.PATH);
+  const systemKeys = packageKeys(CPYTHON_BUILD_DEPS);
+  const common = {
+    source: src,
+    toolchain,
+    root,
+    pgo: config.pgo,
+    lto: config.lto,
+    configureExtra: config['configure.extra'].split(/\s+/).filter(Boolean),
+    profileTask: config['pgo.task'],
+    tolerateTrainingFailure: config['pgo.tolerate_failure'],
+    systemKeys,
+  };
+  for (const variant of VARIANTS) {
+    const v = variantTasks({ ...common, variant });
+    tasks.push(...v.tasks);
+    targets.push({ name: variant, description: `the ${variant} interpreter in build/${variant}_{build,install,env}`, roots: [v.last] });
+    if (variant === 'opt') {
+      tasks.push(linkTask(v.python, v.last, src.version));
+      targets.push({ name: 'all', description: 'the opt interpreter and the pyston3 links (make all)', roots: ['all:links'] });
+    }
+  }
   return {
     tasks: new Map(tasks.map((t) => [t.id, t])),
     targets: new Map(targets.map((t) => [t.name, t])),

@@ -1,0 +1,268 @@
+/**
+ * The tree to build, chosen in this order:
+ *   1. `--source DIR|ARCHIVE` (config `source`);
+ *   2. the project directory itself, when it is a CPython or Pyston checkout
+ *      (it has `configure` and `Include/patchlevel.h`);
+ *   3. the embedded default: the pinned CPython release in submodules/.
+ *
+ * A pinned archive is fetched from its mirrors in order, verified against
+ * its sha256 before use (a mismatch names both hashes and the file is never
+ * used), and cached by sha256 so a second fresh build does not download
+ * again. Archives are unpacked into build/src/ (to a temp dir, then renamed).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { PbError, TaskFailure, errorMessage, type Task, type TaskContext } from '../graph/index.js';
+import { packageRoot } from './paths.js';
+
+export type Mirror =
+  | { readonly kind: 'url'; readonly url: string }
+  | { readonly kind: 'apt-source'; readonly package: string; readonly release: string; readonly file: string };
+
+export interface Pin {
+  readonly name: string;
+  readonly version: string;
+  readonly archive: string;
+  readonly topDir: string;
+  readonly sha256: string;
+  readonly mirrors: readonly Mirror[];
+}
+
+export const DEFAULT_PIN = 'submodules/cpython-3.11.2.json';
+
+/** What kind of interpreter tree this is: names install prefixes and configure flags. */
+export type Flavor = 'cpython' | 'pyston';
+
+export type SourceSpec =
+  | { readonly kind: 'checkout'; readonly dir: string; readonly flavor: Flavor; readonly version: string }
+  | { readonly kind: 'archive'; readonly file: string }
+  | { readonly kind: 'pinned'; readonly pin: Pin; readonly pinPath: string };
+
+function bad(path: string, what: string): PbError {
+  return new PbError(`pin ${path}: ${what}`, 'fix the pin file (see submodules/README.md)');
+}
+
+export function loadPin(path: string): Pin {
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw bad(path, `cannot read it: ${errorMessage(e)}`);
+  }
+  for (const k of ['name', 'version', 'archive', 'topDir', 'sha256']) if (typeof v[k] !== 'string' || v[k] === '') throw bad(path, `'${k}' must be a non-empty string`);
+  if (!/^[0-9a-f]{64}$/.test(v.sha256 as string)) throw bad(path, `'sha256' must be 64 lowercase hex digits, got '${String(v.sha256)}'`);
+  if (!Array.isArray(v.mirrors) || v.mirrors.length === 0) throw bad(path, `'mirrors' must be a non-empty list`);
+  for (const m of v.mirrors as Record<string, unknown>[]) {
+    if (m.kind === 'url' && typeof m.url === 'string') continue;
+    if (m.kind === 'apt-source' && typeof m.package === 'string' && typeof m.release === 'string' && typeof m.file === 'string') continue;
+    throw bad(path, `bad mirror ${JSON.stringify(m)}: expected {kind:'url',url} or {kind:'apt-source',package,release,file}`);
+  }
+  return v as unknown as Pin;
+}
+
+/** A CPython-family checkout: has `configure` and `Include/patchlevel.h`. */
+export function isCheckout(dir: string): boolean {
+  return existsSync(join(dir, 'configure')) && existsSync(join(dir, 'Include', 'patchlevel.h'));
+}
+
+export function checkoutVersion(dir: string): string {
+  const m = /#define\s+PY_VERSION\s+"([^"]+)"/.exec(readFileSync(join(dir, 'Include', 'patchlevel.h'), 'utf8'));
+  return m?.[1] ?? 'unknown';
+}
+
+export function resolveSource(opts: { root: string; source: string; pin: string }): SourceSpec {
+  if (opts.source) {
+    const p = resolve(opts.root, opts.source);
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      throw new PbError(`--source: '${opts.source}' does not exist`, 'pass a CPython/Pyston checkout directory or a .tar.gz/.tgz/.tar.xz archive');
+    }
+    if (st.isDirectory()) {
+      if (!isCheckout(p)) throw new PbError(`--source: '${opts.source}' is not a CPython or Pyston checkout (no configure and Include/patchlevel.h)`, 'pass the top directory of the source tree');
+      return { kind: 'checkout', dir: p, flavor: flavorOf(p), version: checkoutVersion(p) };
+    }
+    if (!/\.(tgz|tar\.gz|tar\.xz|tar\.bz2|tar)$/.test(p)) throw new PbError(`--source: '${opts.source}' is neither a directory nor a .tgz/.tar.gz/.tar.xz archive`, 'pass a checkout directory or a source archive');
+    return { kind: 'archive', file: p };
+  }
+  if (isCheckout(opts.root)) return { kind: 'checkout', dir: opts.root, flavor: flavorOf(opts.root), version: checkoutVersion(opts.root) };
+  const pinPath = resolve(packageRoot(), opts.pin);
+  return { kind: 'pinned', pin: loadPin(pinPath), pinPath };
+}
+
+function flavorOf(dir: string): Flavor {
+  return existsSync(join(dir, 'pyston')) ? 'pyston' : 'cpython';
+}
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  await pipeline(createReadStream(path), h);
+  return h.digest('hex');
+}
+
+/** One mirror: download to `dest` (a temp path). Throws with a one-line reason. */
+async function fromMirror(m: Mirror, dest: string, ctx: TaskContext): Promise<void> {
+  if (m.kind === 'url') {
+    ctx.log(`fetching ${m.url}`);
+    const res = await fetch(m.url, { signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(120_000)]) });
+    if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
+    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(dest));
+    return;
+  }
+  const tmp = mkdtempSync(join(resolve(dest, '..'), 'apt-source-'));
+  try {
+    await ctx.exec('apt-get', ['source', '--download-only', `${m.package}/${m.release}`], { cwd: tmp, jobserver: false });
+    const f = join(tmp, m.file);
+    if (!existsSync(f)) throw new Error(`apt-get source did not download ${m.file} (got: ${readdirSync(tmp).join(', ')})`);
+    renameSync(f, dest);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function describe(m: Mirror): string {
+  return m.kind === 'url' ? m.url : `apt-get source ${m.package}/${m.release} (${m.file})`;
+}
+
+/** Fetch a pinned archive into `dest`, verified. Nothing unverified is ever left at `dest`. */
+export async function fetchPinned(pin: Pin, dest: string, ctx: TaskContext): Promise<void> {
+  mkdirSync(resolve(dest, '..'), { recursive: true });
+  if (existsSync(dest) && (await sha256File(dest)) === pin.sha256) {
+    ctx.log(`cached: ${dest}`);
+    return;
+  }
+  const failures: string[] = [];
+  for (const m of pin.mirrors) {
+    const tmp = `${dest}.part-${process.pid}`;
+    try {
+      await fromMirror(m, tmp, ctx);
+      const got = await sha256File(tmp);
+      if (got !== pin.sha256) throw new Error(`sha256 mismatch: expected ${pin.sha256}, got ${got}; the file was discarded`);
+      renameSync(tmp, dest);
+      ctx.log(`verified sha256 ${got} from ${describe(m)}`);
+      return;
+    } catch (e) {
+      if (ctx.signal.aborted) throw e;
+      const why = e instanceof TaskFailure ? e.message : errorMessage(e).split('\n')[0];
+      ctx.log(`mirror failed: ${describe(m)}: ${why}`);
+      failures.push(`${describe(m)}: ${why}`);
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  }
+  const mismatch = failures.find((f) => f.includes('sha256 mismatch'));
+  throw new TaskFailure(
+    `could not fetch ${pin.archive} (${pin.name} ${pin.version}) from any mirror: ${failures.join('; ')}`,
+    mismatch ? 'a mirror served different bytes than the pin; check the pin and the mirror' : "run 'pyston-build setup' (it adds Debian's deb-src entry for apt-get source), or pass --source DIR|ARCHIVE",
+  );
+}
+
+/** Unpack an archive into `destDir` (which must not exist yet), via a temp dir and a rename. */
+export async function unpack(archive: string, destDir: string, topDir: string | undefined): Promise<void> {
+  const { x } = await import('tar');
+  const parent = resolve(destDir, '..');
+  mkdirSync(parent, { recursive: true });
+  const tmp = mkdtempSync(join(parent, '.unpack-'));
+  try {
+    await x({ file: archive, cwd: tmp, strict: true, preserveOwner: false });
+    const entries = readdirSync(tmp);
+    const top = topDir ?? (entries.length === 1 ? entries[0] : undefined);
+    if (!top || !existsSync(join(tmp, top))) throw new TaskFailure(`${basename(archive)} does not unpack to one top directory${topDir ? ` named ${topDir}` : ''} (got: ${entries.slice(0, 5).join(', ')})`);
+    rmSync(destDir, { recursive: true, force: true });
+    renameSync(join(tmp, top), destDir);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+export interface SourceTasks {
+  readonly tasks: Task[];
+  /** Absolute source directory the builds configure from. */
+  readonly srcDir: string;
+  /** Task ids a configure step must depend on. */
+  readonly deps: string[];
+  /** File inputs a configure step must declare (a checkout's sources). */
+  readonly files: string[];
+  readonly flavor: Flavor;
+  readonly version: string;
+  /** For build-info: what was built. */
+  readonly describe: Record<string, string>;
+}
+
+/** Globs that make up a checkout's sources, for the configure key. Build outputs and VCS data are excluded. */
+export const CHECKOUT_INPUTS = ['**/*', '!build/**', '!.git/**', '!**/__pycache__/**', '!pyston3', '!pyston3.*', '!pyston-build.toml'];
+
+export function sourceTasks(spec: SourceSpec, root: string, cache: string): SourceTasks {
+  if (spec.kind === 'checkout') {
+    const rel = spec.dir === root ? '' : spec.dir;
+    return {
+      tasks: [],
+      srcDir: spec.dir,
+      deps: [],
+      files: CHECKOUT_INPUTS.map((g) => (rel ? (g.startsWith('!') ? `!${rel}/${g.slice(1)}` : `${rel}/${g}`) : g)),
+      flavor: spec.flavor,
+      version: spec.version,
+      describe: { kind: 'checkout', dir: spec.dir, version: spec.version },
+    };
+  }
+  if (spec.kind === 'archive') {
+    const name = basename(spec.file).replace(/\.(tgz|tar\.gz|tar\.xz|tar\.bz2|tar)$/, '');
+    const dest = `build/src/${name}`;
+    return {
+      tasks: [
+        {
+          id: 'source:unpack',
+          title: `unpack ${basename(spec.file)}`,
+          deps: [],
+          inputs: { files: [spec.file] },
+          outputs: [dest],
+          run: (ctx) => unpack(spec.file, ctx.path(dest), undefined),
+        },
+      ],
+      srcDir: resolve(root, dest),
+      deps: ['source:unpack'],
+      files: [],
+      flavor: 'cpython',
+      version: name.replace(/^Python-/, ''),
+      describe: { kind: 'archive', file: spec.file },
+    };
+  }
+  const pin = spec.pin;
+  const cached = join(cache, 'sources', `${pin.sha256}-${pin.archive}`);
+  const dest = `build/src/${pin.topDir}`;
+  return {
+    tasks: [
+      {
+        id: 'source:fetch',
+        title: `fetch ${pin.archive} (sha256 ${pin.sha256.slice(0, 12)}...)`,
+        deps: [],
+        inputs: { upstream: { sha256: pin.sha256, archive: pin.archive }, tools: [{ name: 'apt-get', package: 'apt', versionArgs: ['--version'] }] },
+        outputs: [cached],
+        run: (ctx) => fetchPinned(pin, cached, ctx),
+      },
+      {
+        id: 'source:unpack',
+        title: `unpack ${pin.topDir}`,
+        deps: ['source:fetch'],
+        inputs: { upstream: { sha256: pin.sha256 } },
+        outputs: [dest],
+        weight: 2,
+        run: (ctx) => unpack(cached, ctx.path(dest), pin.topDir),
+      },
+    ],
+    srcDir: resolve(root, dest),
+    deps: ['source:unpack'],
+    files: [],
+    flavor: pin.name === 'pyston' ? 'pyston' : 'cpython',
+    version: pin.version,
+    describe: { kind: 'pinned', name: pin.name, version: pin.version, sha256: pin.sha256, archive: pin.archive },
+  };
+}
+
+export function isArchivePath(p: string): boolean {
+  return ['.tgz', '.gz', '.xz', '.bz2', '.tar'].includes(extname(p));
+}
