@@ -20,9 +20,16 @@ import { CPYTHON_BUILD_DEPS, packageKeys } from './steps/system.js';
 /** Env vars any task may declare as inputs (Makefile names). */
 export const ENV_ALLOW_LIST: readonly string[] = [...DEMO_ENV];
 
-/** Debian packages a target needs beyond its tools' own packages. */
-export function extraPackages(taskIds: readonly string[]): string[] {
-  return taskIds.some((id) => /^(unopt|opt|dbg):/.test(id)) ? [...CPYTHON_BUILD_DEPS] : [];
+/**
+ * Debian packages a target needs beyond its tools' own packages: CPython's
+ * build libraries, and for PGO with clang, clang's profile runtime (in its
+ * own package: without it the instrumented link fails).
+ */
+export function extraPackages(taskIds: readonly string[], llvmMajor = 19): string[] {
+  const pkgs: string[] = [];
+  if (taskIds.some((id) => /^(unopt|opt|dbg):/.test(id))) pkgs.push(...CPYTHON_BUILD_DEPS);
+  if (taskIds.some((id) => id.includes(':pgo:'))) pkgs.push(`libclang-rt-${llvmMajor}-dev`);
+  return pkgs;
 }
 
 export function buildGraph(config: BuildConfig, root: string, env: NodeJS.ProcessEnv = process.env): TaskGraph {

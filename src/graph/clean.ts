@@ -47,7 +47,7 @@ export async function cleanTasks(root: string, buildDir: string, tasks: readonly
   try {
     const { state } = loadState(statePath(buildDir));
     for (const t of tasks) {
-      for (const o of t.outputs) {
+      for (const o of t.outputs.filter((x) => !x.startsWith('!'))) {
         rmSync(isAbsolute(o) ? o : resolve(root, o), { recursive: true, force: true });
         removed++;
       }

@@ -15,7 +15,7 @@ import { errorMessage, Interrupted, PbError, TaskFailure } from './errors.js';
 import { formatReason, type Reason } from './explain.js';
 import { FileHasher } from './hash.js';
 import { Jobserver, type Token } from './jobserver.js';
-import { computeFingerprint, detailsOf, keyReason, outputReason, type Fingerprint } from './key.js';
+import { computeFingerprint, detailsOf, keyReason, outputDigests, outputReason, type Fingerprint } from './key.js';
 import { acquireLock } from './lock.js';
 import { criticalPriorities, forceMatcher, resolveTargets, topoClosure, validateGraph } from './plan.js';
 import { ProcessManager } from './proc.js';
@@ -404,8 +404,7 @@ class Run {
       await task.run(ctx);
       if (this.abort.signal.aborted) throw this.abort.signal.reason;
       const outputs: Record<string, string> = {};
-      for (const o of task.outputs) {
-        const d = this.plan.hasher.digestPath(resolve(this.opts.root, o));
+      for (const [o, d] of outputDigests(task.outputs, this.opts.root, this.plan.hasher)) {
         if (d === undefined) throw new TaskFailure(`task ${id} did not produce its declared output ${o}`, 'fix the task, or its declared outputs');
         outputs[o] = d;
       }

@@ -93,7 +93,7 @@ export class FileHasher {
    * (sorted relative paths, executable bits and file digests).
    * `undefined` if nothing is there.
    */
-  digestPath(abs: string, lst?: BigIntStats): string | undefined {
+  digestPath(abs: string, lst?: BigIntStats, exclude?: (rel: string) => boolean): string | undefined {
     let st: BigIntStats;
     if (lst) st = lst;
     else {
@@ -104,7 +104,7 @@ export class FileHasher {
     if (st.isSymbolicLink()) return sha256('symlink\0' + readlinkSync(abs));
     if (st.isDirectory()) {
       const h = createHash('sha256');
-      for (const [rel, d] of this.walk(abs)) h.update(rel + '\0' + d + '\n');
+      for (const [rel, d] of this.walk(abs, exclude)) h.update(rel + '\0' + d + '\n');
       return h.digest('hex');
     }
     const d = this.digestFile(abs, st);
@@ -112,13 +112,14 @@ export class FileHasher {
   }
 
   /** Every entry under a directory as [relative path, digest], sorted by path. */
-  walk(dir: string): [string, string][] {
+  walk(dir: string, exclude?: (rel: string) => boolean): [string, string][] {
     const out: [string, string][] = [];
     const visit = (abs: string, rel: string): void => {
       const names = readdirSync(abs).sort();
       for (const name of names) {
         const a = join(abs, name);
         const r = rel ? `${rel}/${name}` : name;
+        if (exclude?.(r)) continue;
         const st = lstatSync(a, { bigint: true });
         if (st.isDirectory()) {
           out.push([r + '/', 'dir']);

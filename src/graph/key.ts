@@ -100,7 +100,7 @@ export function digestInputs(entries: readonly string[], root: string, hasher: F
 }
 
 /** A matcher for `!` globs: `**` spans directories, `*` and `?` do not. */
-function excludeMatcher(globs: readonly string[]): (path: string) => boolean {
+export function excludeMatcher(globs: readonly string[]): (path: string) => boolean {
   const res = globs.map((g) => {
     let re = '';
     for (let i = 0; i < g.length; i++) {
@@ -202,10 +202,25 @@ export function detailsOf(fp: Fingerprint): TaskDetails {
   return { key: fp.key, def: fp.def, files: fp.files, config: fp.config, env: fp.env, tools: fp.tools, deps: fp.deps, upstream: fp.upstream };
 }
 
+/**
+ * Digests of a task's declared outputs. Entries starting with `!` are globs,
+ * relative to each directory output, excluded from its digest (for example
+ * the bytecode caches that tools write into a source tree).
+ */
+export function outputDigests(outputs: readonly string[], root: string, hasher: FileHasher): Map<string, string | undefined> {
+  const ignore = outputs.filter((o) => o.startsWith('!')).map((o) => o.slice(1));
+  const exclude = ignore.length > 0 ? excludeMatcher(ignore) : undefined;
+  const out = new Map<string, string | undefined>();
+  for (const o of outputs) {
+    if (o.startsWith('!')) continue;
+    out.set(o, hasher.digestPath(isAbsolute(o) ? o : resolve(root, o), undefined, exclude));
+  }
+  return out;
+}
+
 /** Check declared outputs against the record: the first missing or changed one. */
 export function outputReason(outputs: readonly string[], rec: TaskRecord, root: string, hasher: FileHasher): Reason | undefined {
-  for (const o of outputs) {
-    const d = hasher.digestPath(isAbsolute(o) ? o : resolve(root, o));
+  for (const [o, d] of outputDigests(outputs, root, hasher)) {
     if (d === undefined) return { kind: 'output missing', path: o };
     if (d !== rec.outputs[o]) return { kind: 'output changed', path: o };
   }

@@ -105,7 +105,8 @@ export interface Task {
   /**
    * Files or directories this task produces, relative to the root. After a
    * successful run each must exist; their digests are recorded, and a
-   * missing or edited output reruns the task.
+   * missing or edited output reruns the task. Entries starting with `!` are
+   * globs (relative to each directory output) left out of its digest.
    */
   readonly outputs: readonly string[];
   /** Rough cost estimate used for critical-path ordering before a first run. Default 1. */

@@ -52,6 +52,8 @@ export interface PgoSpec {
   readonly trainInputs: TaskInputs;
   /** A function the profile must have counts for, e.g. `_PyEval_EvalFrameDefault`. */
   readonly hotFunction: string;
+  /** The object file that defines it, without extension (gcc checks its .gcda), e.g. `ceval`. */
+  readonly hotObject: string;
   /** Pyston's Makefile appends `|| true` to training; we only do so when told, and say so. */
   readonly tolerateFailure: boolean;
 }
@@ -143,7 +145,7 @@ export function pgoTasks(spec: PgoSpec): PgoTasks {
     id: `${spec.prefix}:validate`,
     title: `check the profile is not empty and covers ${spec.hotFunction}`,
     deps: [merge.id],
-    inputs: { tools: [spec.profileTool], config: { 'pgo.hot_function': spec.hotFunction } },
+    inputs: { tools: [spec.profileTool], config: { 'pgo.hot_function': spec.hotFunction, 'pgo.hot_object': spec.hotObject } },
     outputs: [`${spec.dir}/summary.json`],
     async run(ctx) {
       const summary = clang ? await validateClang(spec, ctx) : validateGcc(spec, ctx);
@@ -181,7 +183,7 @@ async function validateClang(spec: PgoSpec, ctx: TaskContext): Promise<Record<st
   const blocks = [...hot.matchAll(/Block counts:\s*\[([^\]]*)\]/g)].flatMap((m) => m[1]!.split(',').map((x) => Number(x.trim()) || 0));
   const blockSum = blocks.reduce((a, b) => a + b, 0);
   if (hotCount === 0 && blockSum === 0) {
-    throw new TaskFailure(`the profile has no counts for ${spec.hotFunction}, the interpreter's hot core`, 'the training run must execute Python code in the instrumented interpreter');
+    throw new TaskFailure(`the profile has no counts for ${spec.hotFunction}, the build's hot core`, 'the training run must execute the hot code in the instrumented build');
   }
   return { family: 'clang', profile: profileOutput(spec), functions, maxFunctionCount: maxCount, totalCount: totalCount ?? null, hotFunction: spec.hotFunction, hotFunctionCount: hotCount, hotFunctionBlockCountSum: blockSum };
 }
@@ -189,9 +191,9 @@ async function validateClang(spec: PgoSpec, ctx: TaskContext): Promise<Record<st
 function validateGcc(spec: PgoSpec, ctx: TaskContext): Record<string, unknown> {
   const got = count(ctx.path(spec.dir, 'gcda'), '.gcda');
   if (got.files === 0) throw new TaskFailure('the gcc profile is empty (no .gcda files)', 'the training run did not exercise the instrumented build');
-  const ceval = findGcda(ctx.path(spec.dir, 'gcda'), 'ceval');
-  if (!ceval || statSync(ceval).size === 0) throw new TaskFailure(`no profile data for ${spec.hotFunction} (no ceval .gcda)`, 'the training run must execute Python code in the instrumented interpreter');
-  return { family: 'gcc', gcdaFiles: got.files, gcdaBytes: got.bytes, hotFunction: spec.hotFunction, hotFile: ceval.slice(ctx.root.length + 1) };
+  const hot = findGcda(ctx.path(spec.dir, 'gcda'), spec.hotObject);
+  if (!hot || statSync(hot).size === 0) throw new TaskFailure(`no profile data for ${spec.hotFunction} (no ${spec.hotObject}.gcda)`, 'the training run must execute the hot code in the instrumented build');
+  return { family: 'gcc', gcdaFiles: got.files, gcdaBytes: got.bytes, hotFunction: spec.hotFunction, hotFile: hot.slice(ctx.root.length + 1) };
 }
 
 function findGcda(dir: string, stem: string): string | undefined {

@@ -162,6 +162,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
         config: { 'pgo.task': opts.profileTask },
       },
       hotFunction: '_PyEval_EvalFrameDefault',
+      hotObject: 'ceval',
       tolerateFailure: opts.tolerateTrainingFailure,
     });
     tasks.push(...pgo.tasks);

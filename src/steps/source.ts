@@ -219,7 +219,7 @@ export function sourceTasks(spec: SourceSpec, root: string, cache: string): Sour
           title: `unpack ${basename(spec.file)}`,
           deps: [],
           inputs: { files: [spec.file] },
-          outputs: [dest],
+          outputs: [dest, '!**/__pycache__'],
           run: (ctx) => unpack(spec.file, ctx.path(dest), undefined),
         },
       ],
@@ -249,7 +249,8 @@ export function sourceTasks(spec: SourceSpec, root: string, cache: string): Sour
         title: `unpack ${pin.topDir}`,
         deps: ['source:fetch'],
         inputs: { upstream: { sha256: pin.sha256 } },
-        outputs: [dest],
+        // The builds run Python from this tree, which writes bytecode caches into it.
+        outputs: [dest, '!**/__pycache__'],
         weight: 2,
         run: (ctx) => unpack(cached, ctx.path(dest), pin.topDir),
       },

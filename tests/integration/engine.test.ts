@@ -147,6 +147,25 @@ describe('caching', () => {
   });
 });
 
+describe('output exclusions', () => {
+  it('files matching a ! output glob do not make a directory output changed', async () => {
+    const root = tmpProject();
+    const t: Task = {
+      id: 'tree',
+      deps: [],
+      inputs: {},
+      outputs: ['build/tree', '!**/__pycache__'],
+      run: async (ctx) => write(ctx.root, 'build/tree/lib/mod.py', 'x = 1\n'),
+    };
+    await build(graphOf([t]), root);
+    write(root, 'build/tree/lib/__pycache__/mod.cpython-311.pyc', 'cache');
+    expect((await build(graphOf([t]), root)).ran).toEqual([]);
+    write(root, 'build/tree/lib/mod.py', 'x = 2\n');
+    const r = await build(graphOf([t]), root);
+    expect(reasons(r).tree).toBe('output changed: build/tree');
+  });
+});
+
 describe('explain data', () => {
   it('a lost explain.json only makes the reason less specific', async () => {
     const root = tmpProject();
