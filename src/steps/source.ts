@@ -108,7 +108,10 @@ async function sha256File(path: string): Promise<string> {
 async function fromMirror(m: Mirror, dest: string, ctx: TaskContext): Promise<void> {
   if (m.kind === 'url') {
     ctx.log(`fetching ${m.url}`);
-    const res = await fetch(m.url, { signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(120_000)]) });
+    const res = await fetch(m.url, { signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(120_000)]) }).catch((e: Error & { cause?: { code?: string; message?: string } }) => {
+      // Node's fetch says only "fetch failed"; the cause says why (ENOTFOUND, ECONNREFUSED, ...).
+      throw new Error(`${e.message}${e.cause ? ` (${e.cause.code ?? e.cause.message})` : ''}`);
+    });
     if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
     await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(dest));
     return;
