@@ -58,9 +58,9 @@ export function aptListsStale(listsDir = '/var/lib/apt/lists'): boolean {
 
 export const DEB_SRC_FILE = '/etc/apt/sources.list.d/pyston-build-src.sources';
 
-/** Is there a deb-src entry for Debian's main archive? */
-export function hasDebSrc(): boolean {
-  const files = ['/etc/apt/sources.list', ...safeList('/etc/apt/sources.list.d').map((f) => join('/etc/apt/sources.list.d', f))];
+/** Is there a deb-src entry for Debian's main archive? `apt` is the apt config dir (tests pass their own). */
+export function hasDebSrc(apt = '/etc/apt'): boolean {
+  const files = [join(apt, 'sources.list'), ...safeList(join(apt, 'sources.list.d')).map((f) => join(apt, 'sources.list.d', f))];
   return files.some((f) => {
     try {
       const t = readFileSync(f, 'utf8');
@@ -83,13 +83,14 @@ function safeList(dir: string): string[] {
  * A deb-src entry mirroring the machine's own `deb` entries for `suite`
  * (same URIs, suites, components and keyring), so no host is hard-coded.
  */
-export function debSrcEntry(suite: string): string | undefined {
-  for (const f of safeList('/etc/apt/sources.list.d').sort()) {
-    if (!f.endsWith('.sources') || join('/etc/apt/sources.list.d', f) === DEB_SRC_FILE) continue;
-    const text = readFileSync(join('/etc/apt/sources.list.d', f), 'utf8');
+export function debSrcEntry(suite: string, apt = '/etc/apt'): string | undefined {
+  const dir = join(apt, 'sources.list.d');
+  for (const f of safeList(dir).sort()) {
+    if (!f.endsWith('.sources') || f === 'pyston-build-src.sources') continue;
+    const text = readFileSync(join(dir, f), 'utf8');
     for (const stanza of text.split(/\n\s*\n/)) {
       const field = (k: string) => new RegExp(`^${k}:\\s*(.+)$`, 'm').exec(stanza)?.[1]?.trim();
-      if (!/\bdeb\b/.test(field('Types') ?? '') || !(field('Suites') ?? '').split(/\s+/).includes(suite)) continue;
+      if (!(field('Types') ?? '').split(/\s+/).includes('deb') || !(field('Suites') ?? '').split(/\s+/).includes(suite)) continue;
       const lines = ['Types: deb-src', `URIs: ${field('URIs')}`, `Suites: ${field('Suites')}`, `Components: ${field('Components') ?? 'main'}`];
       const key = field('Signed-By');
       if (key) lines.push(`Signed-By: ${key}`);
@@ -97,7 +98,7 @@ export function debSrcEntry(suite: string): string | undefined {
     }
   }
   try {
-    const line = readFileSync('/etc/apt/sources.list', 'utf8').split('\n').find((l) => new RegExp(`^deb\\s+\\S+\\s+${suite}\\s`).test(l));
+    const line = readFileSync(join(apt, 'sources.list'), 'utf8').split('\n').find((l) => new RegExp(`^deb\\s+\\S+\\s+${suite}\\s`).test(l));
     if (line) return line.replace(/^deb\s/, 'deb-src ') + '\n';
   } catch {
     // no classic sources.list
@@ -119,7 +120,7 @@ export function planSetup(packages: readonly string[], needSource: boolean, suit
     addDebSrc = debSrcEntry(suite);
     if (!addDebSrc) throw new PbError(`cannot add a deb-src entry: no apt source for '${suite}' found to mirror`, `add a deb-src line for ${suite} to /etc/apt/sources.list yourself`);
   }
-  return { missing, addDebSrc, updateLists: missing.length > 0 && aptListsStale() || addDebSrc !== undefined };
+  return { missing, addDebSrc, updateLists: (missing.length > 0 && aptListsStale()) || addDebSrc !== undefined };
 }
 
 export function writeDebSrc(entry: string): void {

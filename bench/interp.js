@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+// bench/interp: how fast are the interpreters pyston-build makes, and how long does it take?
+//
+//   node bench/interp.js [--project DIR] [--rounds N] [--reps K] [--regrtest] [--gcc]
+//
+// Builds, in one project directory (default: a temp dir), with -j 2:
+//   unopt        pyston-build unopt
+//   opt          pyston-build opt (our PGO on runtime/train + LTO)
+//   opt-regrtest pyston-build opt with --profile-task regrtest   (with --regrtest)
+//   opt-gcc      pyston-build opt with cc = gcc                  (with --gcc)
+//   cpython-pgo  CPython's own `configure --enable-optimizations --with-lto` of the
+//                same source with the same compiler (clang 19), built by this script
+// and compares them, plus the system /usr/bin/python3.11 (Debian's GCC PGO+LTO
+// build of the same 3.11.2), on runtime/bench: a benchmark set kept apart from the
+// training workloads. Runs are interleaved (round-robin) so drift hits all alike.
+// Prints per-benchmark speedups over unopt, their geomean, and each build's wall time.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : def;
+};
+const rounds = Number(opt('--rounds', '3'));
+const reps = Number(opt('--reps', '3'));
+const project = opt('--project', '') || mkdtempSync(join(tmpdir(), 'pyston-bench-interp-'));
+const withRegrtest = args.includes('--regrtest');
+const withGcc = args.includes('--gcc');
+mkdirSync(project, { recursive: true });
+const out = join(repo, 'bench', '.out');
+mkdirSync(out, { recursive: true });
+
+function log(msg) {
+  process.stdout.write(msg + '\n');
+}
+
+/** Run a command, inheriting nothing on stdout; returns wall seconds. Dies on failure. */
+function timed(label, file, argv, opts = {}) {
+  log(`build: ${label}: ${[file, ...argv].join(' ')}`);
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(file, argv, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, ...opts });
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.status !== 0) {
+    process.stderr.write(`${label} failed (exit ${r.status ?? r.signal})\n${(r.stdout ?? '').slice(-4000)}\n${(r.stderr ?? '').slice(-4000)}\n`);
+    process.exit(1);
+  }
+  log(`build: ${label}: ${s.toFixed(0)} s`);
+  return s;
+}
+
+const cli = (dir, ...a) => [join(repo, 'bin', 'pyston-build.js'), '-C', dir, '-j', '2', ...a];
+const wall = {};
+
+// Our builds. Each variant gets its own project dir so their pipelines are timed whole
+// (fetch from the cache, unpack, and every task of the variant).
+function ourBuild(name, target, extra = []) {
+  const dir = join(project, name);
+  mkdirSync(dir, { recursive: true });
+  wall[name] = timed(name, process.execPath, cli(dir, target, ...extra));
+  return join(dir, 'build', `${target}_env`, 'bin', 'python');
+}
+const interps = {};
+interps.unopt = ourBuild('unopt', 'unopt');
+interps.opt = ourBuild('opt', 'opt');
+if (withRegrtest) interps['opt-regrtest'] = ourBuild('opt-regrtest', 'opt', ['--profile-task', 'regrtest']);
+if (withGcc) interps['opt-gcc'] = ourBuild('opt-gcc', 'opt', ['--set', 'cc=gcc']);
+
+// CPython's own PGO + LTO build of the same source, same compiler.
+{
+  const src = join(project, 'unopt', 'build', 'src', 'Python-3.11.2');
+  const dir = join(project, 'cpython-pgo');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const env = { ...process.env, CC: '/usr/lib/llvm-19/bin/clang', CXX: '/usr/lib/llvm-19/bin/clang++', PATH: `/usr/lib/llvm-19/bin:${process.env.PATH}` };
+  const t0 = process.hrtime.bigint();
+  timed('cpython-pgo configure', join(src, 'configure'), ['--enable-optimizations', '--with-lto', `--prefix=${join(dir, 'install')}`], { cwd: dir, env });
+  timed('cpython-pgo make', 'make', ['-j2'], { cwd: dir, env });
+  wall['cpython-pgo'] = Number(process.hrtime.bigint() - t0) / 1e9;
+  interps['cpython-pgo'] = join(dir, 'python');
+}
+if (existsSync('/usr/bin/python3.11')) interps['system-3.11'] = '/usr/bin/python3.11';
+
+// Interleaved benchmark runs.
+const samples = {}; // interp -> bench -> [seconds]
+for (let r = 0; r < rounds; r++) {
+  for (const [name, py] of Object.entries(interps)) {
+    const json = join(out, `interp-${name}-${r}.json`);
+    const res = spawnSync(py, [join(repo, 'runtime/bench/run.py'), '--reps', String(reps), '--json', json], { encoding: 'utf8', cwd: tmpdir() });
+    if (res.status !== 0) {
+      process.stderr.write(`benchmarks failed on ${name}:\n${res.stdout.slice(-3000)}\n${res.stderr.slice(-3000)}\n`);
+      process.exit(1);
+    }
+    const data = JSON.parse(readFileSync(json, 'utf8'));
+    for (const [b, times] of Object.entries(data.results)) ((samples[name] ??= {})[b] ??= []).push(...times);
+    log(`round ${r + 1}/${rounds}: ${name} done`);
+  }
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const names = Object.keys(interps);
+const benches = Object.keys(samples.unopt).sort();
+const speed = {}; // interp -> bench -> unopt/interp
+for (const n of names) for (const b of benches) (speed[n] ??= {})[b] = median(samples.unopt[b]) / median(samples[n][b]);
+const geomean = (n) => Math.exp(benches.reduce((a, b) => a + Math.log(speed[n][b]), 0) / benches.length);
+
+const w = Math.max(...benches.map((b) => b.length), 9);
+log('\nspeedup over unopt (median of ' + rounds * reps + ' samples each; higher is faster)');
+log(['benchmark'.padEnd(w), ...names.map((n) => n.padStart(12))].join(' '));
+for (const b of benches) log([b.padEnd(w), ...names.map((n) => speed[n][b].toFixed(3).padStart(12))].join(' '));
+log(['geomean'.padEnd(w), ...names.map((n) => geomean(n).toFixed(3).padStart(12))].join(' '));
+log('\nbuild wall time (-j 2, whole pipeline):');
+for (const [n, s] of Object.entries(wall)) log(`  ${n.padEnd(14)} ${(s / 60).toFixed(1)} min`);
+const result = { date: new Date().toISOString(), rounds, reps, speedup: speed, geomean: Object.fromEntries(names.map((n) => [n, geomean(n)])), wallSeconds: wall };
+writeFileSync(join(out, 'interp.json'), JSON.stringify(result, null, 2) + '\n');
+log(`\nresults: ${join(out, 'interp.json')}  project: ${project}`);
+log(`interp: opt/unopt geomean ${geomean('opt').toFixed(3)} (target >= 1.25), opt vs cpython-pgo ${(geomean('opt') / geomean('cpython-pgo')).toFixed(3)} (target >= 1.0)`);
