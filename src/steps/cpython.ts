@@ -7,7 +7,7 @@
  */
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Task, ToolRef } from '../graph/index.js';
+import { TaskFailure, type Task, type ToolRef } from '../graph/index.js';
 import type { Toolchain } from '../llvm/toolchain.js';
 import { instrumentFlags, pgoTasks, profileOutput, useFlags, type PgoFlags } from '../pgo/pipeline.js';
 import type { SourceTasks } from './source.js';
@@ -83,6 +83,11 @@ function configureAndMake(o: {
       inputs: { files: opts.source.files, tools, config: { ...o.config, args: o.args, env: o.env }, upstream: opts.systemKeys },
       outputs: [`${o.buildDir}/Makefile`, `${o.buildDir}/pyconfig.h`],
       async run(ctx) {
+        // A missing library would not fail configure: the module would just be left out.
+        const missing = Object.entries(opts.systemKeys).filter(([, v]) => v === 'missing').map(([k]) => k.replace(/^pkg:/, ''));
+        if (missing.length > 0) {
+          throw new TaskFailure(`missing build libraries: ${missing.join(' ')}`, `run: npx pyston-build setup ${opts.variant} (or apt-get install -y ${missing.join(' ')})`);
+        }
         const dir = ctx.path(o.buildDir);
         rmSync(dir, { recursive: true, force: true });
         mkdirSync(dir, { recursive: true });
