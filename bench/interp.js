@@ -47,7 +47,7 @@ function timed(label, file, argv, opts = {}) {
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) {
     process.stderr.write(`${label} failed (exit ${r.status ?? r.signal})\n${(r.stdout ?? '').slice(-4000)}\n${(r.stderr ?? '').slice(-4000)}\n`);
-    process.exit(1);
+    throw new Error(`${label} failed`);
   }
   log(`build: ${label}: ${s.toFixed(0)} s`);
   return s;
@@ -64,11 +64,26 @@ function ourBuild(name, target, extra = []) {
   wall[name] = timed(name, process.execPath, cli(dir, target, ...extra));
   return join(dir, 'build', `${target}_env`, 'bin', 'python');
 }
+/** An optional comparison: a failure is reported and the variant left out, not fatal. */
+function optionalBuild(name, target, extra) {
+  try {
+    return ourBuild(name, target, extra);
+  } catch (e) {
+    log(`build: ${name}: FAILED, left out (${e.message})`);
+    return undefined;
+  }
+}
 const interps = {};
 interps.unopt = ourBuild('unopt', 'unopt');
 interps.opt = ourBuild('opt', 'opt');
-if (withRegrtest) interps['opt-regrtest'] = ourBuild('opt-regrtest', 'opt', ['--profile-task', 'regrtest']);
-if (withGcc) interps['opt-gcc'] = ourBuild('opt-gcc', 'opt', ['--set', 'cc=gcc']);
+if (withGcc) {
+  const py = optionalBuild('opt-gcc', 'opt', ['--set', 'cc=gcc']);
+  if (py) interps['opt-gcc'] = py;
+}
+if (withRegrtest) {
+  const py = optionalBuild('opt-regrtest', 'opt', ['--profile-task', 'regrtest']);
+  if (py) interps['opt-regrtest'] = py;
+}
 
 // CPython's own PGO + LTO build of the same source, same compiler.
 {

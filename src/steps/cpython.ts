@@ -79,7 +79,7 @@ function configureAndMake(o: {
     {
       id: `${o.prefix}:configure`,
       title: `configure ${o.buildDir}`,
-      deps: [...opts.source.deps, ...o.deps],
+      deps: [...opts.source.deps],
       inputs: { files: opts.source.files, tools, config: { ...o.config, args: o.args, env: o.env }, upstream: opts.systemKeys },
       outputs: [`${o.buildDir}/Makefile`, `${o.buildDir}/pyconfig.h`],
       async run(ctx) {
@@ -97,7 +97,8 @@ function configureAndMake(o: {
     {
       id: `${o.prefix}:make`,
       title: `make in ${o.buildDir} (shares the jobserver)`,
-      deps: [`${o.prefix}:configure`],
+      // Only compiling needs what `deps` make (e.g. the profile): configure runs alongside.
+      deps: [`${o.prefix}:configure`, ...o.deps],
       weight: 20,
       inputs: { files: opts.source.files, tools, config: { env: o.env } },
       outputs: [`${o.buildDir}/python`, `${o.buildDir}/profile-warnings.json`],
