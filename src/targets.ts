@@ -14,7 +14,7 @@ import { DEMO_ENV, demoTasks } from './steps/demo.js';
 import { resolveSource, sourceTasks } from './steps/source.js';
 import { cacheDir } from './steps/paths.js';
 import { discoverToolchain } from './llvm/toolchain.js';
-import { linkTask, variantTasks, VARIANTS } from './steps/cpython.js';
+import { linkTask, variantTasks, VARIANTS } from './variants.js';
 import { CPYTHON_BUILD_DEPS, packageKeys } from './steps/system.js';
 
 /** Env vars any task may declare as inputs (Makefile names). */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { buildGraph } from '../../src/targets.js';
 import { discoverToolchain } from '../../src/llvm/toolchain.js';
-import { variantTasks } from '../../src/steps/cpython.js';
+import { variantTasks } from '../../src/variants.js';
 import { resolveSource, sourceTasks } from '../../src/steps/source.js';
 import { build, graphOf, tmpProject, write } from '../helpers.js';
 

@@ -4,14 +4,18 @@
  * then the runtime/ probes. `opt` gets its profile from src/pgo/ (our own
  * instrumented build, training, merge and validation, not CPython's
  * `make profile-opt`) and is linked with LTO.
+ *
+ * This is the composition layer between src/targets.ts and the factories:
+ * it joins the sources (steps/), the toolchain (llvm/) and PGO (pgo/), so
+ * that none of those folders imports another.
  */
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TaskFailure, type Task, type ToolRef } from '../graph/index.js';
-import type { Toolchain } from '../llvm/toolchain.js';
-import { instrumentFlags, pgoTasks, profileOutput, useFlags, type PgoFlags } from '../pgo/pipeline.js';
-import type { SourceTasks } from './source.js';
-import { packageRoot } from './paths.js';
+import { TaskFailure, type Task, type ToolRef } from './graph/index.js';
+import type { Toolchain } from './llvm/toolchain.js';
+import { instrumentFlags, pgoTasks, profileOutput, useFlags, type PgoFlags } from './pgo/pipeline.js';
+import type { SourceTasks } from './steps/source.js';
+import { packageRoot } from './steps/paths.js';
 
 export const VARIANTS = ['unopt', 'opt', 'dbg'] as const;
 export type Variant = (typeof VARIANTS)[number];
