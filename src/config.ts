@@ -20,7 +20,7 @@ type Spec =
 
 /** The config keys. Later issues add theirs here. */
 export const SCHEMA = {
-  cc: { type: 'enum', default: 'clang', choices: ['clang', 'gcc'], doc: 'C compiler for interpreter builds: clang from the LLVM toolchain, or the system gcc.' },
+  cc: { type: 'enum', default: 'gcc', choices: ['clang', 'gcc'], doc: 'C compiler for interpreter builds: gcc (default: measured fastest, see README) or clang from the LLVM toolchain.' },
   toolchain: { type: 'enum', default: 'system', choices: ['system'], doc: "Where LLVM comes from. 'system' = installed packages (Pyston's PYSTON_USE_SYS_BINS=1)." },
   'llvm.version': { type: 'int', default: 19, min: 11, max: 99, doc: 'LLVM major version of the system toolchain.' },
   'llvm.bin': { type: 'string', default: '', doc: 'Directory to look for LLVM tools in first (default: <tool>-N on PATH, then /usr/lib/llvm-N/bin).' },
