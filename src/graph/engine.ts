@@ -471,6 +471,10 @@ class Run {
         writeSync(logFd, line + '\n');
         onLine(line);
       },
+      warn: (message: string) => {
+        writeSync(logFd, `warning: ${message}\n`);
+        this.emit({ type: 'warning', message: `${task.id}: ${message}` });
+      },
       path: (...segments: string[]) => resolve(opts.root, ...segments),
       exec: async (file: string, args: readonly string[], o: ExecOptions = {}) => {
         if (this.abort.signal.aborted) throw this.abort.signal.reason;

@@ -84,6 +84,11 @@ export interface TaskContext {
   /** Append a line to the task's log (and to the live tail). */
   log(line: string): void;
   /**
+   * Something the user must see that is not a failure (e.g. an optimization
+   * fell back). Goes to the log and, as a `warning` event, to every renderer.
+   */
+  warn(message: string): void;
+  /**
    * Run a command: an argument array, never a shell string. Output goes to
    * the task log. Rejects with a `TaskFailure` on a non-zero exit.
    */
