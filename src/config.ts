@@ -16,7 +16,17 @@ type Spec =
   | { readonly type: 'string'; readonly default: string; readonly env?: string; readonly doc: string }
   | { readonly type: 'int'; readonly default: number; readonly min: number; readonly max: number; readonly env?: string; readonly doc: string }
   | { readonly type: 'bool'; readonly default: boolean; readonly env?: string; readonly envInverts?: boolean; readonly doc: string }
-  | { readonly type: 'enum'; readonly default: string; readonly choices: readonly string[]; readonly env?: string; readonly doc: string };
+  | {
+      readonly type: 'enum';
+      readonly default: string;
+      readonly choices: readonly string[];
+      readonly env?: string;
+      /** Env text -> choice, for Makefile-style switches (USE_BOLT=0). Other text must be a choice. */
+      readonly envMap?: Readonly<Record<string, string>>;
+      /** A second Makefile name for the same key (NOBOLT=1), read before `env`. */
+      readonly altEnv?: { readonly name: string; readonly map: Readonly<Record<string, string>> };
+      readonly doc: string;
+    };
 
 /** The config keys. Later issues add theirs here. */
 export const SCHEMA = {
@@ -32,6 +42,19 @@ export const SCHEMA = {
   'source.pin': { type: 'string', default: 'submodules/cpython-3.11.2.json', doc: 'Pin of the embedded default source, relative to pyston-build.' },
   'cache.dir': { type: 'string', default: '', env: 'PYSTON_BUILD_CACHE', doc: 'Download and profile cache (default: $XDG_CACHE_HOME/pyston-build or ~/.cache/pyston-build).' },
   'configure.extra': { type: 'string', default: '', env: 'CONFIGURE_EXTRA_FLAGS', doc: 'Extra arguments for configure, split on whitespace.' },
+  bolt: {
+    type: 'enum',
+    default: 'required',
+    choices: ['required', 'auto', 'off'],
+    env: 'USE_BOLT',
+    envMap: { '0': 'off', '1': 'required' },
+    altEnv: { name: 'NOBOLT', map: { '1': 'off', '0': 'required' } },
+    doc: "BOLT for opt builds on x86_64: 'required' (a BOLT failure fails the build), 'auto' (fall back to the un-BOLTed binary, with a warning) or 'off'. USE_BOLT=0 or NOBOLT=1 turn it off.",
+  },
+  'bolt.min_coverage': { type: 'int', default: 20, min: 0, max: 100, doc: 'Lowest share (percent) of functions with a non-empty BOLT profile; below it the BOLT step fails.' },
+  'bolt.apply_flags': { type: 'string', default: '', doc: 'llvm-bolt flags for the optimizing run, replacing the built-in set (see src/bolt/pipeline.ts), split on whitespace.' },
+  'bolt.instrument_flags': { type: 'string', default: '', doc: 'Extra llvm-bolt flags for the instrumenting run, split on whitespace.' },
+  'bolt.skip_funcs': { type: 'string', default: 'default', doc: "Functions BOLT leaves alone, comma-separated; 'default' = the built-in list (see src/bolt/skip.ts), 'none' = none." },
   'demo.greeting': { type: 'string', default: 'hello from pyston-build', doc: 'Text the demonstration program prints (compiled in by demo:configure).' },
   'demo.cflags': { type: 'string', default: '-O2', env: 'DEMO_CFLAGS', doc: 'CFLAGS for the demonstration program.' },
   'demo.iterations': { type: 'int', default: 200000, min: 1, max: 1_000_000_000, doc: 'Work the demonstration program does when demo:check runs it.' },
@@ -90,10 +113,19 @@ function checkValue(key: ConfigKey, v: unknown, where: string): string | number 
   }
 }
 
+/** A Makefile-style env switch: mapped text (USE_BOLT=0), or one of the key's choices. */
+function fromEnv(key: ConfigKey, name: string, map: Readonly<Record<string, string>>, text: string): string {
+  const t = text.trim();
+  if (t in map) return map[t]!;
+  const spec = SCHEMA[key] as Spec;
+  if (spec.type === 'enum' && spec.choices.includes(t)) return t;
+  throw new ConfigError(`environment variable ${name}: invalid value '${text}' for ${key}`, `use ${[...Object.keys(map), ...(spec.type === 'enum' ? spec.choices : [])].join(', ')}`);
+}
+
 function flatten(obj: Record<string, unknown>, prefix: string, out: Map<string, unknown>): void {
   for (const [k, v] of Object.entries(obj)) {
     const key = prefix ? `${prefix}.${k}` : k;
-    if (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date) && !(key in SCHEMA)) flatten(v as Record<string, unknown>, key, out);
+    if (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)) flatten(v as Record<string, unknown>, key, out);
     else out.set(key, v);
   }
 }
@@ -149,8 +181,13 @@ export async function loadConfig(src: ConfigSources): Promise<LoadedConfig> {
 
   for (const k of KEYS) {
     const spec = SCHEMA[k] as Spec;
+    if (spec.type === 'enum' && spec.altEnv && src.env[spec.altEnv.name] !== undefined) values.set(k, fromEnv(k, spec.altEnv.name, spec.altEnv.map, src.env[spec.altEnv.name]!));
     const name = spec.env;
     if (name && src.env[name] !== undefined) {
+      if (spec.type === 'enum' && spec.envMap) {
+        values.set(k, fromEnv(k, name, spec.envMap, src.env[name]!));
+        continue;
+      }
       const v = parseText(k, src.env[name]!, `environment variable ${name}`);
       values.set(k, spec.type === 'bool' && spec.envInverts ? !v : v);
     }
