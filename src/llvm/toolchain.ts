@@ -16,7 +16,7 @@
  * The C compiler is a separate choice (config `cc`): clang from this
  * toolchain, or the system gcc.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { which, type ToolRef } from '../graph/index.js';
 
@@ -67,7 +67,11 @@ function llvmTool(tool: LlvmTool, cfg: ToolchainConfig, pathEnv: string | undefi
     which(`${tool}-${n}`, pathEnv),
     `/usr/lib/llvm-${n}/bin/${tool}`,
   ].filter((c): c is string => c !== undefined);
-  const found = candidates.find((c) => existsSync(c));
+  let found = candidates.find((c) => existsSync(c));
+  // llvm-bolt looks for its instrumentation runtime (libbolt_rt_instr.a) in
+  // ../lib of the path it was started by: through Debian's /usr/bin/llvm-bolt-19
+  // symlink that is /usr/lib, where it is not. Start it by its real path.
+  if (found && tool === 'llvm-bolt') found = realpathSync(found);
   return {
     name: tool,
     // When nothing is there, name the expected place: planning then fails with the package.

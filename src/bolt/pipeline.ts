@@ -1,0 +1,448 @@
+/**
+ * BOLT post-link optimization, as separate tasks of the graph:
+ *
+ *   <build that linked with --emit-relocs> -> instrument -> train -> merge -> optimize -> verify
+ *
+ * Generic over "ELF files that can be instrumented, exercised and rewritten":
+ * executables and shared objects alike. The caller says where each input
+ * is, where its instrumented copy must sit for the training run to load it
+ * (an executable next to its build tree, a `.so` in a directory put first on
+ * LD_LIBRARY_PATH), where the result goes, and how to train and to check
+ * it. This module owns the llvm-bolt and merge-fdata runs, the profile
+ * cache, the checks and the failure policy.
+ *
+ * Evidence (DESIGN.md: an optimization that cannot prove it ran has not run):
+ * every result must carry the `.note.bolt_info` note, keep a non-executable
+ * PT_GNU_STACK, reach the profile-coverage floor, and pass the caller's check
+ * (the runtime/ probes). The numbers go to `<dir>/report.json`.
+ *
+ * Failure policy: `required` fails the task with the log tail. `auto` falls
+ * back to the un-BOLTed input: the later tasks of the chain pass it through,
+ * every renderer shows a warning, and the report records why. Never silently.
+ *
+ * Profile cache: the merged `.fdata` of each input is stored under
+ * `<cache>/bolt/`, named by a digest of the input's bytes, llvm-bolt's bytes,
+ * the instrumentation flags and the training's identity. A rebuild that made
+ * the same binary (for example after `pyston-build clean`) reuses it and
+ * skips instrumenting and training.
+ */
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { TaskFailure, type Task, type TaskContext, type TaskInputs, type ToolRef } from '../graph/index.js';
+import { ElfError, hasSection, readElf, stackPolicy } from '../elf/reader.js';
+
+/**
+ * Flags for `llvm-bolt -instrument`, besides the output and profile file.
+ * Instrumentation gets no rewriting options: it only has to count.
+ */
+export const DEFAULT_INSTRUMENT_FLAGS: readonly string[] = [];
+
+/**
+ * Flags for the optimizing run, each checked against llvm-bolt 19's
+ * `--help-hidden` (tests/integration/bolt.test.ts runs them all on a real
+ * binary). Relative to CPython 3.12's BOLT_APPLY_FLAGS:
+ * - no `-inline-all`: llvm-bolt 19 crashed (SIGSEGV) with it on a PGO+LTO
+ *   CPython here (NOTES.md);
+ * - no `-use-gnu-stack`: in llvm-bolt 19 it turns the PT_GNU_STACK program
+ *   header into the new text segment's PT_LOAD, so the result has no
+ *   PT_GNU_STACK at all (checked with readelf on a BOLTed python here).
+ */
+export const DEFAULT_APPLY_FLAGS: readonly string[] = [
+  '-update-debug-sections',
+  '-reorder-blocks=ext-tsp',
+  '-reorder-functions=cdsort',
+  '-split-functions',
+  '-icf=1',
+  '-split-eh',
+  '-reorder-functions-use-hot-size',
+  '-peepholes=none',
+  '-jump-tables=aggressive',
+  '-inline-ap',
+  '-indirect-call-promotion=all',
+  '-dyno-stats',
+  '-frame-opt=hot',
+];
+
+export interface BoltBinary {
+  /** Short name, unique in the spec: `python`, `libpython3.11.so.1.0`. */
+  readonly name: string;
+  /** Absolute path of the input ELF, linked with --emit-relocs. */
+  readonly input: string;
+  /** Absolute path the instrumented copy is written to, where the training run loads it. */
+  readonly instrumented: string;
+  /** Absolute path of the result (the BOLTed file, or under `auto` after a failure, a copy of the input). */
+  readonly output: string;
+  /** Flags added for this file only (e.g. `-jump-tables=none` for a shared object). */
+  readonly extraApplyFlags?: readonly string[];
+}
+
+export interface BoltCommand {
+  readonly file: string;
+  readonly args: readonly string[];
+  readonly cwd: string;
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export type BoltPolicy = 'required' | 'auto';
+
+export interface BoltSpec {
+  /** Task id prefix, e.g. `opt:bolt`. */
+  readonly prefix: string;
+  /** Absolute project root (outputs are declared relative to it). */
+  readonly root: string;
+  /** Directory relative to the root for raw and merged profiles and the report. */
+  readonly dir: string;
+  readonly bolt: ToolRef;
+  readonly mergeFdata: ToolRef;
+  readonly binaries: readonly BoltBinary[];
+  /** The task that links the inputs. */
+  readonly after: string;
+  /** The training run: it must load every instrumented file. */
+  readonly train: BoltCommand;
+  /** What the training reads (its scripts and settings), for the keys and the cache. */
+  readonly trainInputs: TaskInputs;
+  /** A check run once the outputs are in place (e.g. the runtime/ probes); a non-zero exit fails verify. */
+  readonly check?: BoltCommand;
+  readonly instrumentFlags: readonly string[];
+  readonly applyFlags: readonly string[];
+  /** Functions BOLT must leave alone (`-skip-funcs`). */
+  readonly skipFuncs: readonly string[];
+  /** Minimum percentage of functions with a non-empty profile, per file. */
+  readonly minCoverage: number;
+  readonly policy: BoltPolicy;
+  /** Absolute cache directory for merged profiles; undefined = no cache. */
+  readonly cacheDir: string | undefined;
+}
+
+export interface BoltTasks {
+  readonly tasks: Task[];
+  /** The verify task: the outputs are ready (BOLTed, or passed through under `auto`) after it. */
+  readonly ready: string;
+  /** The report file, relative to the root. */
+  readonly report: string;
+}
+
+export interface Coverage {
+  readonly profiled: number;
+  readonly total: number;
+  readonly percent: number;
+}
+
+/** "N out of M functions in the binary (X%) have non-empty execution profile". */
+export function parseCoverage(log: string): Coverage | undefined {
+  const m = /(\d+) out of (\d+) functions in the binary \(([\d.]+)%\) have non-empty execution profile/.exec(log);
+  return m ? { profiled: Number(m[1]), total: Number(m[2]), percent: Number(m[3]) } : undefined;
+}
+
+/** The dyno-stats block's headline numbers (before -> after), when present. */
+export function parseDynoStats(log: string): Record<string, { before: number; after: number }> {
+  const out: Record<string, { before: number; after: number }> = {};
+  for (const m of log.matchAll(/^\s+(\d+)\s*:\s*(executed instructions|taken branches|total branches|executed forward branches|executed backward branches|instruction cache misses|taken forward branches)\s*\(([+-]?[\d.]+)%\)/gm)) {
+    // -dyno-stats prints the "after" value with the change in percent.
+    const after = Number(m[1]);
+    const pct = Number(m[3]);
+    out[m[2]!] = { after, before: Math.round(after / (1 + pct / 100)) };
+  }
+  return out;
+}
+
+interface Fallback {
+  readonly task: string;
+  readonly reason: string;
+  readonly logTail: readonly string[];
+}
+
+const fallbackFile = (spec: BoltSpec): string => join(spec.dir, 'fallback.json');
+
+function readFallback(ctx: TaskContext, spec: BoltSpec): Fallback | undefined {
+  const p = ctx.path(fallbackFile(spec));
+  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as Fallback) : undefined;
+}
+
+function tail(path: string, n: number): string[] {
+  try {
+    return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() && !l.includes('internal-dwarf-error')).slice(-n);
+  } catch {
+    return [];
+  }
+}
+
+/** Atomic small-file write. */
+function writeJson(path: string, value: unknown): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  renameSync(tmp, path);
+}
+
+/** Copy through a temp file and a rename: a reader never sees half a binary. */
+function copyAtomic(from: string, to: string): void {
+  mkdirSync(dirname(to), { recursive: true });
+  const tmp = `${to}.tmp-${process.pid}`;
+  copyFileSync(from, tmp);
+  renameSync(tmp, to);
+}
+
+function fileDigest(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/**
+ * Run a stage under the policy. `required`: a failure fails the task.
+ * `auto`: the failure is recorded in fallback.json and warned about; the
+ * chain passes the inputs through from here on.
+ */
+async function guarded(ctx: TaskContext, spec: BoltSpec, stage: string, body: () => Promise<void>): Promise<boolean> {
+  if (readFallback(ctx, spec)) return false;
+  try {
+    await body();
+    return true;
+  } catch (e) {
+    if (spec.policy === 'required' || (e as Error).name === 'AbortError' || ctx.signal.aborted) throw e;
+    const reason = e instanceof TaskFailure ? e.message : (e as Error).message;
+    const fb: Fallback = { task: ctx.id, reason, logTail: tail(ctx.logPath, 20) };
+    writeJson(ctx.path(fallbackFile(spec)), fb);
+    ctx.warn(`BOLT ${stage} failed (${reason}); bolt = auto, so the un-BOLTed binaries are used. Log: ${ctx.logPath}`);
+    return false;
+  }
+}
+
+function skipFlag(spec: BoltSpec): string[] {
+  return spec.skipFuncs.length ? [`-skip-funcs=${spec.skipFuncs.join(',')}`] : [];
+}
+
+function cacheKey(spec: BoltSpec, bin: BoltBinary, ctx: TaskContext, trainId: string): string {
+  const bolt = spec.bolt.command ?? spec.bolt.name;
+  return createHash('sha256')
+    .update(JSON.stringify({ v: 1, input: fileDigest(bin.input), bolt: existsSync(bolt) ? fileDigest(bolt) : bolt, flags: spec.instrumentFlags, skip: spec.skipFuncs, train: trainId, name: bin.name }))
+    .digest('hex')
+    .slice(0, 32);
+}
+
+/** A stable identity of the training: its command and the digests of the files it reads. */
+function trainIdentity(spec: BoltSpec, ctx: TaskContext): string {
+  const files = (spec.trainInputs.files ?? []).filter((f) => !/[*?[\]{}]/.test(f) && existsSync(f));
+  const dirFiles = (spec.trainInputs.files ?? []).filter((f) => /[*?[\]{}]/.test(f)).map((g) => g.replace(/\/\*\*.*$/, ''));
+  const h = createHash('sha256').update(JSON.stringify({ args: spec.train.args.map((a) => a.replace(ctx.root, '<root>')), config: spec.trainInputs.config ?? {} }));
+  for (const f of files) h.update(f).update(fileDigest(f));
+  for (const d of dirFiles) for (const f of listFiles(d)) h.update(f).update(fileDigest(f));
+  return h.digest('hex');
+}
+
+function listFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      if (e.name !== '__pycache__') out.push(...listFiles(p));
+    } else if (e.name.endsWith('.py')) out.push(p);
+  }
+  return out;
+}
+
+export function boltTasks(spec: BoltSpec): BoltTasks {
+  const tools = [spec.bolt];
+  const rawDir = `${spec.dir}/raw`;
+  const fdataDir = `${spec.dir}/fdata`;
+  const plan = `${spec.dir}/instrument.json`;
+  const report = `${spec.dir}/report.json`;
+  const config = { policy: spec.policy, skip: spec.skipFuncs, instrument: spec.instrumentFlags };
+  const fdataPath = (ctx: TaskContext, b: BoltBinary): string => ctx.path(fdataDir, `${b.name}.fdata`);
+
+  const instrument: Task = {
+    id: `${spec.prefix}:instrument`,
+    title: `instrument ${spec.binaries.map((b) => b.name).join(', ')} (llvm-bolt -instrument)`,
+    deps: [spec.after],
+    weight: 2,
+    inputs: { tools, config, files: [...(spec.trainInputs.files ?? [])] },
+    outputs: [plan],
+    async run(ctx) {
+      rmSync(ctx.path(spec.dir), { recursive: true, force: true });
+      mkdirSync(ctx.path(spec.dir), { recursive: true });
+      const cached: Record<string, string> = {};
+      await guarded(ctx, spec, 'instrumentation', async () => {
+        const trainId = trainIdentity(spec, ctx);
+        for (const b of spec.binaries) {
+          if (!existsSync(b.input)) throw new TaskFailure(`BOLT input ${b.input} does not exist`, `the task ${spec.after} should have made it`);
+          const key = cacheKey(spec, b, ctx, trainId);
+          const hit = spec.cacheDir ? join(spec.cacheDir, 'bolt', `${b.name}-${key}.fdata`) : undefined;
+          if (hit && existsSync(hit)) cached[b.name] = hit;
+          else cached[b.name] = '';
+          ctx.log(`${b.name}: profile cache ${hit && existsSync(hit) ? `hit (${hit})` : 'miss'}`);
+        }
+        if (Object.values(cached).every(Boolean)) {
+          ctx.log('every input has a cached profile: no instrumentation, no training');
+          return;
+        }
+        for (const b of spec.binaries) {
+          rmSync(b.instrumented, { force: true });
+          mkdirSync(dirname(b.instrumented), { recursive: true });
+          const tmp = `${b.instrumented}.tmp`;
+          await ctx.exec(
+            spec.bolt.command ?? spec.bolt.name,
+            [b.input, '-instrument', '-instrumentation-file-append-pid', `-instrumentation-file=${ctx.path(rawDir, b.name + '.fdata')}`, ...skipFlag(spec), ...spec.instrumentFlags, '-o', tmp],
+            { jobserver: false },
+          );
+          renameSync(tmp, b.instrumented);
+        }
+      });
+      writeJson(ctx.path(plan), { trainId: trainIdentity(spec, ctx), cached: Object.fromEntries(Object.entries(cached).map(([k, v]) => [k, v ? v : null])) });
+    },
+  };
+
+  const train: Task = {
+    id: `${spec.prefix}:train`,
+    title: 'run the training workload on the BOLT-instrumented files',
+    deps: [instrument.id],
+    weight: 3,
+    inputs: { ...spec.trainInputs },
+    outputs: [rawDir],
+    async run(ctx) {
+      rmSync(ctx.path(rawDir), { recursive: true, force: true });
+      mkdirSync(ctx.path(rawDir), { recursive: true });
+      const p = JSON.parse(readFileSync(ctx.path(plan), 'utf8')) as { cached: Record<string, string | null> };
+      await guarded(ctx, spec, 'training', async () => {
+        if (spec.binaries.every((b) => p.cached[b.name])) {
+          ctx.log('profiles come from the cache: training skipped');
+          return;
+        }
+        await ctx.exec(spec.train.file, spec.train.args, { cwd: spec.train.cwd, env: spec.train.env ?? {}, jobserver: false });
+        const files = readdirSync(ctx.path(rawDir));
+        for (const b of spec.binaries) {
+          const got = files.filter((f) => f.startsWith(`${b.name}.fdata.`));
+          ctx.log(`${b.name}: ${got.length} profile file(s)`);
+          if (got.length === 0) throw new TaskFailure(`the training run wrote no BOLT profile for ${b.name}`, `the training must load the instrumented ${b.instrumented}`);
+        }
+      });
+      for (const b of spec.binaries) rmSync(b.instrumented, { force: true });
+    },
+  };
+
+  const merge: Task = {
+    id: `${spec.prefix}:merge`,
+    title: 'merge the BOLT profiles (merge-fdata)',
+    deps: [train.id],
+    inputs: { tools: [spec.mergeFdata] },
+    outputs: [fdataDir],
+    async run(ctx) {
+      rmSync(ctx.path(fdataDir), { recursive: true, force: true });
+      mkdirSync(ctx.path(fdataDir), { recursive: true });
+      const p = JSON.parse(readFileSync(ctx.path(plan), 'utf8')) as { trainId: string; cached: Record<string, string | null> };
+      await guarded(ctx, spec, 'profile merge', async () => {
+        for (const b of spec.binaries) {
+          const out = fdataPath(ctx, b);
+          const hit = p.cached[b.name];
+          if (hit) {
+            copyAtomic(hit, out);
+            ctx.log(`${b.name}: profile reused from the cache (${hit})`);
+            continue;
+          }
+          const raw = readdirSync(ctx.path(rawDir)).filter((f) => f.startsWith(`${b.name}.fdata.`)).sort().map((f) => ctx.path(rawDir, f));
+          await ctx.exec(spec.mergeFdata.command ?? spec.mergeFdata.name, [...raw, '-o', `${out}.tmp`], { jobserver: false });
+          renameSync(`${out}.tmp`, out);
+          if (statSync(out).size === 0) throw new TaskFailure(`the merged BOLT profile for ${b.name} is empty`, 'the training run did not exercise the instrumented file');
+          if (spec.cacheDir) {
+            const key = cacheKey(spec, b, ctx, p.trainId);
+            copyAtomic(out, join(spec.cacheDir, 'bolt', `${b.name}-${key}.fdata`));
+          }
+        }
+      });
+    },
+  };
+
+  const optimizeLog = (ctx: TaskContext, b: BoltBinary): string => ctx.path(spec.dir, `${b.name}.bolt.log`);
+  const optimize: Task = {
+    id: `${spec.prefix}:optimize`,
+    title: `optimize ${spec.binaries.map((b) => b.name).join(', ')} with the profile (llvm-bolt)`,
+    deps: [merge.id],
+    weight: 2,
+    inputs: { tools, config: { ...config, apply: spec.applyFlags, extra: Object.fromEntries(spec.binaries.map((b) => [b.name, b.extraApplyFlags ?? []])) } },
+    outputs: [...spec.binaries.map((b) => rel(spec.root, b.output)), `${spec.dir}/optimize.json`],
+    async run(ctx) {
+      const result: Record<string, { coverage: Coverage | null; seconds: number }> = {};
+      const ok = await guarded(ctx, spec, 'optimization', async () => {
+        for (const b of spec.binaries) {
+          const tmp = `${b.output}.tmp`;
+          rmSync(tmp, { force: true });
+          mkdirSync(dirname(tmp), { recursive: true });
+          const logFile = optimizeLog(ctx, b);
+          const t0 = Date.now();
+          // Its output is also kept apart, so the coverage line can be read back.
+          await ctx.exec('sh', ['-c', '"$@" > "$0" 2>&1; rc=$?; cat "$0"; exit $rc', logFile, spec.bolt.command ?? spec.bolt.name, b.input, '-o', tmp, `-data=${fdataPath(ctx, b)}`, ...skipFlag(spec), ...spec.applyFlags, ...(b.extraApplyFlags ?? [])], { jobserver: false });
+          const coverage = parseCoverage(readFileSync(logFile, 'utf8')) ?? null;
+          renameSync(tmp, b.output);
+          result[b.name] = { coverage, seconds: (Date.now() - t0) / 1000 };
+        }
+      });
+      if (!ok) for (const b of spec.binaries) copyAtomic(b.input, b.output);
+      writeJson(ctx.path(spec.dir, 'optimize.json'), { bolted: ok, binaries: result });
+    },
+  };
+
+  const verify: Task = {
+    id: `${spec.prefix}:verify`,
+    title: 'verify the BOLTed files: .note.bolt_info, PT_GNU_STACK, profile coverage, probes',
+    deps: [optimize.id],
+    inputs: { config: { minCoverage: spec.minCoverage, policy: spec.policy }, files: spec.check?.args.filter((a) => a.endsWith('.py')) ?? [] },
+    outputs: [report],
+    async run(ctx) {
+      const opt = JSON.parse(readFileSync(ctx.path(spec.dir, 'optimize.json'), 'utf8')) as { bolted: boolean; binaries: Record<string, { coverage: Coverage | null; seconds: number }> };
+      const files: Record<string, unknown> = {};
+      const ok = await guarded(ctx, spec, 'verification', async () => {
+        for (const b of spec.binaries) {
+          const v = verifyFile(b.output, opt.binaries[b.name]?.coverage ?? null, spec.minCoverage, optimizeLog(ctx, b));
+          files[b.name] = { ...v, seconds: opt.binaries[b.name]?.seconds ?? null, sha256: fileDigest(b.output) };
+          ctx.log(`${b.name}: .note.bolt_info present, PT_GNU_STACK ok, ${v.coverage.profiled} of ${v.coverage.total} functions (${v.coverage.percent}%) have a profile`);
+        }
+        if (spec.check) await ctx.exec(spec.check.file, spec.check.args, { cwd: spec.check.cwd, env: spec.check.env ?? {}, jobserver: false });
+      });
+      const fb = readFallback(ctx, spec);
+      if (!ok || fb) {
+        // The outputs must be the inputs again, whatever stage gave up.
+        for (const b of spec.binaries) copyAtomic(b.input, b.output);
+        const why = readFallback(ctx, spec);
+        ctx.warn(`BOLT fell back to the un-BOLTed ${spec.binaries.map((b) => b.name).join(', ')}: ${why?.reason ?? 'unknown reason'} (bolt = auto; see ${report})`);
+        writeJson(ctx.path(report), { bolted: false, policy: spec.policy, fallback: why ?? null });
+        return;
+      }
+      writeJson(ctx.path(report), {
+        bolted: true,
+        policy: spec.policy,
+        minCoverage: spec.minCoverage,
+        applyFlags: spec.applyFlags,
+        skipFuncs: spec.skipFuncs,
+        files,
+      });
+    },
+  };
+  return { tasks: [instrument, train, merge, optimize, verify], ready: verify.id, report };
+}
+
+/** The checks on one BOLTed file; throws a TaskFailure naming what is wrong. */
+export function verifyFile(path: string, coverage: Coverage | null, minCoverage: number, log?: string): { coverage: Coverage; stack: 'ok' } {
+  let elf;
+  try {
+    elf = readElf(path);
+  } catch (e) {
+    if (e instanceof ElfError) throw new TaskFailure(e.message, 'the BOLT output is not a valid ELF file');
+    throw e;
+  }
+  const where = log ? ` (log: ${log})` : '';
+  if (!hasSection(elf, '.note.bolt_info')) throw new TaskFailure(`${basename(path)} has no .note.bolt_info note: BOLT did not rewrite it`, `check the llvm-bolt log${where}`);
+  const stack = stackPolicy(elf);
+  if (stack === 'missing') throw new TaskFailure(`${basename(path)} has no PT_GNU_STACK segment, so the loader would give it an executable stack`, 'drop -use-gnu-stack from bolt.apply_flags: llvm-bolt 19 turns that header into a PT_LOAD');
+  if (stack === 'executable') throw new TaskFailure(`${basename(path)} has an executable stack (PT_GNU_STACK has PF_X)`, 'link with -Wl,-z,noexecstack');
+  if (!coverage) throw new TaskFailure(`no profile coverage line in the llvm-bolt output for ${basename(path)}`, `check the llvm-bolt log${where}`);
+  if (coverage.percent < minCoverage) {
+    throw new TaskFailure(`BOLT profile coverage of ${basename(path)} is ${coverage.percent}% (${coverage.profiled} of ${coverage.total} functions), below the floor of ${minCoverage}%`, 'train on more of the code, or lower bolt.min_coverage');
+  }
+  return { coverage, stack };
+}
+
+/** Outputs are declared relative to the root; the spec's paths are absolute. */
+function rel(root: string, p: string): string {
+  if (!p.startsWith(root + '/')) throw new Error(`BOLT output ${p} is outside the project root ${root}`);
+  return p.slice(root.length + 1);
+}
