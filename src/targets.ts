@@ -3,7 +3,7 @@
  *
  *   source      fetch/unpack the tree to build (or use a checkout)
  *   unopt       configure + make + install + venv + probes, plain
- *   opt         the same with our PGO (src/pgo) and LTO
+ *   opt         the same with our PGO (src/pgo), LTO and on x86_64 BOLT (src/bolt)
  *   dbg         --with-pydebug
  *   all         opt, then the pyston3 / pyston3.X links (as `make all`)
  *   demo        the engine's demonstration build of a small C program
@@ -14,7 +14,9 @@ import { DEMO_ENV, demoTasks } from './steps/demo.js';
 import { resolveSource, sourceTasks } from './steps/source.js';
 import { cacheDir } from './steps/paths.js';
 import { discoverToolchain } from './llvm/toolchain.js';
-import { linkTask, variantTasks, VARIANTS } from './variants.js';
+import { linkTask, variantTasks, VARIANTS, type BoltOptions } from './variants.js';
+import { DEFAULT_APPLY_FLAGS, DEFAULT_INSTRUMENT_FLAGS } from './bolt/pipeline.js';
+import { skipFuncsFromConfig } from './bolt/skip.js';
 import { CPYTHON_BUILD_DEPS, packageKeys } from './steps/system.js';
 
 /** Env vars any task may declare as inputs (Makefile names). */
@@ -30,6 +32,22 @@ export function extraPackages(taskIds: readonly string[], llvmMajor = 19): strin
   if (taskIds.some((id) => /^(unopt|opt|dbg):/.test(id))) pkgs.push(...CPYTHON_BUILD_DEPS);
   if (taskIds.some((id) => id.includes(':pgo:'))) pkgs.push(`libclang-rt-${llvmMajor}-dev`);
   return pkgs;
+}
+
+/** BOLT settings from the config, or why BOLT is off (config, or not x86_64). */
+export function boltOptions(config: BuildConfig, cache: string, arch: string = process.arch): BoltOptions {
+  if (config.bolt === 'off') return { enabled: false, reason: 'bolt = off (USE_BOLT=0 or NOBOLT=1)' };
+  if (arch !== 'x64') return { enabled: false, reason: `BOLT runs on x86_64 only; this machine is ${arch}` };
+  const words = (s: string): string[] => s.split(/\s+/).filter(Boolean);
+  return {
+    enabled: true,
+    policy: config.bolt as 'required' | 'auto',
+    minCoverage: config['bolt.min_coverage'],
+    applyFlags: config['bolt.apply_flags'].trim() ? words(config['bolt.apply_flags']) : DEFAULT_APPLY_FLAGS,
+    instrumentFlags: [...DEFAULT_INSTRUMENT_FLAGS, ...words(config['bolt.instrument_flags'])],
+    skipFuncs: (pic) => skipFuncsFromConfig(config['bolt.skip_funcs'], pic),
+    cacheDir: cache,
+  };
 }
 
 export function buildGraph(config: BuildConfig, root: string, env: NodeJS.ProcessEnv = process.env): TaskGraph {
@@ -53,6 +71,7 @@ export function buildGraph(config: BuildConfig, root: string, env: NodeJS.Proces
     profileTask: config['pgo.task'],
     tolerateTrainingFailure: config['pgo.tolerate_failure'],
     systemKeys,
+    bolt: boltOptions(config, cacheDir(config['cache.dir'], env)),
   };
   for (const variant of VARIANTS) {
     const v = variantTasks({ ...common, variant });

@@ -9,11 +9,12 @@
  * it joins the sources (steps/), the toolchain (llvm/) and PGO (pgo/), so
  * that none of those folders imports another.
  */
-import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TaskFailure, type Task, type ToolRef } from './graph/index.js';
 import type { Toolchain } from './llvm/toolchain.js';
 import { instrumentFlags, pgoTasks, profileOutput, useFlags, type PgoFlags } from './pgo/pipeline.js';
+import { boltTasks, type BoltBinary, type BoltCommand } from './bolt/pipeline.js';
 import type { SourceTasks } from './steps/source.js';
 import { packageRoot } from './steps/paths.js';
 
@@ -36,6 +37,27 @@ export interface VariantOptions {
   readonly tolerateTrainingFailure: boolean;
   /** Upstream keys of installed system libraries the build links (e.g. libssl-dev's version). */
   readonly systemKeys: Readonly<Record<string, string>>;
+  /** BOLT for opt, or why not. */
+  readonly bolt: BoltOptions;
+}
+
+export type BoltOptions =
+  | { readonly enabled: false; readonly reason: string }
+  | {
+      readonly enabled: true;
+      readonly policy: 'required' | 'auto';
+      readonly minCoverage: number;
+      readonly applyFlags: readonly string[];
+      readonly instrumentFlags: readonly string[];
+      /** The skip list for position-independent code (a shared libpython) and for the -no-pie executable. */
+      readonly skipFuncs: (pic: boolean) => readonly string[];
+      /** Absolute cache directory for merged BOLT profiles. */
+      readonly cacheDir: string;
+    };
+
+/** True when the configure arguments ask for a shared libpython. */
+export function isShared(configureArgs: readonly string[]): boolean {
+  return configureArgs.includes('--enable-shared');
 }
 
 export interface VariantTasks {
@@ -75,6 +97,8 @@ function configureAndMake(o: {
   opts: VariantOptions;
   config: Record<string, unknown>;
   extraTools?: ToolRef[];
+  /** Make command-line variables (e.g. PY_CORE_CFLAGS=...). */
+  makeArgs?: readonly string[];
 }): Task[] {
   const { opts } = o;
   const tc = opts.toolchain;
@@ -104,10 +128,10 @@ function configureAndMake(o: {
       // Only compiling needs what `deps` make (e.g. the profile): configure runs alongside.
       deps: [`${o.prefix}:configure`, ...o.deps],
       weight: 20,
-      inputs: { files: opts.source.files, tools, config: { env: o.env } },
+      inputs: { files: opts.source.files, tools, config: { env: o.env, makeArgs: o.makeArgs ?? [] } },
       outputs: [`${o.buildDir}/python`, `${o.buildDir}/profile-warnings.json`],
       async run(ctx) {
-        await ctx.exec('make', [], { cwd: ctx.path(o.buildDir), env: o.env });
+        await ctx.exec('make', [...(o.makeArgs ?? [])], { cwd: ctx.path(o.buildDir), env: o.env });
         const warnings = profileWarnings(readFileSync(ctx.logPath, 'utf8'));
         const total = Object.values(warnings).reduce((a, b) => a + b, 0);
         if (total > 0) ctx.log(`clang profile warnings: ${JSON.stringify(warnings)}`);
@@ -131,6 +155,32 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
   const deps: string[] = [];
   const extraTools: ToolRef[] = [];
 
+  const bolt = v === 'opt' && opts.bolt.enabled ? opts.bolt : undefined;
+  const shared = isShared(args);
+  // Code-shape flags for BOLT. GCC must not split functions into .cold
+  // parts itself: BOLT skips such functions ("skipped N functions due to
+  // cold fragments") and splits them better with the profile. Clang 19 does
+  // no such splitting unless asked (-fsplit-machine-functions), so it needs
+  // nothing. The final link also keeps its relocations (--emit-relocs).
+  //
+  // A static interpreter's core is compiled without PIE and linked -no-pie,
+  // so that BOLT can rewrite the eval loop (src/bolt/skip.ts). Only the
+  // core: CFLAGS_NODIST also reaches the shared extension modules (after
+  // -fPIC, which -fno-pie would cancel) and LDFLAGS_NODIST their -shared
+  // links (where -no-pie breaks them). So the flags go into the Makefile's
+  // PY_CORE_CFLAGS, PY_BUILTIN_MODULE_CFLAGS and LINKCC, as make
+  // command-line variables that extend the Makefile's own definitions. A
+  // shared libpython stays PIC.
+  //
+  // The instrumented PGO build gets the same code shape: GCC's profile must
+  // describe the same control flow (-fno-pie in the final build alone gave
+  // -Werror=coverage-mismatch).
+  const boltShape: PgoFlags = bolt && tc.family === 'gcc' ? { cflags: ['-fno-reorder-blocks-and-partition'], ldflags: ['-fno-reorder-blocks-and-partition'] } : { cflags: [], ldflags: [] };
+  const makeArgs =
+    bolt && !shared
+      ? ['PY_CORE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE -fno-pie', 'PY_BUILTIN_MODULE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE_BUILTIN -fno-pie', 'LINKCC=$(PURIFY) $(MAINCC) -no-pie']
+      : [];
+
   if (v === 'opt' && opts.pgo) {
     const pgoBuild = `build/${v}_pgo_build`;
     const spec = {
@@ -141,7 +191,8 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
       optimizedBuildDir: join(opts.root, buildDir),
     };
     // The instrumented build needs no LTO: it only has to count.
-    const gen = instrumentFlags(spec, opts.root);
+    const genFlags = instrumentFlags(spec, opts.root);
+    const gen = { cflags: [...genFlags.cflags, ...boltShape.cflags], ldflags: [...genFlags.ldflags, ...boltShape.ldflags] };
     tasks.push(
       ...configureAndMake({
         prefix: `${v}:pgo:instrumented`,
@@ -152,6 +203,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
         deps: [],
         opts,
         config: { ...config, lto: false, instrumented: true },
+        makeArgs,
       }),
     );
     const runtime = packageRoot();
@@ -182,18 +234,43 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
     Object.assign(config, { profile: profileOutput(spec) });
   }
 
-  tasks.push(...configureAndMake({ prefix: v, buildDir, installDir, args, env: buildEnv(tc, flags, v === 'opt' && opts.lto), deps, opts, config, extraTools }));
+  if (bolt) {
+    flags = { cflags: [...flags.cflags, ...boltShape.cflags], ldflags: [...flags.ldflags, ...boltShape.ldflags, '-Wl,--emit-relocs'] };
+    Object.assign(config, { bolt: true, shared });
+  }
+  tasks.push(...configureAndMake({ prefix: v, buildDir, installDir, args, env: buildEnv(tc, flags, v === 'opt' && opts.lto), deps, opts, config, extraTools, makeArgs }));
+  const minor = opts.source.version.split('.').slice(0, 2).join('.');
+  const installDeps = [`${v}:make`];
+  let boltReport: string | undefined;
+  const boltInstall: { from: string; to: string }[] = [];
+  if (bolt) {
+    const b = boltForVariant(v, bolt, opts, buildDir, minor, shared);
+    tasks.push(...b.tasks.tasks);
+    installDeps.push(b.tasks.ready);
+    boltReport = b.tasks.report;
+    boltInstall.push(...b.install.map((i) => ({ from: i.from, to: `${installDir}/${i.to}` })));
+  }
   tasks.push(
     {
       id: `${v}:install`,
-      title: `make install into ${installDir}`,
-      deps: [`${v}:make`],
+      title: bolt ? `make install into ${installDir}, with the BOLTed files` : `make install into ${installDir}`,
+      deps: installDeps,
       weight: 5,
-      inputs: { tools: [MAKE] },
+      inputs: { tools: [MAKE], config: { boltInstall, makeArgs } },
       outputs: [`build/${v}_install`],
       async run(ctx) {
         rmSync(ctx.path(`build/${v}_install`), { recursive: true, force: true });
-        await ctx.exec('make', ['install'], { cwd: ctx.path(buildDir), env: { PATH: tc.path } });
+        await ctx.exec('make', ['install', ...makeArgs], { cwd: ctx.path(buildDir), env: { PATH: tc.path } });
+        // The verify task left either the BOLTed files or (bolt = auto, after a failure) the inputs.
+        for (const f of boltInstall) {
+          const to = ctx.path(f.to);
+          if (!existsSync(to)) throw new TaskFailure(`make install did not install ${f.to}`, 'the BOLTed file has nowhere to go: check the install layout');
+          const tmp = `${to}.tmp-bolt`;
+          copyFileSync(ctx.path(f.from), tmp);
+          chmodSync(tmp, statSync(to).mode & 0o7777);
+          renameSync(tmp, to);
+          ctx.log(`installed ${f.from} as ${f.to}`);
+        }
       },
     },
     {
@@ -212,15 +289,78 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
       title: `run the runtime/ probes on ${envDir}`,
       deps: [`${v}:venv`],
       inputs: { files: [join(packageRoot(), 'runtime/probes/probe.py')] },
-      outputs: [`build/${v}_probe.txt`],
+      outputs: [`build/${v}_probe.txt`, `build/${v}_report.json`],
       async run(ctx) {
         await ctx.exec(ctx.path(envDir, 'bin', 'python'), [join(packageRoot(), 'runtime/probes/probe.py')], { jobserver: false });
         const last = readFileSync(ctx.logPath, 'utf8').split('\n').filter((l) => l.startsWith('probe:')).pop() ?? 'probe: OK';
         writeFileSync(ctx.path(`build/${v}_probe.txt`), last + '\n');
+        writeFileSync(ctx.path(`build/${v}_report.json`), JSON.stringify(buildReport(ctx.root, v, opts, config, boltReport, last), null, 2) + '\n');
       },
     },
   );
   return { tasks, last: `${v}:probe`, python: `${envDir}/bin/python` };
+}
+
+/**
+ * The variant's build report, `build/<variant>_report.json`: which
+ * optimizations ran, with their evidence (the PGO profile summary and
+ * clang's profile warnings, the BOLT report or why BOLT did not run) and
+ * the probe result. Packaging reads it into build-info.json.
+ */
+function buildReport(root: string, v: Variant, opts: VariantOptions, config: Record<string, unknown>, boltReport: string | undefined, probe: string): Record<string, unknown> {
+  const read = (p: string): unknown => (existsSync(join(root, p)) ? JSON.parse(readFileSync(join(root, p), 'utf8')) : null);
+  const pgo = v === 'opt' && opts.pgo;
+  return {
+    variant: v,
+    compiler: opts.toolchain.family,
+    pgo: pgo ? { enabled: true, summary: read(`build/${v}_pgo/summary.json`) } : { enabled: false },
+    lto: v === 'opt' && opts.lto,
+    profileWarnings: read(`build/${v}_build/profile-warnings.json`),
+    bolt: boltReport ? { enabled: true, ...(read(boltReport) as Record<string, unknown>) } : { enabled: false, reason: v !== 'opt' ? `BOLT applies to opt only` : opts.bolt.enabled ? 'not configured' : opts.bolt.reason },
+    configure: config,
+    probe,
+  };
+}
+
+/** The BOLT chain of a variant: the executable, and libpython when shared. */
+function boltForVariant(v: Variant, bolt: Extract<BoltOptions, { enabled: true }>, opts: VariantOptions, buildDir: string, minor: string, shared: boolean) {
+  const root = opts.root;
+  const dir = `build/${v}_bolt`;
+  const b = join(root, buildDir);
+  const so = `libpython${minor}.so.1.0`;
+  const binaries: BoltBinary[] = [{ name: 'python', input: join(b, 'python'), instrumented: join(b, 'python.bolt-inst'), output: join(b, 'python.bolt') }];
+  const install = [{ from: `${buildDir}/python.bolt`, to: `bin/python${minor}` }];
+  if (shared) {
+    // Pyston's Makefile BOLTs the .so with -jump-tables=none.
+    binaries.push({ name: so, input: join(b, so), instrumented: join(root, dir, 'inst-lib', so), output: join(root, dir, 'lib', so), extraApplyFlags: ['-jump-tables=none'] });
+    install.push({ from: `${dir}/lib/${so}`, to: `lib/${so}` });
+  }
+  const runtime = packageRoot();
+  // The build-tree python finds its stdlib and extension modules from its own directory (pybuilddir.txt).
+  const trainArgs =
+    opts.profileTask === 'runtime' ? [join(runtime, 'runtime/train/run.py')] : opts.profileTask === 'regrtest' ? ['-m', 'test', '--pgo', '--timeout=1200'] : opts.profileTask.split(/\s+/).filter(Boolean);
+  const libPath = (first: string): Record<string, string> => (shared ? { LD_LIBRARY_PATH: `${first}:${b}` } : {});
+  const train: BoltCommand = { file: join(b, 'python.bolt-inst'), args: trainArgs, cwd: b, env: libPath(join(root, dir, 'inst-lib')) };
+  const check: BoltCommand = { file: join(b, 'python.bolt'), args: [join(runtime, 'runtime/probes/probe.py'), '--no-venv'], cwd: b, env: libPath(join(root, dir, 'lib')) };
+  const tasks = boltTasks({
+    prefix: `${v}:bolt`,
+    root,
+    dir,
+    bolt: opts.toolchain.llvm['llvm-bolt'],
+    mergeFdata: opts.toolchain.llvm['merge-fdata'],
+    binaries,
+    after: `${v}:make`,
+    train,
+    trainInputs: { files: opts.profileTask === 'runtime' ? [join(runtime, 'runtime/train/**/*.py')] : [], config: { 'pgo.task': opts.profileTask } },
+    check,
+    instrumentFlags: bolt.instrumentFlags,
+    applyFlags: bolt.applyFlags,
+    skipFuncs: bolt.skipFuncs(shared),
+    minCoverage: bolt.minCoverage,
+    policy: bolt.policy,
+    cacheDir: bolt.cacheDir,
+  });
+  return { tasks, install };
 }
 
 /** `make all`'s links: pyston3 and pyston3.X in the project root, to the opt venv's python. */

@@ -1,9 +1,9 @@
-/** The interpreter variants' graph: NOPGO/NOLTO, and a missing build library. */
+/** The interpreter variants' graph: NOPGO/NOLTO, BOLT on and off, and a missing build library. */
 import { describe, expect, it } from 'vitest';
 import { chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
-import { buildGraph } from '../../src/targets.js';
+import { boltOptions, buildGraph } from '../../src/targets.js';
 import { discoverToolchain } from '../../src/llvm/toolchain.js';
 import { variantTasks } from '../../src/variants.js';
 import { resolveSource, sourceTasks } from '../../src/steps/source.js';
@@ -16,6 +16,48 @@ async function graphWith(env: NodeJS.ProcessEnv) {
 }
 
 describe('variants', () => {
+  it('opt on x86_64 has the BOLT chain between make and install; USE_BOLT=0 and NOBOLT=1 remove it', async () => {
+    const full = await graphWith({});
+    expect([...full.tasks.keys()].filter((id) => id.startsWith('opt:bolt:'))).toEqual(['opt:bolt:instrument', 'opt:bolt:train', 'opt:bolt:merge', 'opt:bolt:optimize', 'opt:bolt:verify']);
+    expect(full.tasks.get('opt:bolt:instrument')!.deps).toEqual(['opt:make']);
+    expect(full.tasks.get('opt:install')!.deps).toEqual(['opt:make', 'opt:bolt:verify']);
+    const env = JSON.stringify(full.tasks.get('opt:configure')!.inputs.config);
+    expect(env).toContain('-Wl,--emit-relocs');
+    expect(env).toContain('-fno-reorder-blocks-and-partition'); // gcc is the default compiler
+    // The core (not the extension modules) is built without PIE, through make variables.
+    const make = JSON.stringify(full.tasks.get('opt:make')!.inputs.config);
+    expect(make).toContain('PY_CORE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE -fno-pie');
+    expect(make).toContain('LINKCC=$(PURIFY) $(MAINCC) -no-pie');
+    expect(env).not.toContain('-no-pie');
+    // The instrumented PGO build has the same code shape, but no --emit-relocs.
+    const gen = JSON.stringify(full.tasks.get('opt:pgo:instrumented:configure')!.inputs.config);
+    expect(gen).toContain('-fno-reorder-blocks-and-partition');
+    expect(gen).not.toContain('--emit-relocs');
+    expect(JSON.stringify(full.tasks.get('opt:pgo:instrumented:make')!.inputs.config)).toContain('-fno-pie');
+    for (const env of [{ USE_BOLT: '0' }, { NOBOLT: '1' }]) {
+      const off = await graphWith(env);
+      expect([...off.tasks.keys()].some((id) => id.includes(':bolt:')), JSON.stringify(env)).toBe(false);
+      expect(JSON.stringify(off.tasks.get('opt:configure')!.inputs.config)).not.toContain('--emit-relocs');
+    }
+    // unopt and dbg are never BOLTed.
+    expect([...full.tasks.keys()].some((id) => /^(unopt|dbg):bolt/.test(id))).toBe(false);
+  });
+
+  it('a shared libpython is BOLTed too, stays PIC, and keeps the eval loop in the skip list', async () => {
+    const g = await graphWith({ CONFIGURE_EXTRA_FLAGS: '--enable-shared' });
+    const opt = JSON.stringify(g.tasks.get('opt:bolt:instrument')!.title);
+    expect(opt).toContain('libpython3.11.so.1.0');
+    expect(JSON.stringify(g.tasks.get('opt:make')!.inputs.config)).not.toContain('-no-pie');
+    expect(JSON.stringify(g.tasks.get('opt:bolt:instrument')!.inputs.config)).toContain('_PyEval_EvalFrameDefault');
+    expect(JSON.stringify(g.tasks.get('opt:bolt:optimize')!.inputs.config)).toContain('-jump-tables=none');
+  });
+
+  it('BOLT is skipped, with the reason, on other architectures', async () => {
+    const { config } = await loadConfig({ root: tmpProject(), env: {}, sets: [] });
+    expect(boltOptions(config, '/c', 'arm64')).toEqual({ enabled: false, reason: 'BOLT runs on x86_64 only; this machine is arm64' });
+    expect(boltOptions(config, '/c', 'x64').enabled).toBe(true);
+  });
+
   it('opt has its own PGO tasks and --with-lto; NOPGO=1 and NOLTO=1 turn them off', async () => {
     const full = await graphWith({});
     expect([...full.tasks.keys()].filter((id) => id.startsWith('opt:pgo:'))).toEqual([
@@ -40,6 +82,7 @@ describe('variants', () => {
       variant: 'unopt', source: src, root, pgo: false, lto: false, configureExtra: [], profileTask: 'runtime', tolerateTrainingFailure: false,
       toolchain: discoverToolchain({ llvmMajor: 19, llvmBin: '', family: 'gcc' }, process.env.PATH),
       systemKeys: { 'pkg:libssl-dev': '3.0', 'pkg:libfoo-dev': 'missing' },
+      bolt: { enabled: false, reason: 'test' },
     });
     const r = await build(graphOf(v.tasks.filter((t) => t.id === 'unopt:configure')), root);
     const fail = r.events.find((e) => e.type === 'fail');
