@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 // bench/interp: how fast are the interpreters pyston-build makes, and how long does it take?
 //
-//   node bench/interp.js [--project DIR] [--rounds N] [--reps K] [--regrtest] [--gcc]
+//   node bench/interp.js [--project DIR] [--rounds N] [--reps K] [--regrtest] [--clang]
 //
-// Builds, in one project directory (default: a temp dir), with -j 2:
+// Builds, in one project directory (default: a temp dir), with -j 2 and the
+// default compiler (cc = gcc):
 //   unopt        pyston-build unopt
-//   opt          pyston-build opt (our PGO on runtime/train + LTO)
+//   opt          pyston-build opt: our PGO on runtime/train, LTO, and on x86_64 BOLT
+//   opt-nobolt   pyston-build opt with USE_BOLT=0 (PGO + LTO only)
 //   opt-regrtest pyston-build opt with --profile-task regrtest   (with --regrtest)
-//   opt-gcc      pyston-build opt with cc = gcc                  (with --gcc)
+//   opt-clang    pyston-build opt with cc = clang                (with --clang)
 //   cpython-pgo  CPython's own `configure --enable-optimizations --with-lto` of the
-//                same source with the same compiler (clang 19), built by this script
+//                same source with the same compiler (gcc), built by this script
 // and compares them, plus the system /usr/bin/python3.11 (Debian's GCC PGO+LTO
 // build of the same 3.11.2), on runtime/bench: a benchmark set kept apart from the
 // training workloads. Runs are interleaved (round-robin) so drift hits all alike.
@@ -30,7 +32,7 @@ const rounds = Number(opt('--rounds', '3'));
 const reps = Number(opt('--reps', '3'));
 const project = opt('--project', '') || mkdtempSync(join(tmpdir(), 'pyston-bench-interp-'));
 const withRegrtest = args.includes('--regrtest');
-const withGcc = args.includes('--gcc');
+const withClang = args.includes('--clang');
 mkdirSync(project, { recursive: true });
 const out = join(repo, 'bench', '.out');
 mkdirSync(out, { recursive: true });
@@ -50,24 +52,31 @@ function timed(label, file, argv, opts = {}) {
     throw new Error(`${label} failed`);
   }
   log(`build: ${label}: ${s.toFixed(0)} s`);
+  lastStdout = r.stdout ?? '';
   return s;
 }
+let lastStdout = '';
 
 const cli = (dir, ...a) => [join(repo, 'bin', 'pyston-build.js'), '-C', dir, '-j', '2', ...a];
 const wall = {};
 
 // Our builds. Each variant gets its own project dir so their pipelines are timed whole
 // (fetch from the cache, unpack, and every task of the variant).
-function ourBuild(name, target, extra = []) {
+const boltSeconds = {};
+function ourBuild(name, target, extra = [], env = {}) {
   const dir = join(project, name);
   mkdirSync(dir, { recursive: true });
-  wall[name] = timed(name, process.execPath, cli(dir, target, ...extra));
+  wall[name] = timed(name, process.execPath, cli(dir, '--json', target, ...extra), { env: { ...process.env, ...env } });
+  // The BOLT tasks' own time, from the run's JSON summary.
+  const summary = JSON.parse(lastStdout);
+  const bolt = summary.tasks.filter((t) => t.id.includes(':bolt:') && t.status === 'ran');
+  if (bolt.length) boltSeconds[name] = bolt.reduce((a, t) => a + t.durationMs, 0) / 1000;
   return join(dir, 'build', `${target}_env`, 'bin', 'python');
 }
 /** An optional comparison: a failure is reported and the variant left out, not fatal. */
-function optionalBuild(name, target, extra) {
+function optionalBuild(name, target, extra, env) {
   try {
-    return ourBuild(name, target, extra);
+    return ourBuild(name, target, extra, env);
   } catch (e) {
     log(`build: ${name}: FAILED, left out (${e.message})`);
     return undefined;
@@ -76,22 +85,23 @@ function optionalBuild(name, target, extra) {
 const interps = {};
 interps.unopt = ourBuild('unopt', 'unopt');
 interps.opt = ourBuild('opt', 'opt');
-if (withGcc) {
-  const py = optionalBuild('opt-gcc', 'opt', ['--set', 'cc=gcc']);
-  if (py) interps['opt-gcc'] = py;
+interps['opt-nobolt'] = ourBuild('opt-nobolt', 'opt', [], { USE_BOLT: '0' });
+if (withClang) {
+  const py = optionalBuild('opt-clang', 'opt', ['--set', 'cc=clang']);
+  if (py) interps['opt-clang'] = py;
 }
 if (withRegrtest) {
   const py = optionalBuild('opt-regrtest', 'opt', ['--profile-task', 'regrtest']);
   if (py) interps['opt-regrtest'] = py;
 }
 
-// CPython's own PGO + LTO build of the same source, same compiler.
+// CPython's own PGO + LTO build of the same source, same compiler (gcc, the default cc).
 {
   const src = join(project, 'unopt', 'build', 'src', 'Python-3.11.2');
   const dir = join(project, 'cpython-pgo');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const env = { ...process.env, CC: '/usr/lib/llvm-19/bin/clang', CXX: '/usr/lib/llvm-19/bin/clang++', PATH: `/usr/lib/llvm-19/bin:${process.env.PATH}` };
+  const env = { ...process.env, CC: 'gcc', CXX: 'g++' };
   const t0 = process.hrtime.bigint();
   timed('cpython-pgo configure', join(src, 'configure'), ['--enable-optimizations', '--with-lto', `--prefix=${join(dir, 'install')}`], { cwd: dir, env });
   timed('cpython-pgo make', 'make', ['-j2'], { cwd: dir, env });
@@ -132,8 +142,10 @@ log(['benchmark'.padEnd(w), ...names.map((n) => n.padStart(12))].join(' '));
 for (const b of benches) log([b.padEnd(w), ...names.map((n) => speed[n][b].toFixed(3).padStart(12))].join(' '));
 log(['geomean'.padEnd(w), ...names.map((n) => geomean(n).toFixed(3).padStart(12))].join(' '));
 log('\nbuild wall time (-j 2, whole pipeline):');
-for (const [n, s] of Object.entries(wall)) log(`  ${n.padEnd(14)} ${(s / 60).toFixed(1)} min`);
-const result = { date: new Date().toISOString(), rounds, reps, speedup: speed, geomean: Object.fromEntries(names.map((n) => [n, geomean(n)])), wallSeconds: wall };
+for (const [n, s] of Object.entries(wall)) log(`  ${n.padEnd(14)} ${(s / 60).toFixed(1)} min${boltSeconds[n] ? ` (BOLT tasks: ${boltSeconds[n].toFixed(0)} s)` : ''}`);
+const result = { date: new Date().toISOString(), rounds, reps, speedup: speed, geomean: Object.fromEntries(names.map((n) => [n, geomean(n)])), wallSeconds: wall, boltSeconds };
 writeFileSync(join(out, 'interp.json'), JSON.stringify(result, null, 2) + '\n');
 log(`\nresults: ${join(out, 'interp.json')}  project: ${project}`);
-log(`interp: opt/unopt geomean ${geomean('opt').toFixed(3)} (target >= 1.25), opt vs cpython-pgo ${(geomean('opt') / geomean('cpython-pgo')).toFixed(3)} (target >= 1.0)`);
+log(`interp: opt/unopt geomean ${geomean('opt').toFixed(3)} (target >= 1.30 with BOLT), opt vs cpython-pgo ${(geomean('opt') / geomean('cpython-pgo')).toFixed(3)} (target >= 1.0)`);
+log(`interp: BOLT gain: opt vs opt-nobolt ${(geomean('opt') / geomean('opt-nobolt')).toFixed(3)}; worst benchmark ${Math.min(...benches.map((b) => speed.opt[b] / speed['opt-nobolt'][b])).toFixed(3)} (target >= 0.97)`);
+if (speed['system-3.11']) log(`interp: opt vs system python3.11 ${(geomean('opt') / geomean('system-3.11')).toFixed(3)} (target >= 1.03)`);
