@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // bench/interp: how fast are the interpreters pyston-build makes, and how long does it take?
 //
-//   node bench/interp.js [--project DIR] [--rounds N] [--reps K] [--regrtest] [--clang]
+//   node bench/interp.js [--project DIR] [--rounds N] [--reps K] [--inner I] [--regrtest] [--clang] [--reuse]
 //
+// --reuse: with --project DIR of an earlier run, measure its builds again
+// without rebuilding (the wall times printed are the earlier run's).
 // Builds, in one project directory (default: a temp dir), with -j 2 and the
 // default compiler (cc = gcc):
 //   unopt        pyston-build unopt
@@ -30,6 +32,8 @@ const opt = (name, def) => {
 };
 const rounds = Number(opt('--rounds', '3'));
 const reps = Number(opt('--reps', '3'));
+const inner = Number(opt('--inner', '1'));
+const reuse = args.includes('--reuse');
 const project = opt('--project', '') || mkdtempSync(join(tmpdir(), 'pyston-bench-interp-'));
 const withRegrtest = args.includes('--regrtest');
 const withClang = args.includes('--clang');
@@ -63,8 +67,14 @@ const wall = {};
 // Our builds. Each variant gets its own project dir so their pipelines are timed whole
 // (fetch from the cache, unpack, and every task of the variant).
 const boltSeconds = {};
+const previous = reuse ? JSON.parse(readFileSync(join(project, 'interp.json'), 'utf8')) : undefined;
 function ourBuild(name, target, extra = [], env = {}) {
   const dir = join(project, name);
+  if (previous) {
+    wall[name] = previous.wallSeconds[name];
+    if (previous.boltSeconds?.[name]) boltSeconds[name] = previous.boltSeconds[name];
+    return join(dir, 'build', `${target}_env`, 'bin', 'python');
+  }
   mkdirSync(dir, { recursive: true });
   wall[name] = timed(name, process.execPath, cli(dir, '--json', target, ...extra), { env: { ...process.env, ...env } });
   // The BOLT tasks' own time, from the run's JSON summary.
@@ -99,14 +109,19 @@ if (withRegrtest) {
 {
   const src = join(project, 'unopt', 'build', 'src', 'Python-3.11.2');
   const dir = join(project, 'cpython-pgo');
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const env = { ...process.env, CC: 'gcc', CXX: 'g++' };
-  const t0 = process.hrtime.bigint();
-  timed('cpython-pgo configure', join(src, 'configure'), ['--enable-optimizations', '--with-lto', `--prefix=${join(dir, 'install')}`], { cwd: dir, env });
-  timed('cpython-pgo make', 'make', ['-j2'], { cwd: dir, env });
-  wall['cpython-pgo'] = Number(process.hrtime.bigint() - t0) / 1e9;
-  interps['cpython-pgo'] = join(dir, 'python');
+  if (previous) {
+    wall['cpython-pgo'] = previous.wallSeconds['cpython-pgo'];
+    interps['cpython-pgo'] = join(dir, 'python');
+  } else {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const env = { ...process.env, CC: 'gcc', CXX: 'g++' };
+    const t0 = process.hrtime.bigint();
+    timed('cpython-pgo configure', join(src, 'configure'), ['--enable-optimizations', '--with-lto', `--prefix=${join(dir, 'install')}`], { cwd: dir, env });
+    timed('cpython-pgo make', 'make', ['-j2'], { cwd: dir, env });
+    wall['cpython-pgo'] = Number(process.hrtime.bigint() - t0) / 1e9;
+    interps['cpython-pgo'] = join(dir, 'python');
+  }
 }
 if (existsSync('/usr/bin/python3.11')) interps['system-3.11'] = '/usr/bin/python3.11';
 
@@ -115,7 +130,7 @@ const samples = {}; // interp -> bench -> [seconds]
 for (let r = 0; r < rounds; r++) {
   for (const [name, py] of Object.entries(interps)) {
     const json = join(out, `interp-${name}-${r}.json`);
-    const res = spawnSync(py, [join(repo, 'runtime/bench/run.py'), '--reps', String(reps), '--json', json], { encoding: 'utf8', cwd: tmpdir() });
+    const res = spawnSync(py, [join(repo, 'runtime/bench/run.py'), '--reps', String(reps), '--inner', String(inner), '--json', json], { encoding: 'utf8', cwd: tmpdir() });
     if (res.status !== 0) {
       process.stderr.write(`benchmarks failed on ${name}:\n${res.stdout.slice(-3000)}\n${res.stderr.slice(-3000)}\n`);
       process.exit(1);
@@ -143,8 +158,9 @@ for (const b of benches) log([b.padEnd(w), ...names.map((n) => speed[n][b].toFix
 log(['geomean'.padEnd(w), ...names.map((n) => geomean(n).toFixed(3).padStart(12))].join(' '));
 log('\nbuild wall time (-j 2, whole pipeline):');
 for (const [n, s] of Object.entries(wall)) log(`  ${n.padEnd(14)} ${(s / 60).toFixed(1)} min${boltSeconds[n] ? ` (BOLT tasks: ${boltSeconds[n].toFixed(0)} s)` : ''}`);
-const result = { date: new Date().toISOString(), rounds, reps, speedup: speed, geomean: Object.fromEntries(names.map((n) => [n, geomean(n)])), wallSeconds: wall, boltSeconds };
+const result = { date: new Date().toISOString(), rounds, reps, inner, speedup: speed, geomean: Object.fromEntries(names.map((n) => [n, geomean(n)])), wallSeconds: wall, boltSeconds };
 writeFileSync(join(out, 'interp.json'), JSON.stringify(result, null, 2) + '\n');
+writeFileSync(join(project, 'interp.json'), JSON.stringify(result, null, 2) + '\n');
 log(`\nresults: ${join(out, 'interp.json')}  project: ${project}`);
 log(`interp: opt/unopt geomean ${geomean('opt').toFixed(3)} (target >= 1.30 with BOLT), opt vs cpython-pgo ${(geomean('opt') / geomean('cpython-pgo')).toFixed(3)} (target >= 1.0)`);
 log(`interp: BOLT gain: opt vs opt-nobolt ${(geomean('opt') / geomean('opt-nobolt')).toFixed(3)}; worst benchmark ${Math.min(...benches.map((b) => speed.opt[b] / speed['opt-nobolt'][b])).toFixed(3)} (target >= 0.97)`);
