@@ -11,7 +11,7 @@
  */
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TaskFailure, type Task, type ToolRef } from './graph/index.js';
+import { TaskFailure, type Task, type TaskInputs, type ToolRef } from './graph/index.js';
 import type { Toolchain } from './llvm/toolchain.js';
 import { instrumentFlags, pgoTasks, profileOutput, useFlags, type PgoFlags } from './pgo/pipeline.js';
 import { boltTasks, type BoltBinary, type BoltCommand } from './bolt/pipeline.js';
@@ -206,23 +206,12 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
         makeArgs,
       }),
     );
-    const runtime = packageRoot();
-    const py = join(opts.root, pgoBuild, 'python');
-    const train =
-      opts.profileTask === 'runtime'
-        ? { file: py, args: [join(runtime, 'runtime/train/run.py')], cwd: join(opts.root, pgoBuild) }
-        : opts.profileTask === 'regrtest'
-          ? { file: py, args: ['-m', 'test', '--pgo', '--timeout=1200'], cwd: join(opts.root, pgoBuild) }
-          : { file: py, args: opts.profileTask.split(/\s+/).filter(Boolean), cwd: join(opts.root, pgoBuild) };
     const pgo = pgoTasks({
       ...spec,
       profileTool: tc.family === 'clang' ? tc.llvm['llvm-profdata'] : { name: 'gcov-dump', package: 'gcc' },
       instrumentedTask: `${v}:pgo:instrumented:make`,
-      train,
-      trainInputs: {
-        files: opts.profileTask === 'runtime' ? [join(runtime, 'runtime/train/**/*.py')] : [],
-        config: { 'pgo.task': opts.profileTask },
-      },
+      train: { file: join(opts.root, pgoBuild, 'python'), args: training(opts.profileTask).args, cwd: join(opts.root, pgoBuild) },
+      trainInputs: training(opts.profileTask).inputs,
       hotFunction: '_PyEval_EvalFrameDefault',
       hotObject: 'ceval',
       tolerateFailure: opts.tolerateTrainingFailure,
@@ -322,6 +311,18 @@ function buildReport(root: string, v: Variant, opts: VariantOptions, config: Rec
   };
 }
 
+/**
+ * The training workload (config `pgo.task`), for PGO and BOLT alike: the
+ * arguments given to the python under training, and what it reads.
+ */
+function training(task: string): { args: string[]; inputs: TaskInputs } {
+  const runtime = packageRoot();
+  const inputs = { files: task === 'runtime' ? [join(runtime, 'runtime/train/**/*.py')] : [], config: { 'pgo.task': task } };
+  if (task === 'runtime') return { args: [join(runtime, 'runtime/train/run.py')], inputs };
+  if (task === 'regrtest') return { args: ['-m', 'test', '--pgo', '--timeout=1200'], inputs };
+  return { args: task.split(/\s+/).filter(Boolean), inputs };
+}
+
 /** The BOLT chain of a variant: the executable, and libpython when shared. */
 function boltForVariant(v: Variant, bolt: Extract<BoltOptions, { enabled: true }>, opts: VariantOptions, buildDir: string, minor: string, shared: boolean) {
   const root = opts.root;
@@ -337,8 +338,7 @@ function boltForVariant(v: Variant, bolt: Extract<BoltOptions, { enabled: true }
   }
   const runtime = packageRoot();
   // The build-tree python finds its stdlib and extension modules from its own directory (pybuilddir.txt).
-  const trainArgs =
-    opts.profileTask === 'runtime' ? [join(runtime, 'runtime/train/run.py')] : opts.profileTask === 'regrtest' ? ['-m', 'test', '--pgo', '--timeout=1200'] : opts.profileTask.split(/\s+/).filter(Boolean);
+  const trainArgs = training(opts.profileTask).args;
   const libPath = (first: string): Record<string, string> => (shared ? { LD_LIBRARY_PATH: `${first}:${b}` } : {});
   const train: BoltCommand = { file: join(b, 'python.bolt-inst'), args: trainArgs, cwd: b, env: libPath(join(root, dir, 'inst-lib')) };
   const check: BoltCommand = { file: join(b, 'python.bolt'), args: [join(runtime, 'runtime/probes/probe.py'), '--no-venv'], cwd: b, env: libPath(join(root, dir, 'lib')) };
@@ -351,7 +351,7 @@ function boltForVariant(v: Variant, bolt: Extract<BoltOptions, { enabled: true }
     binaries,
     after: `${v}:make`,
     train,
-    trainInputs: { files: opts.profileTask === 'runtime' ? [join(runtime, 'runtime/train/**/*.py')] : [], config: { 'pgo.task': opts.profileTask } },
+    trainInputs: training(opts.profileTask).inputs,
     check,
     instrumentFlags: bolt.instrumentFlags,
     applyFlags: bolt.applyFlags,
