@@ -51,6 +51,7 @@ export const SCHEMA = {
     altEnv: { name: 'NOBOLT', map: { '1': 'off', '0': 'required' } },
     doc: "BOLT for opt builds on x86_64: 'required' (a BOLT failure fails the build), 'auto' (fall back to the un-BOLTed binary, with a warning) or 'off'. USE_BOLT=0 or NOBOLT=1 turn it off.",
   },
+  'bolt.timeout': { type: 'int', default: 3600, min: 1, max: 86400, doc: 'Seconds any one llvm-bolt, merge-fdata, BOLT training or check run may take before it is stopped as hung (a failure under the bolt policy).' },
   'bolt.min_coverage': { type: 'int', default: 20, min: 0, max: 100, doc: 'Lowest share (percent) of functions with a non-empty BOLT profile; below it the BOLT step fails.' },
   'bolt.apply_flags': { type: 'string', default: '', doc: 'llvm-bolt flags for the optimizing run, replacing the built-in set (see src/bolt/pipeline.ts), split on whitespace.' },
   'bolt.instrument_flags': { type: 'string', default: '', doc: 'Extra llvm-bolt flags for the instrumenting run, split on whitespace.' },

@@ -47,6 +47,7 @@ export function boltOptions(config: BuildConfig, cache: string, arch: string = p
     instrumentFlags: [...DEFAULT_INSTRUMENT_FLAGS, ...words(config['bolt.instrument_flags'])],
     skipFuncs: (pic) => skipFuncsFromConfig(config['bolt.skip_funcs'], pic),
     cacheDir: cache,
+    timeoutSeconds: config['bolt.timeout'],
   };
 }
 

@@ -53,6 +53,7 @@ export type BoltOptions =
       readonly skipFuncs: (pic: boolean) => readonly string[];
       /** Absolute cache directory for merged BOLT profiles. */
       readonly cacheDir: string;
+      readonly timeoutSeconds: number;
     };
 
 /** True when the configure arguments ask for a shared libpython. */
@@ -359,6 +360,7 @@ function boltForVariant(v: Variant, bolt: Extract<BoltOptions, { enabled: true }
     minCoverage: bolt.minCoverage,
     policy: bolt.policy,
     cacheDir: bolt.cacheDir,
+    timeoutSeconds: bolt.timeoutSeconds,
   });
   return { tasks, install };
 }

@@ -16,8 +16,9 @@
  * PT_GNU_STACK, reach the profile-coverage floor, and pass the caller's check
  * (the runtime/ probes). The numbers go to `<dir>/report.json`.
  *
- * Failure policy: `required` fails the task with the log tail. `auto` falls
- * back to the un-BOLTed input: the later tasks of the chain pass it through,
+ * Failure policy: `required` fails the task with the log tail. A run that
+ * exceeds `timeoutSeconds` is stopped and counts as a failure, so a hang is
+ * handled like a crash. `auto` falls back to the un-BOLTed input: the later tasks of the chain pass it through,
  * every renderer shows a warning, and the report records why. Never silently.
  *
  * Profile cache: the merged `.fdata` of each input is stored under
@@ -113,6 +114,8 @@ export interface BoltSpec {
   readonly policy: BoltPolicy;
   /** Absolute cache directory for merged profiles; undefined = no cache. */
   readonly cacheDir: string | undefined;
+  /** Longest any one llvm-bolt, merge-fdata, training or check run may take: a hang becomes a failure under the policy. */
+  readonly timeoutSeconds: number;
 }
 
 export interface BoltTasks {
@@ -283,7 +286,7 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
           await ctx.exec(
             spec.bolt.command ?? spec.bolt.name,
             [b.input, '-instrument', '-instrumentation-file-append-pid', `-instrumentation-file=${ctx.path(rawDir, b.name + '.fdata')}`, ...skipFlag(spec), ...spec.instrumentFlags, '-o', tmp],
-            { jobserver: false },
+            { jobserver: false, timeoutMs: spec.timeoutSeconds * 1000 },
           );
           renameSync(tmp, b.instrumented);
         }
@@ -308,7 +311,7 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
           ctx.log('profiles come from the cache: training skipped');
           return;
         }
-        await ctx.exec(spec.train.file, spec.train.args, { cwd: spec.train.cwd, env: spec.train.env ?? {}, jobserver: false });
+        await ctx.exec(spec.train.file, spec.train.args, { cwd: spec.train.cwd, env: spec.train.env ?? {}, jobserver: false, timeoutMs: spec.timeoutSeconds * 1000 });
         const files = readdirSync(ctx.path(rawDir));
         for (const b of spec.binaries) {
           const got = files.filter((f) => f.startsWith(`${b.name}.fdata.`));
@@ -340,7 +343,7 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
             continue;
           }
           const raw = readdirSync(ctx.path(rawDir)).filter((f) => f.startsWith(`${b.name}.fdata.`)).sort().map((f) => ctx.path(rawDir, f));
-          await ctx.exec(spec.mergeFdata.command ?? spec.mergeFdata.name, [...raw, '-o', `${out}.tmp`], { jobserver: false });
+          await ctx.exec(spec.mergeFdata.command ?? spec.mergeFdata.name, [...raw, '-o', `${out}.tmp`], { jobserver: false, timeoutMs: spec.timeoutSeconds * 1000 });
           renameSync(`${out}.tmp`, out);
           if (statSync(out).size === 0) throw new TaskFailure(`the merged BOLT profile for ${b.name} is empty`, 'the training run did not exercise the instrumented file');
           if (spec.cacheDir) {
@@ -370,7 +373,7 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
           const logFile = optimizeLog(ctx, b);
           const t0 = Date.now();
           // Its output is also kept apart, so the coverage line can be read back.
-          await ctx.exec('sh', ['-c', '"$@" > "$0" 2>&1; rc=$?; cat "$0"; exit $rc', logFile, spec.bolt.command ?? spec.bolt.name, b.input, '-o', tmp, `-data=${fdataPath(ctx, b)}`, ...skipFlag(spec), ...spec.applyFlags, ...(b.extraApplyFlags ?? [])], { jobserver: false });
+          await ctx.exec('sh', ['-c', '"$@" > "$0" 2>&1; rc=$?; cat "$0"; exit $rc', logFile, spec.bolt.command ?? spec.bolt.name, b.input, '-o', tmp, `-data=${fdataPath(ctx, b)}`, ...skipFlag(spec), ...spec.applyFlags, ...(b.extraApplyFlags ?? [])], { jobserver: false, timeoutMs: spec.timeoutSeconds * 1000 });
           const coverage = parseCoverage(readFileSync(logFile, 'utf8')) ?? null;
           renameSync(tmp, b.output);
           result[b.name] = { coverage, seconds: (Date.now() - t0) / 1000 };
@@ -396,7 +399,7 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
           files[b.name] = { ...v, seconds: opt.binaries[b.name]?.seconds ?? null, sha256: fileDigest(b.output) };
           ctx.log(`${b.name}: .note.bolt_info present, PT_GNU_STACK ok, ${v.coverage.profiled} of ${v.coverage.total} functions (${v.coverage.percent}%) have a profile`);
         }
-        if (spec.check) await ctx.exec(spec.check.file, spec.check.args, { cwd: spec.check.cwd, env: spec.check.env ?? {}, jobserver: false });
+        if (spec.check) await ctx.exec(spec.check.file, spec.check.args, { cwd: spec.check.cwd, env: spec.check.env ?? {}, jobserver: false, timeoutMs: spec.timeoutSeconds * 1000 });
       });
       const fb = readFallback(ctx, spec);
       if (!ok || fb) {

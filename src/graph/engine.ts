@@ -491,6 +491,7 @@ class Run {
           onLine,
           ...(form === 'pipe' ? { extraFds: [js.childFd, js.childFd] } : {}),
           ...(o.input !== undefined ? { input: o.input } : {}),
+          ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
         });
         return { exitCode: 0 };
       },

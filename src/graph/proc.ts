@@ -31,6 +31,8 @@ export interface SpawnRequest {
   /** Extra descriptors passed as fds 3, 4, ... */
   readonly extraFds?: readonly number[];
   readonly input?: string;
+  /** Kill the process group (SIGTERM, then SIGKILL 3 s later) after this long, and fail. */
+  readonly timeoutMs?: number;
 }
 
 
@@ -95,8 +97,21 @@ export class ProcessManager {
     });
     const entry: Live | undefined = pid !== undefined ? { pid, done } : undefined;
     if (entry) this.live.add(entry);
+    let timedOut = false;
+    const timers: NodeJS.Timeout[] = [];
+    if (req.timeoutMs !== undefined && pid !== undefined) {
+      timers.push(
+        setTimeout(() => {
+          timedOut = true;
+          writeSync(req.logFd, `# timed out after ${req.timeoutMs! / 1000} s: stopping ${name}\n`);
+          killGroup(pid, 'SIGTERM');
+          timers.push(setTimeout(() => killGroup(pid, 'SIGKILL'), 3000));
+        }, req.timeoutMs),
+      );
+    }
     try {
       const r = await done;
+      if (timedOut) throw new TaskFailure(`${name} timed out after ${req.timeoutMs! / 1000} s`, 'it may hang: see its log; raise the timeout if it is just slow');
       if (partial.trim() !== '' && req.onLine) req.onLine(partial);
       if (r.error) {
         if (r.error.code === 'ENOENT') throw new TaskFailure(`command not found: ${req.file}`, `install ${name} or declare it as a tool of the task`);
@@ -105,6 +120,7 @@ export class ProcessManager {
       if (r.signal) throw new TaskFailure(`${name} was killed by ${r.signal}`);
       if (r.code !== 0) throw new TaskFailure(`${name} exited with status ${r.code ?? 'unknown'}`);
     } finally {
+      for (const t of timers) clearTimeout(t);
       if (entry) this.live.delete(entry);
     }
   }

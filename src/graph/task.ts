@@ -60,6 +60,8 @@ export interface ExecOptions {
   readonly jobserver?: 'pipe' | 'fifo' | false;
   /** Bytes written to the child's stdin. Default: stdin is /dev/null. */
   readonly input?: string;
+  /** Stop the child's process group after this many milliseconds, and fail with "timed out". */
+  readonly timeoutMs?: number;
 }
 
 export interface ExecResult {

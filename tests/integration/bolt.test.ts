@@ -49,6 +49,7 @@ interface Opts {
   shared?: boolean;
   bolt?: BoltSpec['bolt'];
   train?: string[];
+  timeoutSeconds?: number;
 }
 
 function pipeline(root: string, o: Opts = {}) {
@@ -77,6 +78,7 @@ function pipeline(root: string, o: Opts = {}) {
     minCoverage: o.minCoverage ?? 1,
     policy: o.policy ?? 'required',
     cacheDir: o.cacheDir,
+    timeoutSeconds: o.timeoutSeconds ?? 300,
   });
   return graphOf([linkTask(o.shared), ...bolt.tasks]);
 }
@@ -162,6 +164,17 @@ describe('BOLT on an executable', () => {
     const r = await build(pipeline(root, { policy: 'auto', train: ['sh', '-c', 'exit 9'] }), root);
     expect(r.summary.ok, failOf(r)).toBe(true);
     expect(JSON.parse(readFileSync(join(root, 'build/bolt/report.json'), 'utf8')).fallback.task).toBe('bolt:train');
+  });
+
+  it('bolt = auto: a hung training run is stopped at bolt.timeout and falls back', async () => {
+    const root = tmpProject();
+    const t0 = Date.now();
+    const r = await build(pipeline(root, { policy: 'auto', train: ['sleep', '120'], timeoutSeconds: 1 }), root);
+    expect(r.summary.ok, failOf(r)).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    const fb = JSON.parse(readFileSync(join(root, 'build/bolt/report.json'), 'utf8')).fallback;
+    expect(fb.task).toBe('bolt:train');
+    expect(fb.reason).toBe('sleep timed out after 1 s');
   });
 
   it('reuses the cached profile for the same binary after a clean: no instrumenting, no training', async () => {

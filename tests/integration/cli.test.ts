@@ -41,7 +41,7 @@ describe('usage errors: one line, a hint, exit 2', () => {
   it('bad --format', () => expectUsageError(cli(['-C', root, 'graph', '--format', 'svg']), "invalid value 'svg' for --format", /^hint: valid formats: dot, json, mermaid$/));
   it('unknown option', () => expectUsageError(cli(['-C', root, '--frobnicate']), "unknown option '--frobnicate'", /^hint: see pyston-build --help$/));
   it('missing directory', () => expectUsageError(cli(['-C', join(root, 'nowhere')]), `-C: directory '${join(root, 'nowhere')}' does not exist`, /^hint: /));
-  it('unknown config key in --set', () => expectUsageError(cli(['-C', root, '--set', 'demo.greting=hi']), "--set: unknown config key 'demo.greting'", /^hint: valid keys: bolt, bolt\.apply_flags, bolt\.instrument_flags, bolt\.min_coverage, bolt\.skip_funcs, cache\.dir, cc, configure\.extra, demo\.cflags, demo\.greeting, demo\.iterations, /));
+  it('unknown config key in --set', () => expectUsageError(cli(['-C', root, '--set', 'demo.greting=hi']), "--set: unknown config key 'demo.greting'", /^hint: valid keys: bolt, bolt\.apply_flags, bolt\.instrument_flags, bolt\.min_coverage, bolt\.skip_funcs, bolt\.timeout, cache\.dir, cc, configure\.extra, demo\.cflags, demo\.greeting, demo\.iterations, /));
   it('bad config value type', () => expectUsageError(cli(['-C', root, '--set', 'demo.iterations=many']), "--set demo.iterations: demo.iterations must be an integer, got 'many'", /^hint: use a whole number/));
   it('bad TOML in the config file', () => {
     const p = demoProject();

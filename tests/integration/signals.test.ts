@@ -108,3 +108,26 @@ describe('build lock', () => {
     expect(r.stdout + r.stderr).toContain(`left by pid ${dead}, which is gone`);
   });
 });
+
+describe('exec timeouts', () => {
+  it('a command past its timeoutMs is stopped with its whole group and fails in one line', async () => {
+    const { build, graphOf } = await import('../helpers.js');
+    const root = tmpProject();
+    const mark = marker(97);
+    const task = {
+      id: 'hang',
+      deps: [],
+      inputs: {},
+      outputs: [],
+      async run(ctx: import('../../src/graph/index.js').TaskContext) {
+        await ctx.exec('sh', ['-c', `sleep ${mark} & sleep ${mark}; wait`], { jobserver: false, timeoutMs: 500 });
+      },
+    };
+    const t0 = Date.now();
+    const r = await build(graphOf([task]), root);
+    const fail = r.events.find((e) => e.type === 'fail');
+    expect(fail?.type === 'fail' && fail.message).toBe('sh timed out after 0.5 s (it may hang: see its log; raise the timeout if it is just slow)');
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    await until(() => sleeps(mark) === 0, 'no sleep left', 5_000);
+  });
+});
