@@ -215,12 +215,19 @@ function skipFlag(spec: BoltSpec): string[] {
   return spec.skipFuncs.length ? [`-skip-funcs=${spec.skipFuncs.join(',')}`] : [];
 }
 
-function cacheKey(spec: BoltSpec, bin: BoltBinary, ctx: TaskContext, trainId: string): string {
-  const bolt = spec.bolt.command ?? spec.bolt.name;
-  return createHash('sha256')
-    .update(JSON.stringify({ v: 1, input: fileDigest(bin.input), bolt: existsSync(bolt) ? fileDigest(bolt) : bolt, flags: spec.instrumentFlags, skip: spec.skipFuncs, train: trainId, name: bin.name }))
+/** The cache file for one input's merged profile: named by its bytes, llvm-bolt's bytes, the flags and the training. */
+function cacheFile(spec: BoltSpec, bin: BoltBinary, boltDigest: string, trainId: string): string | null {
+  if (!spec.cacheDir) return null;
+  const key = createHash('sha256')
+    .update(JSON.stringify({ v: 1, input: fileDigest(bin.input), bolt: boltDigest, flags: spec.instrumentFlags, skip: spec.skipFuncs, train: trainId, name: bin.name }))
     .digest('hex')
     .slice(0, 32);
+  return join(spec.cacheDir, 'bolt', `${bin.name}-${key}.fdata`);
+}
+
+/** What instrument decided, for train and merge: per input, its cache file and whether it was there. */
+interface Plan {
+  readonly files: Record<string, { readonly cache: string | null; readonly hit: boolean }>;
 }
 
 /** A stable identity of the training: its command and the digests of the files it reads. */
@@ -264,18 +271,19 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
     async run(ctx) {
       rmSync(ctx.path(spec.dir), { recursive: true, force: true });
       mkdirSync(ctx.path(spec.dir), { recursive: true });
-      const cached: Record<string, string> = {};
+      const files: Plan['files'] = {};
       await guarded(ctx, spec, 'instrumentation', async () => {
         const trainId = trainIdentity(spec, ctx);
+        const bolt = spec.bolt.command ?? spec.bolt.name;
+        const boltDigest = spec.cacheDir && existsSync(bolt) ? fileDigest(bolt) : bolt;
         for (const b of spec.binaries) {
           if (!existsSync(b.input)) throw new TaskFailure(`BOLT input ${b.input} does not exist`, `the task ${spec.after} should have made it`);
-          const key = cacheKey(spec, b, ctx, trainId);
-          const hit = spec.cacheDir ? join(spec.cacheDir, 'bolt', `${b.name}-${key}.fdata`) : undefined;
-          if (hit && existsSync(hit)) cached[b.name] = hit;
-          else cached[b.name] = '';
-          ctx.log(`${b.name}: profile cache ${hit && existsSync(hit) ? `hit (${hit})` : 'miss'}`);
+          const cache = cacheFile(spec, b, boltDigest, trainId);
+          const hit = cache !== null && existsSync(cache);
+          files[b.name] = { cache, hit };
+          ctx.log(`${b.name}: profile cache ${hit ? `hit (${cache})` : cache ? 'miss' : 'off'}`);
         }
-        if (Object.values(cached).every(Boolean)) {
+        if (spec.binaries.every((b) => files[b.name]!.hit)) {
           ctx.log('every input has a cached profile: no instrumentation, no training');
           return;
         }
@@ -291,7 +299,8 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
           renameSync(tmp, b.instrumented);
         }
       });
-      writeJson(ctx.path(plan), { trainId: trainIdentity(spec, ctx), cached: Object.fromEntries(Object.entries(cached).map(([k, v]) => [k, v ? v : null])) });
+      const planned: Plan = { files };
+      writeJson(ctx.path(plan), planned);
     },
   };
 
@@ -305,9 +314,9 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
     async run(ctx) {
       rmSync(ctx.path(rawDir), { recursive: true, force: true });
       mkdirSync(ctx.path(rawDir), { recursive: true });
-      const p = JSON.parse(readFileSync(ctx.path(plan), 'utf8')) as { cached: Record<string, string | null> };
+      const p = JSON.parse(readFileSync(ctx.path(plan), 'utf8')) as Plan;
       await guarded(ctx, spec, 'training', async () => {
-        if (spec.binaries.every((b) => p.cached[b.name])) {
+        if (spec.binaries.every((b) => p.files[b.name]?.hit)) {
           ctx.log('profiles come from the cache: training skipped');
           return;
         }
@@ -332,24 +341,21 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
     async run(ctx) {
       rmSync(ctx.path(fdataDir), { recursive: true, force: true });
       mkdirSync(ctx.path(fdataDir), { recursive: true });
-      const p = JSON.parse(readFileSync(ctx.path(plan), 'utf8')) as { trainId: string; cached: Record<string, string | null> };
+      const p = JSON.parse(readFileSync(ctx.path(plan), 'utf8')) as Plan;
       await guarded(ctx, spec, 'profile merge', async () => {
         for (const b of spec.binaries) {
           const out = fdataPath(ctx, b);
-          const hit = p.cached[b.name];
-          if (hit) {
-            copyAtomic(hit, out);
-            ctx.log(`${b.name}: profile reused from the cache (${hit})`);
+          const entry = p.files[b.name];
+          if (entry?.hit && entry.cache) {
+            copyAtomic(entry.cache, out);
+            ctx.log(`${b.name}: profile reused from the cache (${entry.cache})`);
             continue;
           }
           const raw = readdirSync(ctx.path(rawDir)).filter((f) => f.startsWith(`${b.name}.fdata.`)).sort().map((f) => ctx.path(rawDir, f));
           await ctx.exec(spec.mergeFdata.command ?? spec.mergeFdata.name, [...raw, '-o', `${out}.tmp`], { jobserver: false, timeoutMs: spec.timeoutSeconds * 1000 });
           renameSync(`${out}.tmp`, out);
           if (statSync(out).size === 0) throw new TaskFailure(`the merged BOLT profile for ${b.name} is empty`, 'the training run did not exercise the instrumented file');
-          if (spec.cacheDir) {
-            const key = cacheKey(spec, b, ctx, p.trainId);
-            copyAtomic(out, join(spec.cacheDir, 'bolt', `${b.name}-${key}.fdata`));
-          }
+          if (entry?.cache) copyAtomic(out, entry.cache);
         }
       });
     },
@@ -370,11 +376,15 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
           const tmp = `${b.output}.tmp`;
           rmSync(tmp, { force: true });
           mkdirSync(dirname(tmp), { recursive: true });
-          const logFile = optimizeLog(ctx, b);
           const t0 = Date.now();
-          // Its output is also kept apart, so the coverage line can be read back.
-          await ctx.exec('sh', ['-c', '"$@" > "$0" 2>&1; rc=$?; cat "$0"; exit $rc', logFile, spec.bolt.command ?? spec.bolt.name, b.input, '-o', tmp, `-data=${fdataPath(ctx, b)}`, ...skipFlag(spec), ...spec.applyFlags, ...(b.extraApplyFlags ?? [])], { jobserver: false, timeoutMs: spec.timeoutSeconds * 1000 });
-          const coverage = parseCoverage(readFileSync(logFile, 'utf8')) ?? null;
+          const run = await ctx.exec(spec.bolt.command ?? spec.bolt.name, [b.input, '-o', tmp, `-data=${fdataPath(ctx, b)}`, ...skipFlag(spec), ...spec.applyFlags, ...(b.extraApplyFlags ?? [])], {
+            jobserver: false,
+            timeoutMs: spec.timeoutSeconds * 1000,
+            capture: true,
+          });
+          // Kept apart too, so each file's log can be read on its own.
+          writeFileSync(optimizeLog(ctx, b), run.output ?? '');
+          const coverage = parseCoverage(run.output ?? '') ?? null;
           renameSync(tmp, b.output);
           result[b.name] = { coverage, seconds: (Date.now() - t0) / 1000 };
         }

@@ -184,6 +184,25 @@ export async function runBuild(graph: TaskGraph, opts: EngineOptions): Promise<B
 
 type Status = TaskSummary['status'];
 
+/** What a command wrote to a task log after `start`, without the `$ command` line the process manager writes first. */
+function readLogSince(logPath: string, start: number): string {
+  const fd = openSync(logPath, 'r');
+  try {
+    const size = fstatSync(fd).size - start;
+    const buf = Buffer.alloc(Math.max(0, size));
+    let got = 0;
+    while (got < buf.length) {
+      const n = readSync(fd, buf, got, buf.length - got, start + got);
+      if (n === 0) break;
+      got += n;
+    }
+    const text = buf.toString('utf8', 0, got);
+    return text.slice(text.indexOf('\n') + 1);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 class Run {
   private readonly started = Date.now();
   private readonly procs = new ProcessManager();
@@ -482,6 +501,7 @@ class Run {
         const form = o.jobserver ?? 'pipe';
         const childEnv: Record<string, string> = { ...base, ...fp.envValues, ...(o.env ?? {}) };
         if (form) childEnv.MAKEFLAGS = js.makeflags(form);
+        const start = o.capture ? fstatSync(logFd).size : 0;
         await this.procs.run({
           file,
           args,
@@ -493,7 +513,8 @@ class Run {
           ...(o.input !== undefined ? { input: o.input } : {}),
           ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
         });
-        return { exitCode: 0 };
+        if (!o.capture) return { exitCode: 0 };
+        return { exitCode: 0, output: readLogSince(logPath, start) };
       },
     };
   }

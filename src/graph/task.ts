@@ -62,10 +62,18 @@ export interface ExecOptions {
   readonly input?: string;
   /** Stop the child's process group after this many milliseconds, and fail with "timed out". */
   readonly timeoutMs?: number;
+  /**
+   * Also return the child's output (stdout and stderr, as interleaved in
+   * the log) in `ExecResult.output`. It still goes to the log. For commands
+   * whose output is read back, such as a tool's report; not for sub-builds.
+   */
+  readonly capture?: boolean;
 }
 
 export interface ExecResult {
   readonly exitCode: number;
+  /** With `capture`: what the child wrote. */
+  readonly output?: string;
 }
 
 /** What a task's `run` gets from the engine. */

@@ -157,13 +157,7 @@ export function pgoTasks(spec: PgoSpec): PgoTasks {
 
 /** Run a tool and return its output (it also goes to the log). */
 async function capture(ctx: TaskContext, file: string, args: string[]): Promise<string> {
-  const out = ctx.path(`build/.pyston-build/capture-${process.pid}.txt`);
-  try {
-    await ctx.exec('sh', ['-c', '"$@" > "$0" 2>&1', out, file, ...args], { jobserver: false });
-    return readFileSync(out, 'utf8');
-  } finally {
-    rmSync(out, { force: true });
-  }
+  return (await ctx.exec(file, args, { jobserver: false, capture: true })).output ?? '';
 }
 
 async function validateClang(spec: PgoSpec, ctx: TaskContext): Promise<Record<string, unknown>> {
