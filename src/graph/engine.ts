@@ -485,6 +485,7 @@ class Run {
       logPath,
       signal: this.abort.signal,
       env: fp.envValues,
+      inputDigests: { files: fp.files, tools: fp.tools },
       jobs: opts.jobs,
       log: (line: string) => {
         writeSync(logFd, line + '\n');

@@ -6,7 +6,8 @@ export { PbError, UsageError, PlanError, MissingToolError, TaskFailure, errorMes
 export { formatReason, type Reason } from './explain.js';
 export { planBuild, runBuild, plannedTasks, logPathFor, tailFile, type EngineOptions, type Plan, type PlanEntry } from './engine.js';
 export { resolveTargets, topoClosure, validateGraph } from './plan.js';
-export { stateDir, statePath, loadState, writeFileAtomic } from './state.js';
+export { stateDir, statePath, loadState, writeFileAtomic, copyFileAtomic } from './state.js';
 export { acquireLock } from './lock.js';
 export { which, ToolResolver } from './tools.js';
+export { sha256 } from './hash.js';
 export { tracePath } from './trace.js';

@@ -13,7 +13,7 @@
  * or damaged file is detected; a state that cannot be read is reported in
  * one line and treated as "nothing built", never a crash.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { sha256, type StatEntry } from './hash.js';
 import { errorMessage, PbError } from './errors.js';
@@ -162,6 +162,35 @@ export function loadState(path: string): { state: StateData; problem?: string } 
   return { state: data as unknown as StateData };
 }
 
+/** Remove the temp file of a failed atomic write and say, in one line, why it failed. */
+function writeFailure(path: string, tmp: string, e: unknown): PbError {
+  try {
+    rmSync(tmp, { force: true });
+  } catch {
+    // nothing was created
+  }
+  const code = (e as NodeJS.ErrnoException).code;
+  const hint = code === 'ENOSPC' ? 'free some disk space and run again; finished tasks are kept' : code === 'EACCES' || code === 'EROFS' ? `make ${dirname(path)} writable` : undefined;
+  return new PbError(`cannot write ${path}: ${code === 'ENOSPC' ? 'no space left on device' : errorMessage(e)}`, hint, 1);
+}
+
+/**
+ * Copy `from` to `to` through a temp file and a rename, so that a reader
+ * never sees half a file; `mode` sets the copy's permission bits. Leaves no
+ * temp file behind on failure.
+ */
+export function copyFileAtomic(from: string, to: string, mode?: number): void {
+  const tmp = `${to}.tmp-${process.pid}`;
+  try {
+    mkdirSync(dirname(to), { recursive: true });
+    copyFileSync(from, tmp);
+    if (mode !== undefined) chmodSync(tmp, mode);
+    renameSync(tmp, to);
+  } catch (e) {
+    throw writeFailure(to, tmp, e);
+  }
+}
+
 /** Write `contents` to `path` atomically and durably. Leaves no temp file behind on failure. */
 export function writeFileAtomic(path: string, contents: string | Buffer): void {
   const tmp = `${path}.tmp-${process.pid}`;
@@ -178,14 +207,7 @@ export function writeFileAtomic(path: string, contents: string | Buffer): void {
     }
     renameSync(tmp, path);
   } catch (e) {
-    try {
-      rmSync(tmp, { force: true });
-    } catch {
-      // nothing was created
-    }
-    const code = (e as NodeJS.ErrnoException).code;
-    const hint = code === 'ENOSPC' ? 'free some disk space and run again; finished tasks are kept' : code === 'EACCES' || code === 'EROFS' ? `make ${dirname(path)} writable` : undefined;
-    throw new PbError(`cannot write ${path}: ${code === 'ENOSPC' ? 'no space left on device' : errorMessage(e)}`, hint, 1);
+    throw writeFailure(path, tmp, e);
   }
   try {
     const dfd = openSync(dirname(path), 'r');

@@ -89,6 +89,14 @@ export interface TaskContext {
   readonly signal: AbortSignal;
   /** Values of the declared env vars (unset ones are absent). */
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * The digests behind this task's key, as the engine computed them: each
+   * declared input file (named as declared, globs expanded) and each tool's
+   * identity (resolved path, version, content digest), keyed by tool name.
+   * A task that needs content identity (a cache key) reads it here instead
+   * of hashing again.
+   */
+  readonly inputDigests: { readonly files: Readonly<Record<string, string>>; readonly tools: Readonly<Record<string, string>> };
   /** The global job budget (`-j`). */
   readonly jobs: number;
   /** Append a line to the task's log (and to the live tail). */
