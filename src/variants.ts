@@ -9,9 +9,9 @@
  * it joins the sources (steps/), the toolchain (llvm/) and PGO (pgo/), so
  * that none of those folders imports another.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TaskFailure, type Task, type TaskInputs, type ToolRef } from './graph/index.js';
+import { copyFileAtomic, TaskFailure, type Task, type TaskInputs, type ToolRef } from './graph/index.js';
 import type { Toolchain } from './llvm/toolchain.js';
 import { instrumentFlags, pgoTasks, profileOutput, useFlags, type PgoFlags } from './pgo/pipeline.js';
 import { boltTasks, type BoltBinary, type BoltCommand } from './bolt/pipeline.js';
@@ -255,10 +255,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
         for (const f of boltInstall) {
           const to = ctx.path(f.to);
           if (!existsSync(to)) throw new TaskFailure(`make install did not install ${f.to}`, 'the BOLTed file has nowhere to go: check the install layout');
-          const tmp = `${to}.tmp-bolt`;
-          copyFileSync(ctx.path(f.from), tmp);
-          chmodSync(tmp, statSync(to).mode & 0o7777);
-          renameSync(tmp, to);
+          copyFileAtomic(ctx.path(f.from), to, statSync(to).mode & 0o7777);
           ctx.log(`installed ${f.from} as ${f.to}`);
         }
       },

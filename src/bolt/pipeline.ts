@@ -27,10 +27,9 @@
  * the same binary (for example after `pyston-build clean`) reuses it and
  * skips instrumenting and training.
  */
-import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { TaskFailure, type Task, type TaskContext, type TaskInputs, type ToolRef } from '../graph/index.js';
+import { copyFileAtomic, sha256, tailFile, TaskFailure, writeFileAtomic, type Task, type TaskContext, type TaskInputs, type ToolRef } from '../graph/index.js';
 import { ElfError, hasSection, readElf, stackPolicy } from '../elf/reader.js';
 
 /**
@@ -138,18 +137,6 @@ export function parseCoverage(log: string): Coverage | undefined {
   return m ? { profiled: Number(m[1]), total: Number(m[2]), percent: Number(m[3]) } : undefined;
 }
 
-/** The dyno-stats block's headline numbers (before -> after), when present. */
-export function parseDynoStats(log: string): Record<string, { before: number; after: number }> {
-  const out: Record<string, { before: number; after: number }> = {};
-  for (const m of log.matchAll(/^\s+(\d+)\s*:\s*(executed instructions|taken branches|total branches|executed forward branches|executed backward branches|instruction cache misses|taken forward branches)\s*\(([+-]?[\d.]+)%\)/gm)) {
-    // -dyno-stats prints the "after" value with the change in percent.
-    const after = Number(m[1]);
-    const pct = Number(m[3]);
-    out[m[2]!] = { after, before: Math.round(after / (1 + pct / 100)) };
-  }
-  return out;
-}
-
 interface Fallback {
   readonly task: string;
   readonly reason: string;
@@ -163,33 +150,14 @@ function readFallback(ctx: TaskContext, spec: BoltSpec): Fallback | undefined {
   return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as Fallback) : undefined;
 }
 
+/** The log's last n lines, without llvm-bolt's repeated DWARF warnings. */
 function tail(path: string, n: number): string[] {
-  try {
-    return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() && !l.includes('internal-dwarf-error')).slice(-n);
-  } catch {
-    return [];
-  }
+  return tailFile(path, 400).filter((l) => l.trim() && !l.includes('internal-dwarf-error')).slice(-n);
 }
 
-/** Atomic small-file write. */
-function writeJson(path: string, value: unknown): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
-  renameSync(tmp, path);
-}
+const writeJson = (path: string, value: unknown): void => writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
 
-/** Copy through a temp file and a rename: a reader never sees half a binary. */
-function copyAtomic(from: string, to: string): void {
-  mkdirSync(dirname(to), { recursive: true });
-  const tmp = `${to}.tmp-${process.pid}`;
-  copyFileSync(from, tmp);
-  renameSync(tmp, to);
-}
-
-function fileDigest(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
-}
+const fileDigest = (path: string): string => sha256(readFileSync(path));
 
 /**
  * Run a stage under the policy. `required`: a failure fails the task.
@@ -215,41 +183,33 @@ function skipFlag(spec: BoltSpec): string[] {
   return spec.skipFuncs.length ? [`-skip-funcs=${spec.skipFuncs.join(',')}`] : [];
 }
 
-/** The cache file for one input's merged profile: named by its bytes, llvm-bolt's bytes, the flags and the training. */
-function cacheFile(spec: BoltSpec, bin: BoltBinary, boltDigest: string, trainId: string): string | null {
+/**
+ * The cache file for one input's merged profile, named by the input's bytes
+ * and by what the engine already hashed for the instrument task's key:
+ * llvm-bolt's identity and the training's files; plus the flags and the
+ * training command. Unlike the key, it leaves out the upstream tasks, so an
+ * identical binary from a rebuild finds it. (The input is hashed here, not
+ * declared as an input file: it is made by an upstream task in the same run.)
+ */
+function cacheFile(spec: BoltSpec, bin: BoltBinary, ctx: TaskContext): string | null {
   if (!spec.cacheDir) return null;
-  const key = createHash('sha256')
-    .update(JSON.stringify({ v: 1, input: fileDigest(bin.input), bolt: boltDigest, flags: spec.instrumentFlags, skip: spec.skipFuncs, train: trainId, name: bin.name }))
-    .digest('hex')
-    .slice(0, 32);
+  const key = sha256(
+    JSON.stringify({
+      v: 2,
+      name: bin.name,
+      input: fileDigest(bin.input),
+      bolt: ctx.inputDigests.tools[spec.bolt.name],
+      flags: spec.instrumentFlags,
+      skip: spec.skipFuncs,
+      train: { args: spec.train.args, config: spec.trainInputs.config ?? {}, files: ctx.inputDigests.files },
+    }),
+  ).slice(0, 32);
   return join(spec.cacheDir, 'bolt', `${bin.name}-${key}.fdata`);
 }
 
 /** What instrument decided, for train and merge: per input, its cache file and whether it was there. */
 interface Plan {
   readonly files: Record<string, { readonly cache: string | null; readonly hit: boolean }>;
-}
-
-/** A stable identity of the training: its command and the digests of the files it reads. */
-function trainIdentity(spec: BoltSpec, ctx: TaskContext): string {
-  const files = (spec.trainInputs.files ?? []).filter((f) => !/[*?[\]{}]/.test(f) && existsSync(f));
-  const dirFiles = (spec.trainInputs.files ?? []).filter((f) => /[*?[\]{}]/.test(f)).map((g) => g.replace(/\/\*\*.*$/, ''));
-  const h = createHash('sha256').update(JSON.stringify({ args: spec.train.args.map((a) => a.replace(ctx.root, '<root>')), config: spec.trainInputs.config ?? {} }));
-  for (const f of files) h.update(f).update(fileDigest(f));
-  for (const d of dirFiles) for (const f of listFiles(d)) h.update(f).update(fileDigest(f));
-  return h.digest('hex');
-}
-
-function listFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) {
-      if (e.name !== '__pycache__') out.push(...listFiles(p));
-    } else if (e.name.endsWith('.py')) out.push(p);
-  }
-  return out;
 }
 
 export function boltTasks(spec: BoltSpec): BoltTasks {
@@ -266,6 +226,7 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
     title: `instrument ${spec.binaries.map((b) => b.name).join(', ')} (llvm-bolt -instrument)`,
     deps: [spec.after],
     weight: 2,
+    // The training's digests go into the key, and from there into the cache name.
     inputs: { tools, config, files: [...(spec.trainInputs.files ?? [])] },
     outputs: [plan],
     async run(ctx) {
@@ -273,12 +234,9 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
       mkdirSync(ctx.path(spec.dir), { recursive: true });
       const files: Plan['files'] = {};
       await guarded(ctx, spec, 'instrumentation', async () => {
-        const trainId = trainIdentity(spec, ctx);
-        const bolt = spec.bolt.command ?? spec.bolt.name;
-        const boltDigest = spec.cacheDir && existsSync(bolt) ? fileDigest(bolt) : bolt;
         for (const b of spec.binaries) {
           if (!existsSync(b.input)) throw new TaskFailure(`BOLT input ${b.input} does not exist`, `the task ${spec.after} should have made it`);
-          const cache = cacheFile(spec, b, boltDigest, trainId);
+          const cache = cacheFile(spec, b, ctx);
           const hit = cache !== null && existsSync(cache);
           files[b.name] = { cache, hit };
           ctx.log(`${b.name}: profile cache ${hit ? `hit (${cache})` : cache ? 'miss' : 'off'}`);
@@ -347,7 +305,7 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
           const out = fdataPath(ctx, b);
           const entry = p.files[b.name];
           if (entry?.hit && entry.cache) {
-            copyAtomic(entry.cache, out);
+            copyFileAtomic(entry.cache, out);
             ctx.log(`${b.name}: profile reused from the cache (${entry.cache})`);
             continue;
           }
@@ -355,7 +313,7 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
           await ctx.exec(spec.mergeFdata.command ?? spec.mergeFdata.name, [...raw, '-o', `${out}.tmp`], { jobserver: false, timeoutMs: spec.timeoutSeconds * 1000 });
           renameSync(`${out}.tmp`, out);
           if (statSync(out).size === 0) throw new TaskFailure(`the merged BOLT profile for ${b.name} is empty`, 'the training run did not exercise the instrumented file');
-          if (entry?.cache) copyAtomic(out, entry.cache);
+          if (entry?.cache) copyFileAtomic(out, entry.cache);
         }
       });
     },
@@ -389,7 +347,7 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
           result[b.name] = { coverage, seconds: (Date.now() - t0) / 1000 };
         }
       });
-      if (!ok) for (const b of spec.binaries) copyAtomic(b.input, b.output);
+      if (!ok) for (const b of spec.binaries) copyFileAtomic(b.input, b.output);
       writeJson(ctx.path(spec.dir, 'optimize.json'), { bolted: ok, binaries: result });
     },
   };
@@ -414,7 +372,7 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
       const fb = readFallback(ctx, spec);
       if (!ok || fb) {
         // The outputs must be the inputs again, whatever stage gave up.
-        for (const b of spec.binaries) copyAtomic(b.input, b.output);
+        for (const b of spec.binaries) copyFileAtomic(b.input, b.output);
         const why = readFallback(ctx, spec);
         ctx.warn(`BOLT fell back to the un-BOLTed ${spec.binaries.map((b) => b.name).join(', ')}: ${why?.reason ?? 'unknown reason'} (bolt = auto; see ${report})`);
         writeJson(ctx.path(report), { bolted: false, policy: spec.policy, fallback: why ?? null });
