@@ -27,7 +27,11 @@ export interface ToolRef {
 export interface TaskInputs {
   /**
    * Files, directories (hashed recursively) or globs, relative to the project
-   * root or absolute. Contents are hashed, never mtimes.
+   * root or absolute. Contents are hashed, never mtimes. Keys are computed
+   * when the build is planned, before anything runs: declare files that
+   * exist before the build (sources, scripts). What an upstream task makes
+   * reaches the key through that task's key in `deps`; declared here, it
+   * would be hashed before it is made, and rerun the task once next time.
    */
   readonly files?: readonly string[];
   /** Names of environment variables the task reads. Each must be on the engine's allow-list. */

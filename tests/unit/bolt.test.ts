@@ -46,6 +46,10 @@ describe('BOLT config', () => {
     expect((e as ConfigError).hint).toBe('use 0, 1, required, auto, off');
     await expect(load({}, 'bolt = "sometimes"\n')).rejects.toThrow(/invalid value "sometimes" for bolt/);
     await expect(load({}, 'bolt.min_coverage = 101\n')).rejects.toThrow(/bolt.min_coverage = 101 is out of range/);
+    await expect(load({}, 'bolt.timeout = 0\n')).rejects.toThrow(/bolt.timeout = 0 is out of range/);
+    const nb = await load({ NOBOLT: 'yes please' }).catch((x: ConfigError) => x);
+    expect((nb as ConfigError).message).toBe("environment variable NOBOLT: invalid value 'yes please' for bolt");
+    expect((nb as ConfigError).hint).toBe('use 0, 1, required, auto, off');
   });
   it('a table and a value of the same name: dotted keys work, quoted ones too', async () => {
     expect((await load({}, '[bolt]\nmin_coverage = 35\n')).config['bolt.min_coverage']).toBe(35);
