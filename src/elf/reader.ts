@@ -2,10 +2,13 @@
  * A small ELF reader: enough to check a binary without running a tool on it.
  *
  * Reads the header, the program headers (segments such as PT_GNU_STACK), the
- * section headers with their names, the notes (SHT_NOTE sections) and the
- * dynamic section (DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH). ELF64 and
+ * section headers with their names, the notes (SHT_NOTE sections), the
+ * dynamic section (DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH) and the
+ * symbol versioning GNU adds on top (.gnu.version_r, .gnu.version) with the
+ * undefined symbols of .dynsym: what a binary needs from the system, which is
+ * what a glibc floor check and a Depends line are computed from. ELF64 and
  * ELF32, little- and big-endian. Field layouts are from the System V ABI's
- * ELF chapter (gABI) and `elf.h`.
+ * ELF chapter (gABI), the LSB's "Symbol Versioning" section and `elf.h`.
  *
  * A file that is not ELF, or is cut short, throws `ElfError` with what was
  * wrong; callers turn it into a one-line task failure.
@@ -22,6 +25,11 @@ export const PF_W = 2;
 export const PF_R = 4;
 const SHT_NOTE = 7;
 const SHT_DYNAMIC = 6;
+const SHT_DYNSYM = 11;
+const SHT_GNU_VERNEED = 0x6ffffffe;
+const SHT_GNU_VERSYM = 0x6fffffff;
+const SHN_UNDEF = 0;
+const STB_WEAK = 2;
 const DT_NULL = 0;
 const DT_NEEDED = 1;
 const DT_STRTAB = 5;
@@ -73,6 +81,25 @@ export interface ElfFile {
   readonly soname: string | undefined;
   readonly rpath: string | undefined;
   readonly runpath: string | undefined;
+  /** The versions needed from each library (.gnu.version_r), in file order. */
+  readonly versionNeeds: readonly VersionNeed[];
+  /** The undefined symbols of .dynsym: what the loader must find elsewhere. */
+  readonly imports: readonly ImportedSymbol[];
+}
+
+export interface VersionNeed {
+  /** The library the versions are needed from, as DT_NEEDED names it: `libc.so.6`. */
+  readonly file: string;
+  /** Version names such as `GLIBC_2.34`, in file order. */
+  readonly versions: readonly string[];
+}
+
+export interface ImportedSymbol {
+  readonly name: string;
+  /** The version the symbol was bound to at link time (`GLIBC_2.14`); absent for an unversioned reference. */
+  readonly version?: string;
+  /** STB_WEAK: the program runs (with a null address) when no library defines it. */
+  readonly weak: boolean;
 }
 
 class Reader {
@@ -191,7 +218,9 @@ export function parseElf(buf: Buffer, path = '<buffer>'): ElfFile {
   }
 
   const dyn = readDynamic(r, sections, segments);
-  return { path, class: is64 ? 64 : 32, littleEndian: data === 1, fileType, machine, segments, sections, notes, ...dyn };
+  const { versionNeeds, versionNames } = readVersionNeeds(r, sections);
+  const imports = readImports(r, sections, versionNames);
+  return { path, class: is64 ? 64 : 32, littleEndian: data === 1, fileType, machine, segments, sections, notes, ...dyn, versionNeeds, imports };
 }
 
 function align4(n: number): number {
@@ -231,6 +260,111 @@ function readDynamic(r: Reader, sections: readonly Section[], segments: readonly
     rpath: one(DT_RPATH),
     runpath: one(DT_RUNPATH),
   };
+}
+
+/**
+ * SHT_GNU_verneed: a chain of Elf_Verneed records (vn_version u16, vn_cnt u16,
+ * vn_file u32, vn_aux u32, vn_next u32), each with a chain of Elf_Vernaux
+ * records (vna_hash u32, vna_flags u16, vna_other u16, vna_name u32,
+ * vna_next u32). The layouts are the same in ELF32 and ELF64; offsets are
+ * relative to the record they are read from, and names are in the string
+ * table the section links to. Also returns vna_other -> name, the index the
+ * .gnu.version entries refer to.
+ */
+function readVersionNeeds(r: Reader, sections: readonly Section[]): { versionNeeds: VersionNeed[]; versionNames: Map<number, string> } {
+  const versionNeeds: VersionNeed[] = [];
+  const versionNames = new Map<number, string>();
+  const sec = sections.find((s) => s.type === SHT_GNU_VERNEED);
+  const strtab = sec ? sections[sec.link] : undefined;
+  if (!sec || !strtab) return { versionNeeds, versionNames };
+  r.check(sec.offset, sec.size, `section ${sec.name}`);
+  const end = sec.offset + sec.size;
+  const str = (v: number): string => r.cstr(strtab.offset + v);
+  // A malformed chain could loop; no real file has more records than bytes.
+  let budget = sec.size;
+  let o = sec.offset;
+  for (;;) {
+    if (o + 16 > end || budget-- <= 0) throw new ElfError(`${r.path}: malformed ${sec.name || 'SHT_GNU_verneed'} section`);
+    const cnt = r.u16(o + 2);
+    const versions: string[] = [];
+    let a = o + r.u32(o + 8);
+    for (let i = 0; i < cnt; i++) {
+      if (a + 16 > end) throw new ElfError(`${r.path}: malformed ${sec.name || 'SHT_GNU_verneed'} section`);
+      const name = str(r.u32(a + 8));
+      versions.push(name);
+      versionNames.set(r.u16(a + 6), name);
+      a += r.u32(a + 12);
+    }
+    versionNeeds.push({ file: str(r.u32(o + 4)), versions });
+    const next = r.u32(o + 12);
+    if (next === 0) break;
+    o += next;
+  }
+  return { versionNeeds, versionNames };
+}
+
+/**
+ * The undefined symbols of .dynsym (st_shndx == SHN_UNDEF, name not empty;
+ * entry 0 is the gABI's all-zero null symbol). Elf64_Sym is name u32, info u8,
+ * other u8, shndx u16, value u64, size u64; Elf32_Sym is name u32, value u32,
+ * size u32, info u8, other u8, shndx u16. The version of symbol i is entry i
+ * of .gnu.version (u16; the low 15 bits index the version, 0 is local and 1
+ * global, both meaning "unversioned"; bit 15 is the hidden flag).
+ *
+ * Only section headers are read: a binary stripped of them (sstrip) has no
+ * imports here, as readelf shows none either.
+ */
+function readImports(r: Reader, sections: readonly Section[], versionNames: ReadonlyMap<number, string>): ImportedSymbol[] {
+  const dynsym = sections.find((s) => s.type === SHT_DYNSYM);
+  const strtab = dynsym ? sections[dynsym.link] : undefined;
+  if (!dynsym || !strtab) return [];
+  r.check(dynsym.offset, dynsym.size, `section ${dynsym.name}`);
+  const versym = sections.find((s) => s.type === SHT_GNU_VERSYM);
+  if (versym) r.check(versym.offset, versym.size, `section ${versym.name}`);
+  const entsize = r.is64 ? 24 : 16;
+  const count = Math.floor(dynsym.size / entsize);
+  const imports: ImportedSymbol[] = [];
+  for (let i = 1; i < count; i++) {
+    const o = dynsym.offset + i * entsize;
+    const info = r.buf[o + (r.is64 ? 4 : 12)]!;
+    const shndx = r.u16(o + (r.is64 ? 6 : 14));
+    const nameOff = r.u32(o);
+    if (shndx !== SHN_UNDEF || nameOff === 0) continue;
+    const name = r.cstr(strtab.offset + nameOff);
+    if (name === '') continue;
+    const index = versym && (i + 1) * 2 <= versym.size ? r.u16(versym.offset + i * 2) & 0x7fff : 0;
+    const version = index > 1 ? versionNames.get(index) : undefined;
+    const weak = info >> 4 === STB_WEAK;
+    imports.push(version === undefined ? { name, weak } : { name, version, weak });
+  }
+  return imports;
+}
+
+/**
+ * The highest `GLIBC_x.y[.z]` version the file needs, as the file names it
+ * (`GLIBC_2.34`), compared number by number (2.34 > 2.4), or undefined when
+ * it needs none. That is the oldest glibc the binary loads on. GLIBC_PRIVATE
+ * is not a release and is left out.
+ */
+export function maxGlibcVersion(elf: ElfFile): string | undefined {
+  let best: { name: string; parts: number[] } | undefined;
+  for (const need of elf.versionNeeds) {
+    for (const v of need.versions) {
+      const m = /^GLIBC_(\d+)\.(\d+)(?:\.(\d+))?$/.exec(v);
+      if (!m) continue;
+      const parts = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
+      if (!best || compareParts(parts, best.parts) > 0) best = { name: v, parts };
+    }
+  }
+  return best?.name;
+}
+
+function compareParts(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
 }
 
 /** The PT_GNU_STACK segment's verdict: missing (the loader may make the stack executable), executable, or fine. */
