@@ -5,7 +5,10 @@
  *   unopt       configure + make + install + venv + probes, plain
  *   opt         the same with our PGO (src/pgo), LTO and on x86_64 BOLT (src/bolt)
  *   dbg         --with-pydebug
+ *   release     opt's build, configured for the packages' prefix (/usr/lib/<name>)
  *   all         opt, then the pyston3 / pyston3.X links (as `make all`)
+ *   package     release staged, as a .deb and a portable .tar.gz, verified, then
+ *               published to build/dist/<name>-<version>/ (src/packaging)
  *   demo        the engine's demonstration build of a small C program
  */
 import type { Target, Task, TaskGraph } from './graph/index.js';
@@ -18,9 +21,11 @@ import { linkTask, variantTasks, VARIANTS, type BoltOptions } from './variants.j
 import { DEFAULT_APPLY_FLAGS, DEFAULT_INSTRUMENT_FLAGS } from './bolt/pipeline.js';
 import { skipFuncsFromConfig } from './bolt/skip.js';
 import { CPYTHON_BUILD_DEPS, packageKeys } from './steps/system.js';
+import { releaseNames } from './packaging/release.js';
+import { packageTasks } from './packaging/tasks.js';
 
 /** Env vars any task may declare as inputs (Makefile names). */
-export const ENV_ALLOW_LIST: readonly string[] = [...DEMO_ENV];
+export const ENV_ALLOW_LIST: readonly string[] = [...DEMO_ENV, 'SOURCE_DATE_EPOCH'];
 
 /**
  * Debian packages a target needs beyond its tools' own packages: CPython's
@@ -29,7 +34,7 @@ export const ENV_ALLOW_LIST: readonly string[] = [...DEMO_ENV];
  */
 export function extraPackages(taskIds: readonly string[], llvmMajor = 19): string[] {
   const pkgs: string[] = [];
-  if (taskIds.some((id) => /^(unopt|opt|dbg):/.test(id))) pkgs.push(...CPYTHON_BUILD_DEPS);
+  if (taskIds.some((id) => /^(unopt|opt|dbg|release):/.test(id))) pkgs.push(...CPYTHON_BUILD_DEPS);
   if (taskIds.some((id) => id.includes(':pgo:'))) pkgs.push(`libclang-rt-${llvmMajor}-dev`);
   return pkgs;
 }
@@ -62,6 +67,7 @@ export function buildGraph(config: BuildConfig, root: string, env: NodeJS.Proces
 
   const toolchain = discoverToolchain({ llvmMajor: config['llvm.version'], llvmBin: config['llvm.bin'], family: config.cc as 'clang' | 'gcc' }, env.PATH);
   const systemKeys = packageKeys(CPYTHON_BUILD_DEPS);
+  const names = releaseNames({ name: config['package.name'], prefix: config['package.prefix'], version: config['package.version'], flavor: src.flavor, sourceVersion: src.version });
   const common = {
     source: src,
     toolchain,
@@ -73,6 +79,7 @@ export function buildGraph(config: BuildConfig, root: string, env: NodeJS.Proces
     tolerateTrainingFailure: config['pgo.tolerate_failure'],
     systemKeys,
     bolt: boltOptions(config, cacheDir(config['cache.dir'], env)),
+    releasePrefix: names.prefix,
   };
   for (const variant of VARIANTS) {
     const v = variantTasks({ ...common, variant });
@@ -83,6 +90,22 @@ export function buildGraph(config: BuildConfig, root: string, env: NodeJS.Proces
       targets.push({ name: 'all', description: 'the opt interpreter and the pyston3 links (make all)', roots: ['all:links'] });
     }
   }
+  const cache = cacheDir(config['cache.dir'], env);
+  const pkg = packageTasks({
+    names,
+    root,
+    srcDir: src.srcDir,
+    releaseTask: 'release:probe',
+    releaseReport: 'build/release_report.json',
+    source: src.describe,
+    maintainer: config['package.maintainer'],
+    suite: config['package.suite'],
+    mirror: config['package.mirror'],
+    cacheDir: cache,
+    toolchain: [toolchain.cc, ...(common.bolt.enabled ? [toolchain.llvm['llvm-bolt']] : [])],
+  });
+  tasks.push(...pkg.tasks);
+  targets.push({ name: 'package', description: `build/dist/${names.name}-${names.upstreamVersion}: the verified .deb, portable .tar.gz, SHA256SUMS and build-info.json`, roots: [pkg.last] });
   return {
     tasks: new Map(tasks.map((t) => [t.id, t])),
     targets: new Map(targets.map((t) => [t.name, t])),

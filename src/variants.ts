@@ -18,7 +18,7 @@ import { boltTasks, type BoltBinary, type BoltCommand } from './bolt/pipeline.js
 import type { SourceTasks } from './steps/source.js';
 import { packageRoot } from './steps/paths.js';
 
-export const VARIANTS = ['unopt', 'opt', 'dbg'] as const;
+export const VARIANTS = ['unopt', 'opt', 'dbg', 'release'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 const MAKE: ToolRef = { name: 'make', package: 'make' };
@@ -37,8 +37,19 @@ export interface VariantOptions {
   readonly tolerateTrainingFailure: boolean;
   /** Upstream keys of installed system libraries the build links (e.g. libssl-dev's version). */
   readonly systemKeys: Readonly<Record<string, string>>;
-  /** BOLT for opt, or why not. */
+  /** BOLT for opt and release, or why not. */
   readonly bolt: BoltOptions;
+  /**
+   * The install prefix of `release`, the one its packages use (e.g.
+   * /usr/lib/cpython). It is configured in, and `make install` writes under
+   * build/release_install with DESTDIR.
+   */
+  readonly releasePrefix: string;
+}
+
+/** opt and release get PGO, LTO and BOLT; they differ only in the install prefix. */
+export function isOptimized(v: Variant): boolean {
+  return v === 'opt' || v === 'release';
 }
 
 export type BoltOptions =
@@ -92,6 +103,8 @@ function configureAndMake(o: {
   prefix: string;
   buildDir: string;
   installDir: string;
+  /** The configured prefix when it is not the install directory (release: installed with DESTDIR). */
+  installPrefix?: string;
   args: string[];
   env: Record<string, string>;
   deps: string[];
@@ -120,7 +133,7 @@ function configureAndMake(o: {
         const dir = ctx.path(o.buildDir);
         rmSync(dir, { recursive: true, force: true });
         mkdirSync(dir, { recursive: true });
-        await ctx.exec(join(opts.source.srcDir, 'configure'), [`--prefix=${ctx.path(o.installDir)}`, ...o.args], { cwd: dir, env: o.env, jobserver: false });
+        await ctx.exec(join(opts.source.srcDir, 'configure'), [`--prefix=${o.installPrefix ?? ctx.path(o.installDir)}`, ...o.args], { cwd: dir, env: o.env, jobserver: false });
       },
     },
     {
@@ -146,17 +159,19 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
   const v = opts.variant;
   const tc = opts.toolchain;
   const buildDir = `build/${v}_build`;
-  const installDir = `build/${v}_install/usr`;
+  const release = v === 'release';
+  const installDir = release ? `build/${v}_install${opts.releasePrefix}` : `build/${v}_install/usr`;
+  const opt = isOptimized(v);
   const envDir = `build/${v}_env`;
   const pyston = opts.source.flavor === 'pyston' ? ['--disable-debugging-features', '--enable-configure'] : [];
-  const args = [...pyston, ...(v === 'dbg' ? ['--with-pydebug'] : []), ...(v === 'opt' && opts.lto ? ['--with-lto'] : []), ...opts.configureExtra];
-  const config = { variant: v, cc: tc.family, pgo: v === 'opt' && opts.pgo, lto: v === 'opt' && opts.lto };
+  const args = [...pyston, ...(v === 'dbg' ? ['--with-pydebug'] : []), ...(opt && opts.lto ? ['--with-lto'] : []), ...opts.configureExtra];
+  const config = { variant: v, cc: tc.family, pgo: opt && opts.pgo, lto: opt && opts.lto, ...(release ? { prefix: opts.releasePrefix } : {}) };
   const tasks: Task[] = [];
   let flags: PgoFlags = { cflags: [], ldflags: [] };
   const deps: string[] = [];
   const extraTools: ToolRef[] = [];
 
-  const bolt = v === 'opt' && opts.bolt.enabled ? opts.bolt : undefined;
+  const bolt = opt && opts.bolt.enabled ? opts.bolt : undefined;
   const shared = isShared(args);
   // Code-shape flags for BOLT. GCC must not split functions into .cold
   // parts itself: BOLT skips such functions ("skipped N functions due to
@@ -176,13 +191,22 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
   // The instrumented PGO build gets the same code shape: GCC's profile must
   // describe the same control flow (-fno-pie in the final build alone gave
   // -Werror=coverage-mismatch).
-  const boltShape: PgoFlags = bolt && tc.family === 'gcc' ? { cflags: ['-fno-reorder-blocks-and-partition'], ldflags: ['-fno-reorder-blocks-and-partition'] } : { cflags: [], ldflags: [] };
+  const gccShape = bolt && tc.family === 'gcc' ? ['-fno-reorder-blocks-and-partition'] : [];
+  // A release must not carry the build machine's paths: __FILE__ (in
+  // CPython's error and assert messages) and debug info name the source and
+  // build directories. Both builds get the same maps, so the instrumented
+  // and final builds still compile the same code. Not -ffile-prefix-map:
+  // in GCC 12 it also implies -fprofile-prefix-map, which PGO does not need.
+  const pathMaps = release
+    ? [opts.source.srcDir, join(opts.root, buildDir), join(opts.root, `build/${v}_pgo_build`)].flatMap((p) => [`-fmacro-prefix-map=${p}=.`, `-fdebug-prefix-map=${p}=.`])
+    : [];
+  const boltShape: PgoFlags = { cflags: [...gccShape, ...pathMaps], ldflags: [...gccShape] };
   const makeArgs =
     bolt && !shared
       ? ['PY_CORE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE -fno-pie', 'PY_BUILTIN_MODULE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE_BUILTIN -fno-pie', 'LINKCC=$(PURIFY) $(MAINCC) -no-pie']
       : [];
 
-  if (v === 'opt' && opts.pgo) {
+  if (opt && opts.pgo) {
     const pgoBuild = `build/${v}_pgo_build`;
     const spec = {
       prefix: `${v}:pgo`,
@@ -224,11 +248,12 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
     Object.assign(config, { profile: profileOutput(spec) });
   }
 
-  if (bolt) {
-    flags = { cflags: [...flags.cflags, ...boltShape.cflags], ldflags: [...flags.ldflags, ...boltShape.ldflags, '-Wl,--emit-relocs'] };
-    Object.assign(config, { bolt: true, shared });
-  }
-  tasks.push(...configureAndMake({ prefix: v, buildDir, installDir, args, env: buildEnv(tc, flags, v === 'opt' && opts.lto), deps, opts, config, extraTools, makeArgs }));
+  flags = { cflags: [...flags.cflags, ...boltShape.cflags], ldflags: [...flags.ldflags, ...boltShape.ldflags, ...(bolt ? ['-Wl,--emit-relocs'] : [])] };
+  if (bolt) Object.assign(config, { bolt: true, shared });
+  tasks.push(
+    ...configureAndMake({ prefix: v, buildDir, installDir, ...(release ? { installPrefix: opts.releasePrefix } : {}), args, env: buildEnv(tc, flags, opt && opts.lto), deps, opts, config, extraTools, makeArgs }),
+  );
+  const destdir = release ? [`DESTDIR=${join(opts.root, `build/${v}_install`)}`] : [];
   const minor = opts.source.version.split('.').slice(0, 2).join('.');
   const installDeps = [`${v}:make`];
   let boltReport: string | undefined;
@@ -246,11 +271,11 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
       title: bolt ? `make install into ${installDir}, with the BOLTed files` : `make install into ${installDir}`,
       deps: installDeps,
       weight: 5,
-      inputs: { tools: [MAKE], config: { boltInstall, makeArgs } },
+      inputs: { tools: [MAKE], config: { boltInstall, makeArgs, destdir } },
       outputs: [`build/${v}_install`],
       async run(ctx) {
         rmSync(ctx.path(`build/${v}_install`), { recursive: true, force: true });
-        await ctx.exec('make', ['install', ...makeArgs], { cwd: ctx.path(buildDir), env: { PATH: tc.path } });
+        await ctx.exec('make', ['install', ...makeArgs, ...destdir], { cwd: ctx.path(buildDir), env: { PATH: tc.path } });
         // The verify task left either the BOLTed files or (bolt = auto, after a failure) the inputs.
         for (const f of boltInstall) {
           const to = ctx.path(f.to);
@@ -296,14 +321,14 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
  */
 function buildReport(root: string, v: Variant, opts: VariantOptions, config: Record<string, unknown>, boltReport: string | undefined, probe: string): Record<string, unknown> {
   const read = (p: string): unknown => (existsSync(join(root, p)) ? JSON.parse(readFileSync(join(root, p), 'utf8')) : null);
-  const pgo = v === 'opt' && opts.pgo;
+  const pgo = isOptimized(v) && opts.pgo;
   return {
     variant: v,
     compiler: opts.toolchain.family,
     pgo: pgo ? { enabled: true, summary: read(`build/${v}_pgo/summary.json`) } : { enabled: false },
-    lto: v === 'opt' && opts.lto,
+    lto: isOptimized(v) && opts.lto,
     profileWarnings: read(`build/${v}_build/profile-warnings.json`),
-    bolt: boltReport ? { enabled: true, ...(read(boltReport) as Record<string, unknown>) } : { enabled: false, reason: v !== 'opt' ? `BOLT applies to opt only` : opts.bolt.enabled ? 'not configured' : opts.bolt.reason },
+    bolt: boltReport ? { enabled: true, ...(read(boltReport) as Record<string, unknown>) } : { enabled: false, reason: !isOptimized(v) ? `BOLT applies to opt and release only` : opts.bolt.enabled ? 'not configured' : opts.bolt.reason },
     configure: config,
     probe,
   };

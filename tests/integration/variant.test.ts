@@ -83,6 +83,7 @@ describe('variants', () => {
       toolchain: discoverToolchain({ llvmMajor: 19, llvmBin: '', family: 'gcc' }, process.env.PATH),
       systemKeys: { 'pkg:libssl-dev': '3.0', 'pkg:libfoo-dev': 'missing' },
       bolt: { enabled: false, reason: 'test' },
+      releasePrefix: '/usr/lib/cpython',
     });
     const r = await build(graphOf(v.tasks.filter((t) => t.id === 'unopt:configure')), root);
     const fail = r.events.find((e) => e.type === 'fail');
