@@ -1,0 +1,187 @@
+/**
+ * The staged release tree: the release variant's `make install` output made
+ * fit to ship. Both the .deb and the portable directory start from it.
+ *
+ * What `make install` leaves that must not ship:
+ * - the build machine's paths, in the sysconfig data, the config Makefile
+ *   and config.c (source and build directories), in the ELF files' debug
+ *   information, and in the .pyc files of what ensurepip installed (pip
+ *   compiles them under DESTDIR);
+ * - our PGO and BOLT flags (-fprofile-*, --emit-relocs, ...) in the sysconfig
+ *   variables, where they would reach users' extension builds;
+ * - pip's console scripts with a shebang pointing at `bin/python`, which
+ *   `make install` does not create.
+ *
+ * So staging copies the tree, rewrites those text files, strips the ELF
+ * files and objects (lintian's unstripped-binary-or-object), fixes the
+ * shebangs, and recompiles every .pyc with the final paths and hash-based
+ * invalidation (so that they stay valid whatever mtimes the archives give
+ * the sources, and are the same bytes every time). Last, it scans every
+ * file for the build root and fails if one still mentions it.
+ */
+import { closeSync, cpSync, existsSync, openSync, readSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { TaskFailure, type TaskContext, type ToolRef } from '../graph/index.js';
+import { isElf } from '../elf/reader.js';
+
+export const STRIP: ToolRef = { name: 'strip', package: 'binutils' };
+
+/** Tokens of our own optimization pipeline that must not stay in sysconfig: they name profile files or shape code for BOLT. */
+const PIPELINE_FLAG = /^(-fprofile-.*|-fprofile|-Wno-missing-profile|-Wno-coverage-mismatch|-Wl,--emit-relocs|-fno-reorder-blocks-and-partition|-fno-pie|-no-pie|-mllvm|-fprofile-instr-.*|-f(?:macro|debug|file)-prefix-map=.*)$/;
+
+/** Remove our pipeline's flags from a space-separated flags value. */
+export function dropPipelineFlags(value: string): string {
+  const words = value.split(/(\s+)/);
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (/^\s+$/.test(w)) {
+      out.push(w);
+      continue;
+    }
+    if (PIPELINE_FLAG.test(w)) {
+      // `-mllvm -<option>` is one flag in two words.
+      if (w === '-mllvm') i += 2;
+      i += 1; // its following white space
+      continue;
+    }
+    out.push(w);
+  }
+  return out.join('').replace(/\s+$/, (m) => (value.endsWith(m) ? m : ''));
+}
+
+export interface StageOptions {
+  /** The installed tree (DESTDIR), e.g. <root>/build/release_install. */
+  readonly installRoot: string;
+  /** Where the staged tree goes. Replaced whole. */
+  readonly stageDir: string;
+  /** The configured prefix, e.g. /usr/lib/cpython. */
+  readonly prefix: string;
+  /** Build-machine paths to replace with the config directory (source and build directories), longest first. */
+  readonly buildPaths: readonly string[];
+  /** Paths no staged file may contain (the build and source directories). */
+  readonly forbidden: readonly string[];
+  /** e.g. 3.11 */
+  readonly minor: string;
+}
+
+export interface StageReport {
+  readonly files: number;
+  readonly stripped: number;
+  readonly sanitized: readonly string[];
+  readonly shebangs: readonly string[];
+  readonly pyc: number;
+}
+
+function* walk(dir: string): Generator<string> {
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    const st = lstatSync(p);
+    if (st.isDirectory()) yield* walk(p);
+    else yield p;
+  }
+}
+
+export async function stageRelease(ctx: TaskContext, o: StageOptions): Promise<StageReport> {
+  rmSync(o.stageDir, { recursive: true, force: true });
+  cpSync(o.installRoot, o.stageDir, { recursive: true, verbatimSymlinks: true });
+  const top = join(o.stageDir, o.prefix);
+  const stdlib = join(top, 'lib', `python${o.minor}`);
+  const configDir = readdirSync(stdlib).find((n) => n.startsWith(`config-${o.minor}`));
+  if (!configDir) throw new TaskFailure(`no config-${o.minor}-* directory in ${relative(ctx.root, stdlib)}`, 'the release install is incomplete: rerun with --force release:install');
+  const libpl = `${o.prefix}/lib/python${o.minor}/${configDir}`;
+
+  // Text files that record the build: sysconfig data, the config Makefile, config.c.
+  const sanitized: string[] = [];
+  const textFiles = [
+    ...readdirSync(stdlib).filter((n) => n.startsWith('_sysconfigdata_') && n.endsWith('.py')).map((n) => join(stdlib, n)),
+    join(stdlib, configDir, 'Makefile'),
+    join(stdlib, configDir, 'config.c'),
+  ].filter((p) => existsSync(p));
+  for (const f of textFiles) {
+    let text = readFileSync(f, 'utf8');
+    for (const p of o.buildPaths) text = text.split(p).join(libpl);
+    // Flags live in quoted values (sysconfig data) or after `=` (Makefile).
+    text = f.endsWith('.py')
+      ? text.replace(/('[A-Z_]*(?:FLAGS|FLAGS_NODIST|CC|LDSHARED|BLDSHARED|LINKCC|CONFIG_ARGS|PY_CORE_CFLAGS|PY_BUILTIN_MODULE_CFLAGS)[A-Z_]*': ')'((?:[^'\\]|\\.)*)'/g, (_m, k: string, v: string) => `${k}'${dropPipelineFlags(v)}'`)
+      : text.replace(/^([A-Z_]+[ \t]*=)(.*)$/gm, (m, k: string, v: string) => (/FLAGS|CC|LDSHARED|CONFIG_ARGS/.test(k) ? `${k}${dropPipelineFlags(v)}` : m));
+    writeFileSync(f, text);
+    sanitized.push(relative(o.stageDir, f));
+  }
+
+  // Strip ELF files and objects. Archives and objects keep their symbols
+  // (linkers need them) but lose debug info and LTO bytecode, whose paths
+  // and compiler version users cannot use; -D keeps archives deterministic.
+  let stripped = 0;
+  let files = 0;
+  const shebangs: string[] = [];
+  for (const f of walk(o.stageDir)) {
+    files++;
+    const st = lstatSync(f);
+    if (!st.isFile()) continue;
+    const head = readHead(f, 8);
+    if (isElf(head)) {
+      const object = f.endsWith('.o');
+      const args = object ? ['--strip-debug', '--wildcard', '-R', '.gnu.lto_*', '-R', '.gnu.debuglto_*', '-R', '.comment'] : ['--strip-unneeded', '-R', '.comment'];
+      await ctx.exec('strip', [...args, f], { jobserver: false });
+      stripped++;
+    } else if (head.subarray(0, 8).toString('latin1') === '!<arch>\n') {
+      await ctx.exec('strip', ['--strip-debug', '-D', '--wildcard', '-R', '.gnu.lto_*', '-R', '.gnu.debuglto_*', '-R', '.comment', f], { jobserver: false });
+      stripped++;
+    } else if (f.startsWith(join(top, 'bin') + '/') && head.subarray(0, 2).toString('latin1') === '#!') {
+      const text = readFileSync(f, 'utf8');
+      const nl = text.indexOf('\n');
+      const first = text.slice(0, nl);
+      // pip's scripts say bin/python, which make install does not create.
+      if (/^#!\S*\/python[0-9.]*$/.test(first) && first !== `#!${o.prefix}/bin/python${o.minor}`) {
+        writeFileSync(f, `#!${o.prefix}/bin/python${o.minor}` + text.slice(nl));
+        shebangs.push(relative(o.stageDir, f));
+      }
+    }
+  }
+
+  // Every .pyc again, with the paths it will have on the target, and with
+  // hash-based invalidation (PEP 552).
+  for (const d of walkDirs(stdlib)) if (d.endsWith('/__pycache__')) rmSync(d, { recursive: true, force: true });
+  const python = join(top, 'bin', `python${o.minor}`);
+  await ctx.exec(python, ['-E', '-s', '-m', 'compileall', '-q', '-j', '0', '-f', '--invalidation-mode', 'checked-hash', '-s', o.stageDir, '-p', '/', '-x', 'bad_coding|badsyntax|lib2to3/tests/data', stdlib], {
+    jobserver: false,
+    env: { SOURCE_DATE_EPOCH: '315532800' },
+  });
+  let pyc = 0;
+  for (const f of walk(stdlib)) if (f.endsWith('.pyc')) pyc++;
+
+  // Nothing may still name the build machine.
+  const needles = o.forbidden.map((p) => Buffer.from(p));
+  const leaks: string[] = [];
+  for (const f of walk(o.stageDir)) {
+    if (!lstatSync(f).isFile()) continue;
+    const data = readFileSync(f);
+    if (needles.some((n) => data.includes(n))) leaks.push(relative(o.stageDir, f));
+  }
+  if (leaks.length > 0) {
+    throw new TaskFailure(`${leaks.length} staged file(s) still contain a build path (${o.forbidden.join(', ')}): ${leaks.slice(0, 5).join(', ')}${leaks.length > 5 ? ', ...' : ''}`, 'see the task log; a new kind of file records the build directory and needs a rule in src/packaging/stage.ts');
+  }
+  return { files, stripped, sanitized, shebangs, pyc };
+}
+
+function readHead(path: string, n: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    const got = readSync(fd, buf, 0, n, 0);
+    return buf.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function* walkDirs(dir: string): Generator<string> {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (lstatSync(p).isDirectory()) {
+      yield* walkDirs(p);
+      yield p;
+    }
+  }
+}

@@ -1,0 +1,393 @@
+/**
+ * `pyston-build package`: the release variant staged, packaged as a .deb
+ * and a portable directory, verified, and only then published to
+ * build/dist/<name>-<version>/ with SHA256SUMS and build-info.json.
+ *
+ *   release:probe ─► package:stage ─┬─► package:deb ──────┬─► package:check:deb (dpkg-deb, lintian)
+ *                                   │                     ├─► package:check:install (apt install in a minbase root, probes)
+ *                                   └─► package:portable ─┼─► package:check:portable (moved, no libssl/sqlite/ffi, probes, pip, venv)
+ *                                                         └─► package:check:elf (stack, NEEDED, GLIBC versions)
+ *   package:rootfs (debootstrap, cached) ─► the two install checks
+ *   all checks ─► package:publish (temp dir, then rename: build/dist never holds a half-written release)
+ */
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { sha256, TaskFailure, writeFileAtomic, type Task, type TaskContext, type ToolRef } from '../graph/index.js';
+import { isElf, maxGlibcVersion, readElf, stackPolicy, type ElfFile } from '../elf/reader.js';
+import { packageRoot } from '../steps/paths.js';
+import { buildDeb, debFileName } from './deb/deb.js';
+import { computeDepends, DpkgDb, formatDepends } from './deb/shlibdeps.js';
+import { GLIBC_ALLOW, makePortable, PATCHELF, type PortableReport } from './portable/portable.js';
+import { CHROOT, copyRoot, DEBOOTSTRAP, ensureRootfs, removeRoot, withMounts } from './rootfs.js';
+import { gzipDeterministic, tarArchive, walkTree } from './tar.js';
+import { sourceDateEpoch, type ReleaseNames } from './release.js';
+import { STRIP, stageRelease } from './stage.js';
+
+const DPKG_DEB: ToolRef = { name: 'dpkg-deb', package: 'dpkg' };
+const LINTIAN: ToolRef = { name: 'lintian', package: 'lintian' };
+
+export interface PackageOptions {
+  readonly names: ReleaseNames;
+  readonly root: string;
+  /** Absolute source directory (for LICENSE and the source date). */
+  readonly srcDir: string;
+  /** The release variant's last task, and its report. */
+  readonly releaseTask: string;
+  readonly releaseReport: string;
+  /** What build-info.json says about the source. */
+  readonly source: Readonly<Record<string, string>>;
+  readonly maintainer: string;
+  readonly suite: string;
+  readonly mirror: string;
+  readonly cacheDir: string;
+  /** Tools whose versions build-info.json records (compiler, llvm-bolt, ...). */
+  readonly toolchain: readonly ToolRef[];
+}
+
+const P = 'build/package';
+
+function* walkFiles(dir: string): Generator<string> {
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    const st = lstatSync(p);
+    if (st.isDirectory()) yield* walkFiles(p);
+    else if (st.isFile()) yield p;
+  }
+}
+
+function elvesIn(dir: string): ElfFile[] {
+  const out: ElfFile[] = [];
+  for (const f of walkFiles(dir)) {
+    const buf = readFileSync(f);
+    if (isElf(buf)) out.push(readElf(f));
+  }
+  return out;
+}
+
+const readJson = (p: string): Record<string, unknown> => JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
+const json = (v: unknown): string => JSON.stringify(v, null, 2) + '\n';
+
+export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string } {
+  const n = o.names;
+  const minor = n.upstreamVersion.split('.').slice(0, 2).join('.');
+  const deb = debFileName(n.name, n.debVersion, n.debArch);
+  const portableName = `${n.name}-${n.upstreamVersion}-${n.triplet}`;
+  const tarball = `${portableName}.tar.gz`;
+  const probe = join(packageRoot(), 'runtime/probes/probe.py');
+  const names = { ...n, minor, deb, portableName };
+  const epochEnv = ['SOURCE_DATE_EPOCH'];
+
+  const stage: Task = {
+    id: 'package:stage',
+    title: `stage the release tree in ${P}/stage (strip, sanitise sysconfig, shebangs, .pyc)`,
+    version: 1,
+    deps: [o.releaseTask],
+    inputs: { tools: [STRIP], config: { prefix: n.prefix, minor } },
+    outputs: [`${P}/stage`, `${P}/stage.json`],
+    async run(ctx) {
+      const buildPaths = [o.srcDir, ctx.path('build/release_build'), ctx.path('build/release_pgo_build')].sort((a, b) => b.length - a.length);
+      const report = await stageRelease(ctx, {
+        installRoot: ctx.path('build/release_install'),
+        stageDir: ctx.path(P, 'stage'),
+        prefix: n.prefix,
+        buildPaths,
+        forbidden: [...new Set([ctx.path('build') + '/', o.srcDir + '/'])],
+        minor,
+      });
+      ctx.log(`staged ${report.files} files: ${report.stripped} stripped, ${report.pyc} .pyc, shebangs fixed in ${report.shebangs.join(', ') || 'none'}`);
+      writeFileAtomic(ctx.path(P, 'stage.json'), json(report));
+    },
+  };
+
+  const debTask: Task = {
+    id: 'package:deb',
+    title: `write ${deb}`,
+    version: 1,
+    deps: ['package:stage'],
+    inputs: { env: epochEnv, config: { names, maintainer: o.maintainer } },
+    outputs: [`${P}/deb`],
+    async run(ctx) {
+      const out = ctx.path(P, 'deb');
+      const root = join(out, 'root');
+      rmSync(out, { recursive: true, force: true });
+      mkdirSync(out, { recursive: true });
+      cpSync(ctx.path(P, 'stage'), root, { recursive: true, verbatimSymlinks: true });
+      const epoch = sourceDateEpoch(ctx.env, o.srcDir);
+      // /usr/bin/<name>3 and <name>3.X, relative links into the prefix.
+      mkdirSync(join(root, 'usr', 'bin'), { recursive: true });
+      for (const l of [`${n.name}3`, `${n.name}${minor}`]) symlinkSync(relative('/usr/bin', `${n.prefix}/bin/python${minor}`), join(root, 'usr', 'bin', l));
+      const doc = join(root, 'usr', 'share', 'doc', n.name);
+      mkdirSync(doc, { recursive: true });
+      writeFileSync(join(doc, 'copyright'), copyrightFile(n, o.srcDir));
+      writeFileSync(join(doc, 'changelog.Debian.gz'), gzipDeterministic(Buffer.from(changelog(n, o.maintainer, epoch, o.source))));
+      const depends = formatDepends(computeDepends(elvesIn(root)));
+      ctx.log(`Depends: ${depends.join(', ')}`);
+      const built = buildDeb({
+        stageDir: root,
+        mtime: epoch,
+        control: {
+          package: n.name,
+          version: n.debVersion,
+          architecture: n.debArch,
+          maintainer: o.maintainer,
+          section: 'python',
+          priority: 'optional',
+          homepage: n.name === 'pyston' ? 'https://www.pyston.org/' : 'https://www.python.org/',
+          depends,
+          description: `${n.name === 'pyston' ? 'Pyston' : 'CPython'} ${n.upstreamVersion}, optimized build (${n.prefix})\nThe ${n.name === 'pyston' ? 'Pyston' : 'CPython'} ${n.upstreamVersion} interpreter built by pyston-build with\nprofile-guided and link-time optimization, and BOLT where it applies.\nIt installs under ${n.prefix} and provides /usr/bin/${n.name}3.`,
+        },
+      });
+      writeFileAtomic(join(out, deb), built.bytes);
+      writeFileAtomic(join(out, 'deb.json'), json({ file: deb, control: built.control, depends, files: built.files, installedBytes: built.installedBytes, sourceDateEpoch: epoch }));
+    },
+  };
+
+  const portable: Task = {
+    id: 'package:portable',
+    title: `make the portable directory ${portableName} and its .tar.gz`,
+    version: 1,
+    deps: ['package:stage'],
+    inputs: { env: epochEnv, tools: [PATCHELF], config: { names } },
+    outputs: [`${P}/portable`],
+    async run(ctx) {
+      const out = ctx.path(P, 'portable');
+      rmSync(out, { recursive: true, force: true });
+      mkdirSync(out, { recursive: true });
+      const dir = join(out, portableName);
+      const report = await makePortable(ctx, { stagePrefix: ctx.path(P, 'stage', n.prefix), outDir: dir, interpreter: `bin/python${minor}`, links: ['python3', `python${minor}`, `${n.name}3`] });
+      const epoch = sourceDateEpoch(ctx.env, o.srcDir);
+      writeFileAtomic(join(out, tarball), gzipDeterministic(tarArchive(walkTree(dir, `${portableName}/`), epoch)));
+      writeFileAtomic(join(out, 'portable.json'), json({ ...report, file: tarball, sourceDateEpoch: epoch }));
+      ctx.log(`bundled ${report.bundled.length} libraries: ${report.bundled.map((b) => b.soname).join(' ')}`);
+    },
+  };
+
+  const checkElf: Task = {
+    id: 'package:check:elf',
+    title: 'check the ELF policy of both packages (stack, NEEDED, GLIBC versions)',
+    version: 1,
+    deps: ['package:deb', 'package:portable'],
+    inputs: {},
+    outputs: [`${P}/elf-policy.json`],
+    async run(ctx) {
+      const problems: string[] = [];
+      const glibc: string[] = [];
+      const check = (dir: string, allowNeeded: (s: string) => boolean): number => {
+        const all = elvesIn(dir);
+        for (const e of all) {
+          const rel = relative(ctx.root, e.path);
+          const stack = stackPolicy(e);
+          if (stack !== 'ok') problems.push(`${rel}: ${stack === 'missing' ? 'no PT_GNU_STACK (the stack may be executable)' : 'executable stack'}`);
+          for (const s of e.needed) if (!allowNeeded(s)) problems.push(`${rel}: needs ${s}, which is neither glibc nor bundled`);
+          const g = maxGlibcVersion(e);
+          if (g) glibc.push(g);
+        }
+        return all.length;
+      };
+      const debCount = check(ctx.path(P, 'deb', 'root'), () => true);
+      const rep = readJson(ctx.path(P, 'portable', 'portable.json')) as unknown as PortableReport;
+      const bundled = new Set(rep.bundled.map((b) => b.soname));
+      const portableDir = ctx.path(P, 'portable', portableName);
+      const portableCount = check(portableDir, (s) => GLIBC_ALLOW.has(s) || bundled.has(s) || s.startsWith('libpython'));
+      if (problems.length) throw new TaskFailure(`${problems.length} ELF policy violation(s): ${problems.slice(0, 3).join('; ')}`, 'see the task log for all of them');
+      const maxGlibc = glibc.sort(compareGlibc).pop() ?? 'none';
+      ctx.log(`checked ${debCount} + ${portableCount} ELF files; highest symbol version needed: ${maxGlibc}`);
+      writeFileAtomic(ctx.path(P, 'elf-policy.json'), json({ elfFiles: { deb: debCount, portable: portableCount }, maxGlibc, executableStack: 0, allowList: [...GLIBC_ALLOW].sort() }));
+    },
+  };
+
+  const checkDeb: Task = {
+    id: 'package:check:deb',
+    title: `dpkg-deb --info/--contents and lintian on ${deb}`,
+    version: 1,
+    deps: ['package:deb'],
+    inputs: { tools: [DPKG_DEB, LINTIAN], files: [join(packageRoot(), 'src/packaging/deb/lintian-overrides')] },
+    outputs: [`${P}/lintian.txt`],
+    async run(ctx) {
+      const file = ctx.path(P, 'deb', deb);
+      await ctx.exec('dpkg-deb', ['--info', file], { jobserver: false });
+      await ctx.exec('dpkg-deb', ['--contents', file], { jobserver: false });
+      const r = await ctx.exec('lintian', ['--no-tag-display-limit', '--suppress-tags-from-file', join(packageRoot(), 'src/packaging/deb/lintian-overrides'), file], { jobserver: false, capture: true }).catch((e: unknown) => {
+        throw new TaskFailure(`lintian failed on ${deb}: ${(e as Error).message}`, `see ${relative(ctx.root, ctx.logPath)}`);
+      });
+      const out = r.output ?? '';
+      const errors = out.split('\n').filter((l) => /^E: /.test(l));
+      writeFileAtomic(ctx.path(P, 'lintian.txt'), out);
+      if (errors.length) throw new TaskFailure(`lintian reports ${errors.length} error(s) on ${deb}: ${errors[0]}`, `see ${P}/lintian.txt`);
+      const warnings = out.split('\n').filter((l) => /^W: /.test(l)).length;
+      ctx.log(`lintian: 0 errors, ${warnings} warnings`);
+    },
+  };
+
+  const rootfsTask: Task = {
+    id: 'package:rootfs',
+    title: `a minimal ${o.suite} root (debootstrap --variant=minbase, cached)`,
+    deps: [],
+    inputs: { tools: [DEBOOTSTRAP], config: { suite: o.suite, mirror: o.mirror, arch: n.debArch } },
+    outputs: [`${P}/rootfs.json`],
+    async run(ctx) {
+      const dir = await ensureRootfs(ctx, { cacheDir: o.cacheDir, suite: o.suite, mirror: o.mirror, debArch: n.debArch });
+      writeFileAtomic(ctx.path(P, 'rootfs.json'), json({ path: dir, suite: o.suite, arch: n.debArch }));
+    },
+  };
+  const cachedRoot = async (ctx: TaskContext): Promise<string> => ensureRootfs(ctx, { cacheDir: o.cacheDir, suite: o.suite, mirror: o.mirror, debArch: n.debArch });
+
+  const checkInstall: Task = {
+    id: 'package:check:install',
+    title: `install ${deb} in a fresh ${o.suite} root and run the probes`,
+    version: 1,
+    deps: ['package:deb', 'package:rootfs'],
+    inputs: { tools: [CHROOT], files: [probe] },
+    outputs: [`${P}/install-check.txt`],
+    async run(ctx) {
+      const root = ctx.path(P, 'root-deb');
+      await copyRoot(ctx, await cachedRoot(ctx), root);
+      cpSync(ctx.path(P, 'deb', deb), join(root, 'tmp', deb));
+      cpSync(probe, join(root, 'tmp', 'probe.py'));
+      const out = await withMounts(ctx, root, async (run) => {
+        await run(['apt-get', 'update', '-q']);
+        await run(['apt-get', 'install', '-y', '-q', '--no-install-recommends', `/tmp/${deb}`]);
+        return run([`/usr/bin/${n.name}3`, '/tmp/probe.py']);
+      });
+      const last = out.split('\n').filter((l) => l.startsWith('probe:')).pop() ?? '';
+      if (!last.startsWith('probe: OK')) throw new TaskFailure(`the installed ${deb} failed its probes: ${last || 'no result'}`, `see ${relative(ctx.root, ctx.logPath)}`);
+      writeFileAtomic(ctx.path(P, 'install-check.txt'), `${last}\n`);
+      await removeRoot(ctx, root);
+    },
+  };
+
+  const checkPortable: Task = {
+    id: 'package:check:portable',
+    title: `unpack ${tarball} at another path in a root without libssl/libsqlite3/libffi, run the probes, pip and venv`,
+    version: 1,
+    deps: ['package:portable', 'package:rootfs'],
+    inputs: { tools: [CHROOT], files: [probe] },
+    outputs: [`${P}/portable-check.txt`],
+    async run(ctx) {
+      const root = ctx.path(P, 'root-portable');
+      await copyRoot(ctx, await cachedRoot(ctx), root);
+      const where = '/srv/moved/elsewhere';
+      mkdirSync(join(root, where), { recursive: true });
+      await ctx.exec('tar', ['-xzf', ctx.path(P, 'portable', tarball), '-C', join(root, where)], { jobserver: false });
+      cpSync(probe, join(root, 'tmp', 'probe.py'));
+      const home = `${where}/${portableName}`;
+      const out = await withMounts(ctx, root, async (run) => {
+        // minbase pulls libffi in for apt's TLS; take it out so that only the bundled copy can serve.
+        await run(['dpkg', '--purge', '--force-depends', 'libffi8']);
+        const db = new DpkgDb(join(root, 'var/lib/dpkg'));
+        const present = ['libssl3', 'libsqlite3-0', 'libffi8'].filter((p) => db.isInstalled(p));
+        if (present.length) throw new TaskFailure(`the check root still has ${present.join(', ')} installed`, 'the portable check would prove nothing: rerun with --force package:rootfs');
+        const lines: string[] = [];
+        lines.push((await run([`${home}/python3`, '/tmp/probe.py'])).split('\n').filter((l) => l.startsWith('probe:')).pop() ?? 'probe: no result');
+        lines.push(`pip: ${(await run([`${home}/bin/pip${minor}`, '--version'])).trim().split('\n').pop()}`);
+        await run([`${home}/bin/python${minor}`, '-m', 'venv', '/tmp/moved-venv']);
+        lines.push(`venv: ${(await run(['/tmp/moved-venv/bin/python', '-c', 'import ssl, sqlite3, ctypes, sys; print(sys.prefix, ssl.OPENSSL_VERSION, sqlite3.sqlite_version)'])).trim().split('\n').pop()}`);
+        return lines;
+      });
+      if (!out[0]!.startsWith('probe: OK')) throw new TaskFailure(`the moved portable directory failed its probes: ${out[0]}`, `see ${relative(ctx.root, ctx.logPath)}`);
+      writeFileAtomic(ctx.path(P, 'portable-check.txt'), out.join('\n') + '\n');
+      await removeRoot(ctx, root);
+    },
+  };
+
+  const dist = `build/dist/${n.name}-${n.upstreamVersion}`;
+  const publish: Task = {
+    id: 'package:publish',
+    title: `publish the verified release to ${dist}`,
+    version: 1,
+    deps: ['package:check:elf', 'package:check:deb', 'package:check:install', 'package:check:portable'],
+    inputs: { tools: [...o.toolchain], config: { names, source: o.source } },
+    outputs: [dist],
+    async run(ctx) {
+      const versions: Record<string, string> = {};
+      for (const t of o.toolchain) {
+        const r = await ctx.exec(t.command ?? t.name, [...(t.versionArgs ?? ['--version'])], { jobserver: false, capture: true });
+        versions[t.name] = (r.output ?? '').split('\n')[0]!.trim();
+      }
+      const report = readJson(ctx.path(o.releaseReport));
+      const debInfo = readJson(ctx.path(P, 'deb', 'deb.json'));
+      const portableInfo = readJson(ctx.path(P, 'portable', 'portable.json'));
+      const elf = readJson(ctx.path(P, 'elf-policy.json'));
+      const tmp = ctx.path(`build/dist/.${n.name}-${n.upstreamVersion}.tmp-${process.pid}`);
+      rmSync(tmp, { recursive: true, force: true });
+      mkdirSync(tmp, { recursive: true });
+      cpSync(ctx.path(P, 'deb', deb), join(tmp, deb));
+      cpSync(ctx.path(P, 'portable', tarball), join(tmp, tarball));
+      const artifacts = [deb, tarball].map((f) => {
+        const data = readFileSync(join(tmp, f));
+        return { file: f, size: data.length, sha256: sha256(data) };
+      });
+      const bolt = report.bolt as Record<string, unknown>;
+      const pgo = report.pgo as Record<string, unknown>;
+      const info = {
+        schema: 1,
+        name: n.name,
+        version: n.upstreamVersion,
+        debVersion: n.debVersion,
+        architecture: n.debArch,
+        triplet: n.triplet,
+        prefix: n.prefix,
+        optimizations: { pgo: pgo.enabled === true, lto: report.lto === true, bolt: bolt.enabled === true && (bolt as { fellBack?: boolean }).fellBack !== true },
+        toolchain: { compiler: report.compiler, versions },
+        source: o.source,
+        configure: (report.configure as Record<string, unknown>) ?? {},
+        pgo,
+        bolt,
+        elf: { maxGlibc: elf.maxGlibc, files: elf.elfFiles },
+        deb: { depends: debInfo.depends, installedBytes: debInfo.installedBytes },
+        portable: { bundled: portableInfo.bundled },
+        sourceDateEpoch: debInfo.sourceDateEpoch,
+        artifacts,
+      };
+      writeFileSync(join(tmp, 'build-info.json'), json(info));
+      const sums = [...artifacts.map((a) => ({ file: a.file, sha256: a.sha256 })), { file: 'build-info.json', sha256: sha256(readFileSync(join(tmp, 'build-info.json'))) }]
+        .sort((a, b) => (a.file < b.file ? -1 : 1))
+        .map((a) => `${a.sha256}  ${a.file}\n`)
+        .join('');
+      writeFileSync(join(tmp, 'SHA256SUMS'), sums);
+      for (const f of readdirSync(tmp)) chmodSync(join(tmp, f), 0o644);
+      rmSync(ctx.path(dist), { recursive: true, force: true });
+      renameSync(tmp, ctx.path(dist));
+      ctx.log(`published ${dist}: ${readdirSync(ctx.path(dist)).join(', ')}`);
+    },
+  };
+  return { tasks: [stage, debTask, portable, checkElf, checkDeb, rootfsTask, checkInstall, checkPortable, publish], last: 'package:publish' };
+}
+
+function compareGlibc(a: string, b: string): number {
+  const pa = a.replace(/^GLIBC_/, '').split('.').map(Number);
+  const pb = b.replace(/^GLIBC_/, '').split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
+  return 0;
+}
+
+/** debian/copyright in the machine-readable format (DEP-5), with the interpreter's own LICENSE. */
+function copyrightFile(n: ReleaseNames, srcDir: string): string {
+  const license = existsSync(join(srcDir, 'LICENSE')) ? readFileSync(join(srcDir, 'LICENSE'), 'utf8') : 'See https://docs.python.org/3/license.html';
+  const body = license
+    .replace(/\s+$/, '')
+    .split('\n')
+    .map((l) => (l.trim() === '' ? ' .' : ` ${l.replace(/\s+$/, '')}`))
+    .join('\n');
+  return [
+    'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/',
+    `Upstream-Name: ${n.name === 'pyston' ? 'Pyston' : 'CPython'}`,
+    `Source: ${n.name === 'pyston' ? 'https://github.com/pyston/pyston' : 'https://www.python.org/downloads/source/'}`,
+    '',
+    'Files: *',
+    'Copyright: 2001-2023 Python Software Foundation and contributors',
+    'License: PSF-2.0',
+    '',
+    'License: PSF-2.0',
+    body,
+    '',
+  ].join('\n');
+}
+
+function changelog(n: ReleaseNames, maintainer: string, epoch: number, source: Readonly<Record<string, string>>): string {
+  const date = new Date(epoch * 1000).toUTCString().replace(/GMT$/, '+0000');
+  const what = source.sha256 ? `the source pinned by sha256 ${source.sha256}` : `${source.kind ?? 'the'} source`;
+  return `${n.name} (${n.debVersion}) unstable; urgency=medium\n\n  * Built by pyston-build from ${what}.\n\n -- ${maintainer}  ${date}\n`;
+}
+
