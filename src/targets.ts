@@ -103,6 +103,7 @@ export function buildGraph(config: BuildConfig, root: string, env: NodeJS.Proces
     mirror: config['package.mirror'],
     cacheDir: cache,
     toolchain: [toolchain.cc, ...(common.bolt.enabled ? [toolchain.llvm['llvm-bolt']] : [])],
+    strip: toolchain.llvm['llvm-strip'],
   });
   tasks.push(...pkg.tasks);
   targets.push({ name: 'package', description: `build/dist/${names.name}-${names.upstreamVersion}: the verified .deb, portable .tar.gz, SHA256SUMS and build-info.json`, roots: [pkg.last] });

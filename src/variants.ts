@@ -10,7 +10,7 @@
  * that none of those folders imports another.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { copyFileAtomic, TaskFailure, type Task, type TaskInputs, type ToolRef } from './graph/index.js';
 import type { Toolchain } from './llvm/toolchain.js';
 import { instrumentFlags, pgoTasks, profileOutput, useFlags, type PgoFlags } from './pgo/pipeline.js';
@@ -113,6 +113,12 @@ function configureAndMake(o: {
   extraTools?: ToolRef[];
   /** Make command-line variables (e.g. PY_CORE_CFLAGS=...). */
   makeArgs?: readonly string[];
+  /**
+   * Run configure by a path relative to the build directory, so that the
+   * build records a relative srcdir: CPython compiles $(VPATH) into
+   * getpath.c, which would put the absolute source path in the binary.
+   */
+  relativeSource?: boolean;
 }): Task[] {
   const { opts } = o;
   const tc = opts.toolchain;
@@ -122,7 +128,7 @@ function configureAndMake(o: {
       id: `${o.prefix}:configure`,
       title: `configure ${o.buildDir}`,
       deps: [...opts.source.deps],
-      inputs: { files: opts.source.files, tools, config: { ...o.config, args: o.args, env: o.env }, upstream: opts.systemKeys },
+      inputs: { files: opts.source.files, tools, config: { ...o.config, args: o.args, env: o.env, ...(o.relativeSource ? { relativeSource: true } : {}) }, upstream: opts.systemKeys },
       outputs: [`${o.buildDir}/Makefile`, `${o.buildDir}/pyconfig.h`],
       async run(ctx) {
         // A missing library would not fail configure: the module would just be left out.
@@ -133,7 +139,8 @@ function configureAndMake(o: {
         const dir = ctx.path(o.buildDir);
         rmSync(dir, { recursive: true, force: true });
         mkdirSync(dir, { recursive: true });
-        await ctx.exec(join(opts.source.srcDir, 'configure'), [`--prefix=${o.installPrefix ?? ctx.path(o.installDir)}`, ...o.args], { cwd: dir, env: o.env, jobserver: false });
+        const configure = o.relativeSource ? join(relative(dir, opts.source.srcDir), 'configure') : join(opts.source.srcDir, 'configure');
+        await ctx.exec(configure, [`--prefix=${o.installPrefix ?? ctx.path(o.installDir)}`, ...o.args], { cwd: dir, env: o.env, jobserver: false });
       },
     },
     {
@@ -164,7 +171,9 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
   const opt = isOptimized(v);
   const envDir = `build/${v}_env`;
   const pyston = opts.source.flavor === 'pyston' ? ['--disable-debugging-features', '--enable-configure'] : [];
-  const args = [...pyston, ...(v === 'dbg' ? ['--with-pydebug'] : []), ...(opt && opts.lto ? ['--with-lto'] : []), ...opts.configureExtra];
+  // A release links the system's expat rather than CPython's copy, as
+  // Debian policy (and lintian's embedded-library) requires of a package.
+  const args = [...pyston, ...(v === 'dbg' ? ['--with-pydebug'] : []), ...(opt && opts.lto ? ['--with-lto'] : []), ...(release ? ['--with-system-expat'] : []), ...opts.configureExtra];
   const config = { variant: v, cc: tc.family, pgo: opt && opts.pgo, lto: opt && opts.lto, ...(release ? { prefix: opts.releasePrefix } : {}) };
   const tasks: Task[] = [];
   let flags: PgoFlags = { cflags: [], ldflags: [] };
@@ -229,6 +238,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
         opts,
         config: { ...config, lto: false, instrumented: true },
         makeArgs,
+        relativeSource: release,
       }),
     );
     const pgo = pgoTasks({
@@ -251,7 +261,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
   flags = { cflags: [...flags.cflags, ...boltShape.cflags], ldflags: [...flags.ldflags, ...boltShape.ldflags, ...(bolt ? ['-Wl,--emit-relocs'] : [])] };
   if (bolt) Object.assign(config, { bolt: true, shared });
   tasks.push(
-    ...configureAndMake({ prefix: v, buildDir, installDir, ...(release ? { installPrefix: opts.releasePrefix } : {}), args, env: buildEnv(tc, flags, opt && opts.lto), deps, opts, config, extraTools, makeArgs }),
+    ...configureAndMake({ prefix: v, buildDir, installDir, ...(release ? { installPrefix: opts.releasePrefix } : {}), args, env: buildEnv(tc, flags, opt && opts.lto), deps, opts, config, extraTools, makeArgs, relativeSource: release }),
   );
   const destdir = release ? [`DESTDIR=${join(opts.root, `build/${v}_install`)}`] : [];
   const minor = opts.source.version.split('.').slice(0, 2).join('.');
@@ -299,6 +309,8 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
     {
       id: `${v}:probe`,
       title: `run the runtime/ probes on ${envDir}`,
+      // 2: the report records the configure arguments.
+      version: 2,
       deps: [`${v}:venv`],
       inputs: { files: [join(packageRoot(), 'runtime/probes/probe.py')] },
       outputs: [`build/${v}_probe.txt`, `build/${v}_report.json`],
@@ -306,7 +318,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
         await ctx.exec(ctx.path(envDir, 'bin', 'python'), [join(packageRoot(), 'runtime/probes/probe.py')], { jobserver: false });
         const last = readFileSync(ctx.logPath, 'utf8').split('\n').filter((l) => l.startsWith('probe:')).pop() ?? 'probe: OK';
         writeFileSync(ctx.path(`build/${v}_probe.txt`), last + '\n');
-        writeFileSync(ctx.path(`build/${v}_report.json`), JSON.stringify(buildReport(ctx.root, v, opts, config, boltReport, last), null, 2) + '\n');
+        writeFileSync(ctx.path(`build/${v}_report.json`), JSON.stringify(buildReport(ctx.root, v, opts, config, args, boltReport, last), null, 2) + '\n');
       },
     },
   );
@@ -319,7 +331,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
  * clang's profile warnings, the BOLT report or why BOLT did not run) and
  * the probe result. Packaging reads it into build-info.json.
  */
-function buildReport(root: string, v: Variant, opts: VariantOptions, config: Record<string, unknown>, boltReport: string | undefined, probe: string): Record<string, unknown> {
+function buildReport(root: string, v: Variant, opts: VariantOptions, config: Record<string, unknown>, args: readonly string[], boltReport: string | undefined, probe: string): Record<string, unknown> {
   const read = (p: string): unknown => (existsSync(join(root, p)) ? JSON.parse(readFileSync(join(root, p), 'utf8')) : null);
   const pgo = isOptimized(v) && opts.pgo;
   return {
@@ -330,6 +342,7 @@ function buildReport(root: string, v: Variant, opts: VariantOptions, config: Rec
     profileWarnings: read(`build/${v}_build/profile-warnings.json`),
     bolt: boltReport ? { enabled: true, ...(read(boltReport) as Record<string, unknown>) } : { enabled: false, reason: !isOptimized(v) ? `BOLT applies to opt and release only` : opts.bolt.enabled ? 'not configured' : opts.bolt.reason },
     configure: config,
+    configureArgs: [...args, ...(config.prefix ? [`--prefix=${String(config.prefix)}`] : [])],
     probe,
   };
 }

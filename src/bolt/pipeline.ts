@@ -28,7 +28,7 @@
  * skips instrumenting and training.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { copyFileAtomic, sha256, tailFile, TaskFailure, writeFileAtomic, type Task, type TaskContext, type TaskInputs, type ToolRef } from '../graph/index.js';
 import { ElfError, hasSection, readElf, stackPolicy } from '../elf/reader.js';
 
@@ -323,6 +323,7 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
   const optimize: Task = {
     id: `${spec.prefix}:optimize`,
     title: `optimize ${spec.binaries.map((b) => b.name).join(', ')} with the profile (llvm-bolt)`,
+    version: 2,
     deps: [merge.id],
     weight: 2,
     inputs: { tools, config: { ...config, apply: spec.applyFlags, extra: Object.fromEntries(spec.binaries.map((b) => [b.name, b.extraApplyFlags ?? []])) } },
@@ -335,7 +336,13 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
           rmSync(tmp, { force: true });
           mkdirSync(dirname(tmp), { recursive: true });
           const t0 = Date.now();
-          const run = await ctx.exec(spec.bolt.command ?? spec.bolt.name, [b.input, '-o', tmp, `-data=${fdataPath(ctx, b)}`, ...skipFlag(spec), ...spec.applyFlags, ...(b.extraApplyFlags ?? [])], {
+          // llvm-bolt writes its command line into the .note.bolt_info it
+          // adds. Paths relative to the output's directory keep the build
+          // machine's directories out of a shipped binary.
+          const cwd = dirname(tmp);
+          const here = (p: string): string => relative(cwd, p) || '.';
+          const run = await ctx.exec(spec.bolt.command ?? spec.bolt.name, [here(b.input), '-o', here(tmp), `-data=${here(fdataPath(ctx, b))}`, ...skipFlag(spec), ...spec.applyFlags, ...(b.extraApplyFlags ?? [])], {
+            cwd,
             jobserver: false,
             timeoutMs: spec.timeoutSeconds * 1000,
             capture: true,

@@ -20,7 +20,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { which, type ToolRef } from '../graph/index.js';
 
-export const LLVM_TOOLS = ['clang', 'clang++', 'llvm-profdata', 'llvm-ar', 'llvm-nm', 'ld.lld', 'llvm-bolt', 'merge-fdata'] as const;
+export const LLVM_TOOLS = ['clang', 'clang++', 'llvm-profdata', 'llvm-ar', 'llvm-nm', 'ld.lld', 'llvm-bolt', 'merge-fdata', 'llvm-strip'] as const;
 export type LlvmTool = (typeof LLVM_TOOLS)[number];
 
 /** The Debian package that ships each tool, for LLVM major N. */

@@ -22,32 +22,34 @@
 import { closeSync, cpSync, existsSync, openSync, readSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { TaskFailure, type TaskContext, type ToolRef } from '../graph/index.js';
-import { isElf } from '../elf/reader.js';
+import { isElf, readElf } from '../elf/reader.js';
+import { packageRoot } from '../steps/paths.js';
 
-export const STRIP: ToolRef = { name: 'strip', package: 'binutils' };
+/** The program header of an executable's loader (gABI); a shared object has none. */
+const PT_INTERP = 3;
 
-/** Tokens of our own optimization pipeline that must not stay in sysconfig: they name profile files or shape code for BOLT. */
-const PIPELINE_FLAG = /^(-fprofile-.*|-fprofile|-Wno-missing-profile|-Wno-coverage-mismatch|-Wl,--emit-relocs|-fno-reorder-blocks-and-partition|-fno-pie|-no-pie|-mllvm|-fprofile-instr-.*|-f(?:macro|debug|file)-prefix-map=.*)$/;
 
-/** Remove our pipeline's flags from a space-separated flags value. */
+/**
+ * Words of our own optimization pipeline that must not stay in sysconfig:
+ * they name profile files, shape code for BOLT, or map our build paths.
+ * (-fno-pie and -no-pie stay: they say how the core was compiled, which
+ * whoever links libpython statically needs to know.)
+ */
+export const PIPELINE_FLAG = /^(-fprofile-.*|-Wno-missing-profile|-Wno-coverage-mismatch|-Wl,--emit-relocs|-fno-reorder-blocks-and-partition|-f(?:macro|debug|file)-prefix-map=.*)$/;
+
+/** Remove our pipeline's words from a space-separated flags value. */
 export function dropPipelineFlags(value: string): string {
-  const words = value.split(/(\s+)/);
-  const out: string[] = [];
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i]!;
-    if (/^\s+$/.test(w)) {
-      out.push(w);
-      continue;
-    }
-    if (PIPELINE_FLAG.test(w)) {
-      // `-mllvm -<option>` is one flag in two words.
-      if (w === '-mllvm') i += 2;
-      i += 1; // its following white space
-      continue;
-    }
-    out.push(w);
-  }
-  return out.join('').replace(/\s+$/, (m) => (value.endsWith(m) ? m : ''));
+  return value
+    .split(/(\s+)/)
+    .reduce<string[]>((out, w) => {
+      if (PIPELINE_FLAG.test(w)) {
+        if (out.length && /^\s+$/.test(out[out.length - 1]!)) out.pop();
+        return out;
+      }
+      return [...out, w];
+    }, [])
+    .join('')
+    .replace(/^\s+/, (m) => (value.startsWith(m) ? m : ''));
 }
 
 export interface StageOptions {
@@ -63,7 +65,17 @@ export interface StageOptions {
   readonly forbidden: readonly string[];
   /** e.g. 3.11 */
   readonly minor: string;
+  /**
+   * llvm-strip. Not GNU strip: binutils 2.40 rewrites a BOLTed binary's
+   * segments wrongly ("section .text.cold can't be allocated in segment")
+   * and the result crashes at start; llvm-strip keeps BOLT's layout.
+   */
+  readonly strip: ToolRef;
+  readonly patchelf: ToolRef;
 }
+
+/** A shebang that runs some python: `#!/usr/bin/python3`, `#! /usr/bin/env python3.11`, `#!/x/bin/python`. */
+export const PYTHON_SHEBANG = /^#!\s*(?:\S*\/env\s+)?\S*?python[0-9.]*\s*$/;
 
 export interface StageReport {
   readonly files: number;
@@ -71,6 +83,8 @@ export interface StageReport {
   readonly sanitized: readonly string[];
   readonly shebangs: readonly string[];
   readonly pyc: number;
+  /** Extension modules given a DT_NEEDED on libc.so.6. */
+  readonly libcAdded: readonly string[];
 }
 
 function* walk(dir: string): Generator<string> {
@@ -91,20 +105,19 @@ export async function stageRelease(ctx: TaskContext, o: StageOptions): Promise<S
   if (!configDir) throw new TaskFailure(`no config-${o.minor}-* directory in ${relative(ctx.root, stdlib)}`, 'the release install is incomplete: rerun with --force release:install');
   const libpl = `${o.prefix}/lib/python${o.minor}/${configDir}`;
 
-  // Text files that record the build: sysconfig data, the config Makefile, config.c.
+  // The sysconfig data, rewritten by the staged interpreter itself (see
+  // runtime/packaging/sanitize_sysconfig.py); the config Makefile and
+  // config.c, whose assignments are one line each, here.
+  const python = join(top, 'bin', `python${o.minor}`);
   const sanitized: string[] = [];
-  const textFiles = [
-    ...readdirSync(stdlib).filter((n) => n.startsWith('_sysconfigdata_') && n.endsWith('.py')).map((n) => join(stdlib, n)),
-    join(stdlib, configDir, 'Makefile'),
-    join(stdlib, configDir, 'config.c'),
-  ].filter((p) => existsSync(p));
-  for (const f of textFiles) {
+  for (const n of readdirSync(stdlib).filter((x) => x.startsWith('_sysconfigdata_') && x.endsWith('.py'))) {
+    await ctx.exec(python, ['-E', '-s', join(packageRoot(), 'runtime/packaging/sanitize_sysconfig.py'), join(stdlib, n), libpl, PIPELINE_FLAG.source, ...o.buildPaths], { jobserver: false });
+    sanitized.push(relative(o.stageDir, join(stdlib, n)));
+  }
+  for (const f of [join(stdlib, configDir, 'Makefile'), join(stdlib, configDir, 'config.c')].filter((p) => existsSync(p))) {
     let text = readFileSync(f, 'utf8');
     for (const p of o.buildPaths) text = text.split(p).join(libpl);
-    // Flags live in quoted values (sysconfig data) or after `=` (Makefile).
-    text = f.endsWith('.py')
-      ? text.replace(/('[A-Z_]*(?:FLAGS|FLAGS_NODIST|CC|LDSHARED|BLDSHARED|LINKCC|CONFIG_ARGS|PY_CORE_CFLAGS|PY_BUILTIN_MODULE_CFLAGS)[A-Z_]*': ')'((?:[^'\\]|\\.)*)'/g, (_m, k: string, v: string) => `${k}'${dropPipelineFlags(v)}'`)
-      : text.replace(/^([A-Z_]+[ \t]*=)(.*)$/gm, (m, k: string, v: string) => (/FLAGS|CC|LDSHARED|CONFIG_ARGS/.test(k) ? `${k}${dropPipelineFlags(v)}` : m));
+    text = text.replace(/^([A-Za-z_][A-Za-z0-9_]*[ \t]*[:+]?=)(.*)$/gm, (_m, k: string, v: string) => `${k}${dropPipelineFlags(v)}`);
     writeFileSync(f, text);
     sanitized.push(relative(o.stageDir, f));
   }
@@ -112,6 +125,8 @@ export async function stageRelease(ctx: TaskContext, o: StageOptions): Promise<S
   // Strip ELF files and objects. Archives and objects keep their symbols
   // (linkers need them) but lose debug info and LTO bytecode, whose paths
   // and compiler version users cannot use; -D keeps archives deterministic.
+  const strip = o.strip.command ?? o.strip.name;
+  const libcAdded: string[] = [];
   let stripped = 0;
   let files = 0;
   const shebangs: string[] = [];
@@ -122,19 +137,33 @@ export async function stageRelease(ctx: TaskContext, o: StageOptions): Promise<S
     const head = readHead(f, 8);
     if (isElf(head)) {
       const object = f.endsWith('.o');
-      const args = object ? ['--strip-debug', '--wildcard', '-R', '.gnu.lto_*', '-R', '.gnu.debuglto_*', '-R', '.comment'] : ['--strip-unneeded', '-R', '.comment'];
-      await ctx.exec('strip', [...args, f], { jobserver: false });
+      // Executables and shared objects lose every symbol table (their
+      // dynamic symbols stay) but keep BOLT's note.
+      const args = object ? ['--strip-debug', '--wildcard', '-R', '.gnu.lto_*', '-R', '.gnu.debuglto_*', '-R', '.comment'] : ['--strip-all', '--keep-section=.note.bolt_info', '-R', '.comment'];
+      await ctx.exec(strip, [...args, f], { jobserver: false });
       stripped++;
+      // An extension module that calls nothing in libc has no DT_NEEDED on
+      // it; lintian (library-not-linked-against-libc) wants one.
+      if (!object) {
+        const elf = readElf(f);
+        if (elf.fileType === 3 && !elf.segments.some((seg) => seg.type === PT_INTERP) && !elf.needed.includes('libc.so.6')) {
+          await ctx.exec(o.patchelf.command ?? o.patchelf.name, ['--add-needed', 'libc.so.6', f], { jobserver: false });
+          libcAdded.push(relative(o.stageDir, f));
+        }
+      }
     } else if (head.subarray(0, 8).toString('latin1') === '!<arch>\n') {
-      await ctx.exec('strip', ['--strip-debug', '-D', '--wildcard', '-R', '.gnu.lto_*', '-R', '.gnu.debuglto_*', '-R', '.comment', f], { jobserver: false });
+      await ctx.exec(strip, ['--strip-debug', '-D', '--wildcard', '-R', '.gnu.lto_*', '-R', '.gnu.debuglto_*', '-R', '.comment', f], { jobserver: false });
       stripped++;
-    } else if (f.startsWith(join(top, 'bin') + '/') && head.subarray(0, 2).toString('latin1') === '#!') {
+    } else if (head.subarray(0, 2).toString('latin1') === '#!') {
+      // Every Python script names our interpreter: pip's say bin/python,
+      // which make install does not create, and stdlib modules say
+      // /usr/bin/env python3 or /usr/local/bin/python.
       const text = readFileSync(f, 'utf8');
       const nl = text.indexOf('\n');
-      const first = text.slice(0, nl);
-      // pip's scripts say bin/python, which make install does not create.
-      if (/^#!\S*\/python[0-9.]*$/.test(first) && first !== `#!${o.prefix}/bin/python${o.minor}`) {
-        writeFileSync(f, `#!${o.prefix}/bin/python${o.minor}` + text.slice(nl));
+      const first = nl < 0 ? text : text.slice(0, nl);
+      const mine = `#!${o.prefix}/bin/python${o.minor}`;
+      if (PYTHON_SHEBANG.test(first) && first !== mine) {
+        writeFileSync(f, mine + (nl < 0 ? '\n' : text.slice(nl)));
         shebangs.push(relative(o.stageDir, f));
       }
     }
@@ -143,7 +172,6 @@ export async function stageRelease(ctx: TaskContext, o: StageOptions): Promise<S
   // Every .pyc again, with the paths it will have on the target, and with
   // hash-based invalidation (PEP 552).
   for (const d of walkDirs(stdlib)) if (d.endsWith('/__pycache__')) rmSync(d, { recursive: true, force: true });
-  const python = join(top, 'bin', `python${o.minor}`);
   await ctx.exec(python, ['-E', '-s', '-m', 'compileall', '-q', '-j', '0', '-f', '--invalidation-mode', 'checked-hash', '-s', o.stageDir, '-p', '/', '-x', 'bad_coding|badsyntax|lib2to3/tests/data', stdlib], {
     jobserver: false,
     env: { SOURCE_DATE_EPOCH: '315532800' },
@@ -162,7 +190,7 @@ export async function stageRelease(ctx: TaskContext, o: StageOptions): Promise<S
   if (leaks.length > 0) {
     throw new TaskFailure(`${leaks.length} staged file(s) still contain a build path (${o.forbidden.join(', ')}): ${leaks.slice(0, 5).join(', ')}${leaks.length > 5 ? ', ...' : ''}`, 'see the task log; a new kind of file records the build directory and needs a rule in src/packaging/stage.ts');
   }
-  return { files, stripped, sanitized, shebangs, pyc };
+  return { files, stripped, sanitized, shebangs, pyc, libcAdded };
 }
 
 function readHead(path: string, n: number): Buffer {

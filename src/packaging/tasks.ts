@@ -11,10 +11,10 @@
  *   all checks ─► package:publish (temp dir, then rename: build/dist never holds a half-written release)
  */
 import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { sha256, TaskFailure, writeFileAtomic, type Task, type TaskContext, type ToolRef } from '../graph/index.js';
-import { isElf, maxGlibcVersion, readElf, stackPolicy, type ElfFile } from '../elf/reader.js';
+import { hasSection, isElf, maxGlibcVersion, readElf, stackPolicy, type ElfFile } from '../elf/reader.js';
 import { packageRoot } from '../steps/paths.js';
 import { buildDeb, debFileName } from './deb/deb.js';
 import { computeDepends, DpkgDb, formatDepends } from './deb/shlibdeps.js';
@@ -22,7 +22,7 @@ import { GLIBC_ALLOW, makePortable, PATCHELF, type PortableReport } from './port
 import { CHROOT, copyRoot, DEBOOTSTRAP, ensureRootfs, removeRoot, withMounts } from './rootfs.js';
 import { gzipDeterministic, tarArchive, walkTree } from './tar.js';
 import { sourceDateEpoch, type ReleaseNames } from './release.js';
-import { STRIP, stageRelease } from './stage.js';
+import { stageRelease } from './stage.js';
 
 const DPKG_DEB: ToolRef = { name: 'dpkg-deb', package: 'dpkg' };
 const LINTIAN: ToolRef = { name: 'lintian', package: 'lintian' };
@@ -43,6 +43,8 @@ export interface PackageOptions {
   readonly cacheDir: string;
   /** Tools whose versions build-info.json records (compiler, llvm-bolt, ...). */
   readonly toolchain: readonly ToolRef[];
+  /** llvm-strip (see src/packaging/stage.ts for why not GNU strip). */
+  readonly strip: ToolRef;
 }
 
 const P = 'build/package';
@@ -83,7 +85,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
     title: `stage the release tree in ${P}/stage (strip, sanitise sysconfig, shebangs, .pyc)`,
     version: 1,
     deps: [o.releaseTask],
-    inputs: { tools: [STRIP], config: { prefix: n.prefix, minor } },
+    inputs: { tools: [o.strip, PATCHELF], config: { prefix: n.prefix, minor } },
     outputs: [`${P}/stage`, `${P}/stage.json`],
     async run(ctx) {
       const buildPaths = [o.srcDir, ctx.path('build/release_build'), ctx.path('build/release_pgo_build')].sort((a, b) => b.length - a.length);
@@ -94,6 +96,8 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
         buildPaths,
         forbidden: [...new Set([ctx.path('build') + '/', o.srcDir + '/'])],
         minor,
+        strip: o.strip,
+        patchelf: PATCHELF,
       });
       ctx.log(`staged ${report.files} files: ${report.stripped} stripped, ${report.pyc} .pyc, shebangs fixed in ${report.shebangs.join(', ') || 'none'}`);
       writeFileAtomic(ctx.path(P, 'stage.json'), json(report));
@@ -112,7 +116,9 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
       const root = join(out, 'root');
       rmSync(out, { recursive: true, force: true });
       mkdirSync(out, { recursive: true });
-      cpSync(ctx.path(P, 'stage'), root, { recursive: true, verbatimSymlinks: true });
+      // Debian packages ship no .pyc (lintian: package-installs-python-pycache-dir):
+      // the postinst compiles them on the target, and the prerm removes them.
+      cpSync(ctx.path(P, 'stage'), root, { recursive: true, verbatimSymlinks: true, filter: (src) => basename(src) !== '__pycache__' });
       const epoch = sourceDateEpoch(ctx.env, o.srcDir);
       // /usr/bin/<name>3 and <name>3.X, relative links into the prefix.
       mkdirSync(join(root, 'usr', 'bin'), { recursive: true });
@@ -126,6 +132,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
       const built = buildDeb({
         stageDir: root,
         mtime: epoch,
+        scripts: maintainerScripts(n.prefix, minor),
         control: {
           package: n.name,
           version: n.debVersion,
@@ -135,7 +142,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
           priority: 'optional',
           homepage: n.name === 'pyston' ? 'https://www.pyston.org/' : 'https://www.python.org/',
           depends,
-          description: `${n.name === 'pyston' ? 'Pyston' : 'CPython'} ${n.upstreamVersion}, optimized build (${n.prefix})\nThe ${n.name === 'pyston' ? 'Pyston' : 'CPython'} ${n.upstreamVersion} interpreter built by pyston-build with\nprofile-guided and link-time optimization, and BOLT where it applies.\nIt installs under ${n.prefix} and provides /usr/bin/${n.name}3.`,
+          description: `optimized build of ${n.name === 'pyston' ? 'Pyston' : 'CPython'} ${n.upstreamVersion} in ${n.prefix}\nThe ${n.name === 'pyston' ? 'Pyston' : 'CPython'} ${n.upstreamVersion} interpreter built by pyston-build with\nprofile-guided and link-time optimization, and BOLT where it applies.\nIt installs under ${n.prefix} and provides /usr/bin/${n.name}3.`,
         },
       });
       writeFileAtomic(join(out, deb), built.bytes);
@@ -155,7 +162,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
       rmSync(out, { recursive: true, force: true });
       mkdirSync(out, { recursive: true });
       const dir = join(out, portableName);
-      const report = await makePortable(ctx, { stagePrefix: ctx.path(P, 'stage', n.prefix), outDir: dir, interpreter: `bin/python${minor}`, links: ['python3', `python${minor}`, `${n.name}3`] });
+      const report = await makePortable(ctx, { stagePrefix: join(ctx.path(P, 'stage'), n.prefix), outDir: dir, interpreter: `bin/python${minor}`, links: ['python3', `python${minor}`, `${n.name}3`] });
       const epoch = sourceDateEpoch(ctx.env, o.srcDir);
       writeFileAtomic(join(out, tarball), gzipDeterministic(tarArchive(walkTree(dir, `${portableName}/`), epoch)));
       writeFileAtomic(join(out, 'portable.json'), json({ ...report, file: tarball, sourceDateEpoch: epoch }));
@@ -190,10 +197,17 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
       const bundled = new Set(rep.bundled.map((b) => b.soname));
       const portableDir = ctx.path(P, 'portable', portableName);
       const portableCount = check(portableDir, (s) => GLIBC_ALLOW.has(s) || bundled.has(s) || s.startsWith('libpython'));
+      // A BOLTed release must still be BOLTed after stripping.
+      const bolted = (readJson(ctx.path(o.releaseReport)).bolt as { bolted?: boolean }).bolted === true;
+      if (bolted) {
+        for (const exe of [ctx.path(P, 'deb', 'root', n.prefix.slice(1), 'bin', `python${minor}`), join(portableDir, 'bin', `python${minor}`)]) {
+          if (!hasSection(readElf(exe), '.note.bolt_info')) problems.push(`${relative(ctx.root, exe)}: the .note.bolt_info note is gone (stripped?)`);
+        }
+      }
       if (problems.length) throw new TaskFailure(`${problems.length} ELF policy violation(s): ${problems.slice(0, 3).join('; ')}`, 'see the task log for all of them');
       const maxGlibc = glibc.sort(compareGlibc).pop() ?? 'none';
       ctx.log(`checked ${debCount} + ${portableCount} ELF files; highest symbol version needed: ${maxGlibc}`);
-      writeFileAtomic(ctx.path(P, 'elf-policy.json'), json({ elfFiles: { deb: debCount, portable: portableCount }, maxGlibc, executableStack: 0, allowList: [...GLIBC_ALLOW].sort() }));
+      writeFileAtomic(ctx.path(P, 'elf-policy.json'), json({ elfFiles: { deb: debCount, portable: portableCount }, maxGlibc, executableStack: 0, boltNote: bolted, allowList: [...GLIBC_ALLOW].sort() }));
     },
   };
 
@@ -309,50 +323,95 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
       const debInfo = readJson(ctx.path(P, 'deb', 'deb.json'));
       const portableInfo = readJson(ctx.path(P, 'portable', 'portable.json'));
       const elf = readJson(ctx.path(P, 'elf-policy.json'));
-      const tmp = ctx.path(`build/dist/.${n.name}-${n.upstreamVersion}.tmp-${process.pid}`);
-      rmSync(tmp, { recursive: true, force: true });
-      mkdirSync(tmp, { recursive: true });
-      cpSync(ctx.path(P, 'deb', deb), join(tmp, deb));
-      cpSync(ctx.path(P, 'portable', tarball), join(tmp, tarball));
-      const artifacts = [deb, tarball].map((f) => {
-        const data = readFileSync(join(tmp, f));
-        return { file: f, size: data.length, sha256: sha256(data) };
-      });
-      const bolt = report.bolt as Record<string, unknown>;
-      const pgo = report.pgo as Record<string, unknown>;
-      const info = {
-        schema: 1,
-        name: n.name,
-        version: n.upstreamVersion,
-        debVersion: n.debVersion,
-        architecture: n.debArch,
-        triplet: n.triplet,
-        prefix: n.prefix,
-        optimizations: { pgo: pgo.enabled === true, lto: report.lto === true, bolt: bolt.enabled === true && (bolt as { fellBack?: boolean }).fellBack !== true },
-        toolchain: { compiler: report.compiler, versions },
-        source: o.source,
-        configure: (report.configure as Record<string, unknown>) ?? {},
-        pgo,
-        bolt,
-        elf: { maxGlibc: elf.maxGlibc, files: elf.elfFiles },
-        deb: { depends: debInfo.depends, installedBytes: debInfo.installedBytes },
-        portable: { bundled: portableInfo.bundled },
-        sourceDateEpoch: debInfo.sourceDateEpoch,
-        artifacts,
-      };
-      writeFileSync(join(tmp, 'build-info.json'), json(info));
-      const sums = [...artifacts.map((a) => ({ file: a.file, sha256: a.sha256 })), { file: 'build-info.json', sha256: sha256(readFileSync(join(tmp, 'build-info.json'))) }]
-        .sort((a, b) => (a.file < b.file ? -1 : 1))
-        .map((a) => `${a.sha256}  ${a.file}\n`)
-        .join('');
-      writeFileSync(join(tmp, 'SHA256SUMS'), sums);
-      for (const f of readdirSync(tmp)) chmodSync(join(tmp, f), 0o644);
-      rmSync(ctx.path(dist), { recursive: true, force: true });
-      renameSync(tmp, ctx.path(dist));
+      const tmp = openDistTemp(ctx.path('build/dist'), `.${n.name}-${n.upstreamVersion}.tmp-${process.pid}`);
+      try {
+        cpSync(ctx.path(P, 'deb', deb), join(tmp, deb));
+        cpSync(ctx.path(P, 'portable', tarball), join(tmp, tarball));
+        const artifacts = [deb, tarball].map((f) => {
+          const data = readFileSync(join(tmp, f));
+          return { file: f, size: data.length, sha256: sha256(data) };
+        });
+        const bolt = report.bolt as Record<string, unknown>;
+        const pgo = report.pgo as Record<string, unknown>;
+        const info = {
+          schema: 1,
+          name: n.name,
+          version: n.upstreamVersion,
+          debVersion: n.debVersion,
+          architecture: n.debArch,
+          triplet: n.triplet,
+          prefix: n.prefix,
+          optimizations: { pgo: pgo.enabled === true, lto: report.lto === true, bolt: bolt.bolted === true },
+          toolchain: { compiler: report.compiler, versions },
+          source: o.source,
+          configure: { args: report.configureArgs ?? [], settings: report.configure ?? {} },
+          pgo,
+          bolt,
+          elf: { maxGlibc: elf.maxGlibc, files: elf.elfFiles },
+          deb: { depends: debInfo.depends, installedBytes: debInfo.installedBytes },
+          portable: { bundled: portableInfo.bundled },
+          sourceDateEpoch: debInfo.sourceDateEpoch,
+          artifacts,
+        };
+        writeFileSync(join(tmp, 'build-info.json'), json(info));
+        const sums = [...artifacts.map((a) => ({ file: a.file, sha256: a.sha256 })), { file: 'build-info.json', sha256: sha256(readFileSync(join(tmp, 'build-info.json'))) }]
+          .sort((a, b) => (a.file < b.file ? -1 : 1))
+          .map((a) => `${a.sha256}  ${a.file}\n`)
+          .join('');
+        writeFileSync(join(tmp, 'SHA256SUMS'), sums);
+        for (const f of readdirSync(tmp)) chmodSync(join(tmp, f), 0o644);
+        rmSync(ctx.path(dist), { recursive: true, force: true });
+        renameSync(tmp, ctx.path(dist));
+      } catch (e) {
+        // Nothing half-written stays in build/dist.
+        rmSync(tmp, { recursive: true, force: true });
+        throw e;
+      }
       ctx.log(`published ${dist}: ${readdirSync(ctx.path(dist)).join(', ')}`);
     },
   };
   return { tasks: [stage, debTask, portable, checkElf, checkDeb, rootfsTask, checkInstall, checkPortable, publish], last: 'package:publish' };
+}
+
+/**
+ * A fresh temporary directory inside build/dist, where a release is put
+ * together before one rename publishes it. An unusable build/dist (a file,
+ * read-only, full) is a one-line failure.
+ */
+export function openDistTemp(distDir: string, name: string): string {
+  const tmp = join(distDir, name);
+  try {
+    mkdirSync(distDir, { recursive: true });
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp);
+    writeFileSync(join(tmp, '.probe'), '');
+    rmSync(join(tmp, '.probe'));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new TaskFailure(`cannot write the release into ${distDir}: ${code}`, `make ${distDir} a writable directory with free space (it must not be a file or on a read-only file system)`);
+  }
+  return tmp;
+}
+
+/**
+ * postinst compiles the standard library's .pyc (hash-based, so they stay
+ * valid whatever the files' mtimes); prerm removes every __pycache__ under
+ * the prefix, so dpkg leaves nothing behind. A file that cannot compile
+ * (CPython's tests include deliberately bad ones) must not fail the install.
+ */
+export function maintainerScripts(prefix: string, minor: string): { postinst: string; prerm: string } {
+  const py = `${prefix}/bin/python${minor}`;
+  return {
+    postinst: [
+      '#!/bin/sh',
+      'set -e',
+      'if [ "$1" = configure ]; then',
+      `\t${py} -E -s -m compileall -q -j 0 --invalidation-mode checked-hash -x 'bad_coding|badsyntax|lib2to3/tests/data' ${prefix}/lib/python${minor} >/dev/null 2>&1 || true`,
+      'fi',
+      '',
+    ].join('\n'),
+    prerm: ['#!/bin/sh', 'set -e', 'if [ "$1" = remove ] || [ "$1" = upgrade ] || [ "$1" = deconfigure ]; then', `\tfind ${prefix} -depth -type d -name __pycache__ -exec rm -rf {} +`, 'fi', ''].join('\n'),
+  };
 }
 
 function compareGlibc(a: string, b: string): number {
@@ -388,6 +447,6 @@ function copyrightFile(n: ReleaseNames, srcDir: string): string {
 function changelog(n: ReleaseNames, maintainer: string, epoch: number, source: Readonly<Record<string, string>>): string {
   const date = new Date(epoch * 1000).toUTCString().replace(/GMT$/, '+0000');
   const what = source.sha256 ? `the source pinned by sha256 ${source.sha256}` : `${source.kind ?? 'the'} source`;
-  return `${n.name} (${n.debVersion}) unstable; urgency=medium\n\n  * Built by pyston-build from ${what}.\n\n -- ${maintainer}  ${date}\n`;
+  return `${n.name} (${n.debVersion}) unstable; urgency=medium\n\n  * Built by pyston-build from ${what.replace(/ (sha256 )/, '\n    $1')}.\n\n -- ${maintainer}  ${date}\n`;
 }
 

@@ -14,6 +14,8 @@ import { PbError } from '../graph/index.js';
 export const CPYTHON_BUILD_DEPS = [
   'libssl-dev', 'zlib1g-dev', 'libffi-dev', 'libsqlite3-dev', 'libbz2-dev', 'liblzma-dev', 'libreadline-dev',
   'libgdbm-dev', 'libgdbm-compat-dev', 'uuid-dev', 'libncurses-dev', 'libcrypt-dev', 'pkg-config',
+  // release links the system's expat (--with-system-expat): Debian policy forbids an embedded copy.
+  'libexpat1-dev',
 ] as const;
 
 const DPKG_STATUS = '/var/lib/dpkg/status';

@@ -1,12 +1,14 @@
 /**
  * End to end on the embedded default, real CPython 3.11.2: `unopt`, then
  * `all` (opt with our PGO + LTO + BOLT, the probes, the pyston3 links), then a
- * second `all` that runs nothing. Slow: about 15 minutes on 2 cores.
+ * second `all` that runs nothing; then `package` (the release variant, the
+ * .deb and the portable tarball with every verification) and a rebuild of
+ * both packages that must give the same bytes. Slow: about 35 minutes on 2 cores.
  * Run alone with: npx vitest run tests/e2e
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, realpathSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { hasSection, readElf, stackPolicy } from '../../src/elf/reader.js';
 import { join } from 'node:path';
 import { cli, tmpProject } from '../helpers.js';
@@ -47,4 +49,41 @@ describe('CPython 3.11.2 from the embedded pin', () => {
     const again = cli(['-C', root, 'all', '-j', '2']);
     expect(again.stdout).toMatch(/^ok: 0 ran, \d+ up to date/m);
   }, 45 * MIN);
+
+  it('packages the release: a verified .deb, a portable tarball, SHA256SUMS and build-info.json, reproducibly', () => {
+    const r = cli(['-C', root, 'package', '-j', '2'], { timeout: 50 * MIN });
+    expect(r.status, r.stderr + r.stdout.slice(-3000)).toBe(0);
+    const dist = join(root, 'build/dist/cpython-3.11.2');
+    const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+    const triplet = process.arch === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu';
+    const deb = `cpython_3.11.2-1_${arch}.deb`;
+    const tgz = `cpython-3.11.2-${triplet}.tar.gz`;
+    expect(readdirSync(dist).sort()).toEqual(['SHA256SUMS', 'build-info.json', deb, tgz].sort());
+    const sums = spawnSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: dist, encoding: 'utf8' });
+    expect(sums.status, sums.stdout + sums.stderr).toBe(0);
+    const info = JSON.parse(readFileSync(join(dist, 'build-info.json'), 'utf8'));
+    expect(info).toMatchObject({ name: 'cpython', version: '3.11.2', debVersion: '3.11.2-1', architecture: arch, prefix: '/usr/lib/cpython' });
+    expect(info.optimizations).toEqual({ pgo: true, lto: true, bolt: process.arch === 'x64' });
+    expect(info.source.sha256).toBe('2411c74bda5bbcfcddaf4531f66d1adc73f247f529aee981b029513aefdbf849');
+    expect(info.elf.maxGlibc).toMatch(/^GLIBC_2\.\d+$/);
+    expect(info.deb.depends.some((d: string) => /^libc6 \(>= 2\.\d+\)$/.test(d))).toBe(true);
+    expect(info.portable.bundled.map((b: { soname: string }) => b.soname)).toEqual(expect.arrayContaining(['libssl.so.3', 'libsqlite3.so.0', 'libffi.so.8']));
+    expect(info.artifacts.map((a: { file: string }) => a.file).sort()).toEqual([deb, tgz].sort());
+    // The checks ran on what was published.
+    expect(readFileSync(join(root, 'build/package/install-check.txt'), 'utf8')).toMatch(/^probe: OK/);
+    const moved = readFileSync(join(root, 'build/package/portable-check.txt'), 'utf8');
+    expect(moved).toMatch(/^probe: OK/);
+    expect(moved).toMatch(/^pip \d+/m);
+    expect(moved).toMatch(/^venv: \/tmp\/moved-venv OpenSSL/m);
+    expect(readFileSync(join(root, 'build/package/lintian.txt'), 'utf8')).not.toMatch(/^E: /m);
+    // No build path in the sysconfig data of the .deb.
+    const contents = spawnSync('dpkg-deb', ['--fsys-tarfile', join(dist, deb)], { encoding: 'buffer', maxBuffer: 1 << 30 });
+    expect(contents.stdout.includes(Buffer.from(join(root, 'build')))).toBe(false);
+    // Rebuilding both packages from the same tree gives the same bytes.
+    const before = readFileSync(join(dist, 'SHA256SUMS'), 'utf8');
+    const again = cli(['-C', root, 'package', '-j', '2', '--force', 'package:deb', '--force', 'package:portable'], { timeout: 20 * MIN });
+    expect(again.status, again.stderr + again.stdout.slice(-2000)).toBe(0);
+    expect(again.stdout).toMatch(/package:deb/);
+    expect(readFileSync(join(dist, 'SHA256SUMS'), 'utf8')).toBe(before);
+  }, 75 * MIN);
 });

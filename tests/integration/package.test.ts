@@ -14,13 +14,13 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, wr
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { build, graphOf, REPO, tmpProject } from '../helpers.js';
-import { MissingToolError, type Task } from '../../src/graph/index.js';
+import { MissingToolError, TaskFailure, type Task } from '../../src/graph/index.js';
 import { buildDeb } from '../../src/packaging/deb/deb.js';
 import { computeDepends, DpkgDb, formatDepends } from '../../src/packaging/deb/shlibdeps.js';
 import { gzipDeterministic } from '../../src/packaging/tar.js';
 import { copyRoot, ensureRootfs, removeRoot, withMounts } from '../../src/packaging/rootfs.js';
 import { makePortable } from '../../src/packaging/portable/portable.js';
-import { packageTasks } from '../../src/packaging/tasks.js';
+import { openDistTemp, packageTasks } from '../../src/packaging/tasks.js';
 import { releaseNames } from '../../src/packaging/release.js';
 import { readElf } from '../../src/elf/reader.js';
 import { cacheDir } from '../../src/steps/paths.js';
@@ -193,7 +193,7 @@ describe('the portable directory', () => {
 
 describe('missing packaging tools', () => {
   const names = releaseNames({ name: '', prefix: '', version: '', flavor: 'cpython', sourceVersion: '3.11.2', arch: 'x64' });
-  const tasks = packageTasks({ names, root: '/nonexistent', srcDir: '/nonexistent', releaseTask: 'release:probe', releaseReport: 'x', source: {}, maintainer: 'a <a@b.c>', suite: 'bookworm', mirror: '', cacheDir: '/nonexistent', toolchain: [] }).tasks;
+  const tasks = packageTasks({ names, root: '/nonexistent', srcDir: '/nonexistent', releaseTask: 'release:probe', releaseReport: 'x', source: {}, maintainer: 'a <a@b.c>', suite: 'bookworm', mirror: '', cacheDir: '/nonexistent', toolchain: [], strip: { name: 'llvm-strip' } }).tasks;
   for (const [id, tool, pkg] of [
     ['package:check:deb', 'lintian', 'lintian'],
     ['package:rootfs', 'debootstrap', 'debootstrap'],
@@ -220,4 +220,40 @@ describe('missing packaging tools', () => {
       expect((err as MissingToolError).hint).toBe(`install it: apt-get install -y ${pkg}`);
     });
   }
+});
+
+describe('an unusable build/dist', () => {
+  const fails = (dist: string): TaskFailure => {
+    try {
+      openDistTemp(dist, '.x.tmp');
+    } catch (e) {
+      return e as TaskFailure;
+    }
+    throw new Error('openDistTemp did not fail');
+  };
+
+  it('is a one-line failure when build/dist is a file', () => {
+    const root = tmpProject();
+    mkdirSync(join(root, 'build'));
+    writeFileSync(join(root, 'build/dist'), 'not a directory');
+    const e = fails(join(root, 'build/dist'));
+    expect(e).toBeInstanceOf(TaskFailure);
+    expect(e.message).toMatch(/^cannot write the release into .*build\/dist: (ENOTDIR|EEXIST)$/);
+    expect(e.hint).toMatch(/writable directory/);
+  });
+
+  it('is a one-line failure on a read-only file system, and leaves nothing behind', () => {
+    const root = tmpProject();
+    const dist = join(root, 'dist');
+    mkdirSync(dist);
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', dist]);
+    expect(m.status, String(m.stderr)).toBe(0);
+    try {
+      const e = fails(dist);
+      expect(e.message).toMatch(/: EROFS$/);
+    } finally {
+      spawnSync('umount', [dist]);
+    }
+    expect(existsSync(join(dist, '.x.tmp'))).toBe(false);
+  });
 });

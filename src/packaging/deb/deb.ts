@@ -18,6 +18,8 @@ export interface DebInput {
   readonly control: Omit<ControlFields, 'installedBytes'>;
   /** Every archive member's mtime (SOURCE_DATE_EPOCH). */
   readonly mtime: number;
+  /** Maintainer scripts (deb-postinst(5), deb-prerm(5)), shipped 0755 in control.tar.gz. */
+  readonly scripts?: Readonly<Partial<Record<'postinst' | 'prerm' | 'postrm' | 'preinst', string>>>;
 }
 
 export interface Deb {
@@ -40,6 +42,7 @@ export function buildDeb(input: DebInput): Deb {
       { type: 'dir', path: './', mode: 0o755 },
       { type: 'file', path: './control', mode: 0o644, data: Buffer.from(control) },
       { type: 'file', path: './md5sums', mode: 0o644, data: Buffer.from(md5sums(files.map((f) => ({ path: f.path, data: f.data })))) },
+      ...Object.entries(input.scripts ?? {}).map(([name, text]): TarEntry => ({ type: 'file', path: `./${name}`, mode: 0o755, data: Buffer.from(text) })),
     ],
     input.mtime,
   );

@@ -77,15 +77,17 @@ function elfAt(path: string): ElfFile | undefined {
 }
 
 /**
- * A launcher that is a shell script and a Python program at once: sh runs
- * the first statement (exec the interpreter next to the script's real
- * location, with the script itself), Python sees a string expression, then
- * the original script body.
+ * A launcher that is a shell script and a Python program at once. sh reads
+ * `"true" '''\'` as a no-op command, then the next two lines: find the
+ * directory the script really lives in (through links) and exec the
+ * interpreter there with the script itself. Python reads the same first
+ * lines as one string expression (`"true"` joined to a triple-quoted string
+ * that ends at the closing `'''`), then the original script body.
  */
 export function relocatableScript(body: string, interpreterName: string): string {
   const nl = body.indexOf('\n');
   const rest = nl < 0 ? '' : body.slice(nl + 1);
-  return `#!/bin/sh\n"exec" "$(dirname -- "$(readlink -f -- "$0")")/${interpreterName}" "$0" "$@"\n${rest}`;
+  return ['#!/bin/sh', `"true" '''\\'`, 'here=$(dirname -- "$(readlink -f -- "$0")")', `exec "$here/${interpreterName}" "$0" "$@"`, "'''", rest].join('\n');
 }
 
 export interface PortableOptions {
