@@ -19,11 +19,12 @@
  * the sources, and are the same bytes every time). Last, it scans every
  * file for the build root and fails if one still mentions it.
  */
-import { closeSync, cpSync, existsSync, openSync, readSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { TaskFailure, type TaskContext, type ToolRef } from '../graph/index.js';
 import { isElf, readElf } from '../elf/reader.js';
 import { packageRoot } from '../steps/paths.js';
+import { listFiles, readHead } from './files.js';
 
 /** The program header of an executable's loader (gABI); a shared object has none. */
 const PT_INTERP = 3;
@@ -87,15 +88,6 @@ export interface StageReport {
   readonly libcAdded: readonly string[];
 }
 
-function* walk(dir: string): Generator<string> {
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    const st = lstatSync(p);
-    if (st.isDirectory()) yield* walk(p);
-    else yield p;
-  }
-}
-
 export async function stageRelease(ctx: TaskContext, o: StageOptions): Promise<StageReport> {
   rmSync(o.stageDir, { recursive: true, force: true });
   cpSync(o.installRoot, o.stageDir, { recursive: true, verbatimSymlinks: true });
@@ -130,11 +122,14 @@ export async function stageRelease(ctx: TaskContext, o: StageOptions): Promise<S
   let stripped = 0;
   let files = 0;
   const shebangs: string[] = [];
-  for (const f of walk(o.stageDir)) {
+  for (const f of listFiles(o.stageDir, { links: true })) {
     files++;
     const st = lstatSync(f);
     if (!st.isFile()) continue;
     const head = readHead(f, 8);
+    // Only programs are executable: make install leaves the static library
+    // and some test data 0755 (lintian: executable-not-elf-or-script).
+    if (st.mode & 0o111 && !(isElf(head) && !f.endsWith('.o')) && head.subarray(0, 2).toString('latin1') !== '#!') chmodSync(f, 0o644);
     if (isElf(head)) {
       const object = f.endsWith('.o');
       // Executables and shared objects lose every symbol table (their
@@ -177,13 +172,12 @@ export async function stageRelease(ctx: TaskContext, o: StageOptions): Promise<S
     env: { SOURCE_DATE_EPOCH: '315532800' },
   });
   let pyc = 0;
-  for (const f of walk(stdlib)) if (f.endsWith('.pyc')) pyc++;
+  for (const f of listFiles(stdlib)) if (f.endsWith('.pyc')) pyc++;
 
   // Nothing may still name the build machine.
   const needles = o.forbidden.map((p) => Buffer.from(p));
   const leaks: string[] = [];
-  for (const f of walk(o.stageDir)) {
-    if (!lstatSync(f).isFile()) continue;
+  for (const f of listFiles(o.stageDir)) {
     const data = readFileSync(f);
     if (needles.some((n) => data.includes(n))) leaks.push(relative(o.stageDir, f));
   }
@@ -191,17 +185,6 @@ export async function stageRelease(ctx: TaskContext, o: StageOptions): Promise<S
     throw new TaskFailure(`${leaks.length} staged file(s) still contain a build path (${o.forbidden.join(', ')}): ${leaks.slice(0, 5).join(', ')}${leaks.length > 5 ? ', ...' : ''}`, 'see the task log; a new kind of file records the build directory and needs a rule in src/packaging/stage.ts');
   }
   return { files, stripped, sanitized, shebangs, pyc, libcAdded };
-}
-
-function readHead(path: string, n: number): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(n);
-    const got = readSync(fd, buf, 0, n, 0);
-    return buf.subarray(0, got);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function* walkDirs(dir: string): Generator<string> {

@@ -73,7 +73,7 @@ describe('CPython 3.11.2 from the embedded pin', () => {
     expect(readFileSync(join(root, 'build/package/install-check.txt'), 'utf8')).toMatch(/^probe: OK/);
     const moved = readFileSync(join(root, 'build/package/portable-check.txt'), 'utf8');
     expect(moved).toMatch(/^probe: OK/);
-    expect(moved).toMatch(/^pip \d+/m);
+    expect(moved).toMatch(/^pip: pip \d+/m);
     expect(moved).toMatch(/^venv: \/tmp\/moved-venv OpenSSL/m);
     expect(readFileSync(join(root, 'build/package/lintian.txt'), 'utf8')).not.toMatch(/^E: /m);
     // No build path in the sysconfig data of the .deb.

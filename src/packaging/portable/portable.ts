@@ -19,6 +19,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { TaskFailure, type TaskContext, type ToolRef } from '../../graph/index.js';
 import { isElf, readElf, type ElfFile } from '../../elf/reader.js';
 import { DpkgDb, librarySearchPath, resolveLibrary } from '../deb/shlibdeps.js';
+import { listFiles, readHead } from '../files.js';
 
 export const PATCHELF: ToolRef = { name: 'patchelf', package: 'patchelf' };
 
@@ -62,17 +63,8 @@ export interface PortableReport {
   readonly links: readonly string[];
 }
 
-function* files(dir: string): Generator<string> {
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    const st = lstatSync(p);
-    if (st.isDirectory()) yield* files(p);
-    else if (st.isFile()) yield p;
-  }
-}
-
 function elfAt(path: string): ElfFile | undefined {
-  const head = readFileSync(path).subarray(0, 4);
+  const head = readHead(path, 4);
   return isElf(head) ? readElf(path) : undefined;
 }
 
@@ -113,7 +105,7 @@ export async function makePortable(ctx: TaskContext, o: PortableOptions): Promis
 
   // The ELF files that ship, and what they need.
   const elves = new Map<string, ElfFile>();
-  for (const f of files(o.outDir)) {
+  for (const f of listFiles(o.outDir)) {
     const e = elfAt(f);
     if (e) elves.set(f, e);
   }
