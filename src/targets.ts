@@ -21,7 +21,7 @@ import { linkTask, variantTasks, VARIANTS, type BoltOptions } from './variants.j
 import { DEFAULT_APPLY_FLAGS, DEFAULT_INSTRUMENT_FLAGS } from './bolt/pipeline.js';
 import { skipFuncsFromConfig } from './bolt/skip.js';
 import { CPYTHON_BUILD_DEPS, packageKeys } from './steps/system.js';
-import { releaseNames } from './packaging/release.js';
+import { checkRootfsSettings, checkSourceDateEpoch, releaseNames } from './packaging/release.js';
 import { packageTasks } from './packaging/tasks.js';
 
 /** Env vars any task may declare as inputs (Makefile names). */
@@ -67,6 +67,8 @@ export function buildGraph(config: BuildConfig, root: string, env: NodeJS.Proces
 
   const toolchain = discoverToolchain({ llvmMajor: config['llvm.version'], llvmBin: config['llvm.bin'], family: config.cc as 'clang' | 'gcc' }, env.PATH);
   const systemKeys = packageKeys(CPYTHON_BUILD_DEPS);
+  checkSourceDateEpoch(env);
+  checkRootfsSettings(config['package.suite'], config['package.mirror']);
   const names = releaseNames({ name: config['package.name'], prefix: config['package.prefix'], version: config['package.version'], flavor: src.flavor, sourceVersion: src.version });
   const common = {
     source: src,

@@ -66,8 +66,22 @@ export function releaseNames(o: { name: string; prefix: string; version: string;
   return { name, prefix, upstreamVersion: o.sourceVersion, debVersion, debArch: a[0], triplet: a[1] };
 }
 
+/** package.suite and package.mirror, checked before debootstrap gets them. */
+export function checkRootfsSettings(suite: string, mirror: string): void {
+  if (!/^[a-z][a-z0-9-]*$/.test(suite)) throw new ReleaseConfigError(`invalid package.suite '${suite}'`, 'use a Debian suite name such as bookworm');
+  if (mirror !== '' && !/^(https?|file):\/\/[^\s'"]+$/.test(mirror)) throw new ReleaseConfigError(`invalid package.mirror '${mirror}'`, 'use an http://, https:// or file:// URL of a Debian mirror, e.g. http://deb.debian.org/debian');
+}
+
 /** 1980-01-01: zip and some tools cannot store earlier dates, and lintian calls older files ancient. */
 export const MIN_EPOCH = 315532800;
+
+/** SOURCE_DATE_EPOCH when set, checked: a whole number of seconds, else a one-line error (at plan time too). */
+export function checkSourceDateEpoch(env: NodeJS.ProcessEnv): number | undefined {
+  const text = env.SOURCE_DATE_EPOCH;
+  if (text === undefined || text === '') return undefined;
+  if (!/^\d+$/.test(text.trim())) throw new ReleaseConfigError(`SOURCE_DATE_EPOCH must be a whole number of seconds, got '${text}'`, 'for example: SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)');
+  return Number(text.trim());
+}
 
 /**
  * The timestamp of every archive entry: SOURCE_DATE_EPOCH when set (a
@@ -76,11 +90,8 @@ export const MIN_EPOCH = 315532800;
  * upstream), never before 1980.
  */
 export function sourceDateEpoch(env: NodeJS.ProcessEnv, srcDir: string): number {
-  const text = env.SOURCE_DATE_EPOCH;
-  if (text !== undefined && text !== '') {
-    if (!/^\d+$/.test(text.trim())) throw new ReleaseConfigError(`SOURCE_DATE_EPOCH must be a whole number of seconds, got '${text}'`, 'for example: SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)');
-    return Math.max(MIN_EPOCH, Number(text.trim()));
-  }
+  const given = checkSourceDateEpoch(env);
+  if (given !== undefined) return Math.max(MIN_EPOCH, given);
   try {
     return Math.max(MIN_EPOCH, Math.floor(statSync(join(srcDir, 'Include', 'patchlevel.h')).mtimeMs / 1000));
   } catch {

@@ -34,7 +34,13 @@ function expectUsageError(r: ReturnType<typeof cli>, message: string, hint: RegE
 
 describe('usage errors: one line, a hint, exit 2', () => {
   const root = demoProject();
-  it('unknown target', () => expectUsageError(cli(['-C', root, 'nope']), "unknown target 'nope'", /^hint: valid targets: all, dbg, demo, opt, source, unopt/));
+  it('unknown target', () => expectUsageError(cli(['-C', root, 'nope']), "unknown target 'nope'", /^hint: valid targets: all, dbg, demo, opt, package, release, source, unopt/));
+  it('a prefix where the system Python lives', () => expectUsageError(cli(['-C', root, '-n', 'package', '--set', 'package.prefix=/usr']), "invalid package.prefix '/usr': the system Python or its commands live there", /^hint: use a directory of its own, such as \/usr\/lib\/cpython$/));
+  it('a bad Debian version', () => expectUsageError(cli(['-C', root, '-n', 'package', '--set', 'package.version=3.11.2_1']), "invalid package.version '3.11.2_1': the upstream version '3.11.2_1' contains '_'", /^hint: use \[epoch:\]upstream\[-revision\]/));
+  it('a bad package name', () => expectUsageError(cli(['-C', root, '-n', 'package', '--set', 'package.name=My Python']), "invalid package.name 'My Python'", /^hint: use lowercase letters/));
+  it('a bad Debian suite', () => expectUsageError(cli(['-C', root, '-n', 'package', '--set', 'package.suite=Bookworm 12']), "invalid package.suite 'Bookworm 12'", /^hint: use a Debian suite name/));
+  it('a bad mirror', () => expectUsageError(cli(['-C', root, '-n', 'package', '--set', 'package.mirror=deb.debian.org']), "invalid package.mirror 'deb.debian.org'", /^hint: use an http:\/\/, https:\/\/ or file:\/\/ URL/));
+  it('a bad SOURCE_DATE_EPOCH', () => expectUsageError(cli(['-C', root, '-n', 'package'], { env: { SOURCE_DATE_EPOCH: 'last tuesday' } }), "SOURCE_DATE_EPOCH must be a whole number of seconds, got 'last tuesday'", /^hint: for example/));
   it('bad -j', () => expectUsageError(cli(['-C', root, '-jx2']), "invalid value 'x2' for -j: expected a whole number from 1 to 4096", /^hint: /));
   it('negative -j', () => expectUsageError(cli(['-C', root, '-j', '-3']), "invalid value '-3' for -j: expected a whole number from 1 to 4096", /^hint: /));
   it('zero jobs', () => expectUsageError(cli(['-C', root, '--jobs=0']), "invalid value '0' for --jobs: expected a whole number from 1 to 4096", /^hint: /));

@@ -257,3 +257,29 @@ describe('an unusable build/dist', () => {
     expect(existsSync(join(dist, '.x.tmp'))).toBe(false);
   });
 });
+
+describe('a root left mounted by a killed run', () => {
+  it('is unmounted and removed before the next copy', async () => {
+    const root = tmpProject();
+    const dir = join(root, 'build/root-left');
+    mkdirSync(join(dir, 'proc'), { recursive: true });
+    mkdirSync(join(dir, 'dev/shm'), { recursive: true });
+    // What a SIGKILLed check leaves: its mounts still in place.
+    expect(spawnSync('mount', ['-t', 'proc', 'proc', join(dir, 'proc')]).status).toBe(0);
+    expect(spawnSync('mount', ['-t', 'tmpfs', 'shm', join(dir, 'dev/shm')]).status).toBe(0);
+    const clean: Task = {
+      id: 'clean',
+      deps: [],
+      inputs: {},
+      outputs: ['build/cleaned'],
+      async run(ctx) {
+        await removeRoot(ctx, dir);
+        writeFileSync(ctx.path('build/cleaned'), 'ok');
+      },
+    };
+    const r = await build(graphOf([clean]), root);
+    expect(r.summary.failed).toEqual([]);
+    expect(readFileSync('/proc/self/mounts', 'utf8')).not.toContain(dir);
+    expect(existsSync(dir)).toBe(false);
+  });
+});
