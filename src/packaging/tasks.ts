@@ -9,6 +9,12 @@
  *                                                         └─► package:check:elf (stack, NEEDED, GLIBC versions)
  *   package:rootfs (debootstrap, cached) ─► the two install checks
  *   all checks ─► package:publish (temp dir, then rename: build/dist never holds a half-written release)
+ *
+ * Layout: deb/ and portable/ hold what only the .deb or only the portable
+ * directory needs, as DESIGN.md lays out. What both use sits beside them:
+ * tar.ts (the deterministic archive writer), stage.ts (the staged tree),
+ * rootfs.ts (the minimal Debian root the checks install into), release.ts
+ * (names, prefix, SOURCE_DATE_EPOCH) and files.ts; this file composes them.
  */
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
