@@ -15,7 +15,8 @@ import type { Target, Task, TaskGraph } from './graph/index.js';
 import type { BuildConfig } from './config.js';
 import { DEMO_ENV, demoTasks } from './steps/demo.js';
 import { resolveSource, sourceTasks } from './steps/source.js';
-import { cacheDir } from './steps/paths.js';
+import { cacheDir, packageRoot } from './steps/paths.js';
+import { join } from 'node:path';
 import { discoverToolchain } from './llvm/toolchain.js';
 import { linkTask, variantTasks, VARIANTS, type BoltOptions } from './variants.js';
 import { DEFAULT_APPLY_FLAGS, DEFAULT_INSTRUMENT_FLAGS } from './bolt/pipeline.js';
@@ -106,6 +107,7 @@ export function buildGraph(config: BuildConfig, root: string, env: NodeJS.Proces
     cacheDir: cache,
     toolchain: [toolchain.cc, ...(common.bolt.enabled ? [toolchain.llvm['llvm-bolt']] : [])],
     strip: toolchain.llvm['llvm-strip'],
+    runtimeDir: join(packageRoot(), 'runtime'),
   });
   tasks.push(...pkg.tasks);
   targets.push({ name: 'package', description: `build/dist/${names.name}-${names.upstreamVersion}: the verified .deb, portable .tar.gz, SHA256SUMS and build-info.json`, roots: [pkg.last] });

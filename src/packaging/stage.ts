@@ -23,7 +23,6 @@ import { chmodSync, cpSync, existsSync, lstatSync, readdirSync, readFileSync, rm
 import { join, relative } from 'node:path';
 import { TaskFailure, type TaskContext, type ToolRef } from '../graph/index.js';
 import { isElf, readElf } from '../elf/reader.js';
-import { packageRoot } from '../steps/paths.js';
 import { listFiles, readHead } from './files.js';
 
 /** The program header of an executable's loader (gABI); a shared object has none. */
@@ -73,6 +72,8 @@ export interface StageOptions {
    */
   readonly strip: ToolRef;
   readonly patchelf: ToolRef;
+  /** runtime/packaging/sanitize_sysconfig.py of this pyston-build. */
+  readonly sysconfigSanitizer: string;
 }
 
 /** A shebang that runs some python: `#!/usr/bin/python3`, `#! /usr/bin/env python3.11`, `#!/x/bin/python`. */
@@ -103,7 +104,7 @@ export async function stageRelease(ctx: TaskContext, o: StageOptions): Promise<S
   const python = join(top, 'bin', `python${o.minor}`);
   const sanitized: string[] = [];
   for (const n of readdirSync(stdlib).filter((x) => x.startsWith('_sysconfigdata_') && x.endsWith('.py'))) {
-    await ctx.exec(python, ['-E', '-s', join(packageRoot(), 'runtime/packaging/sanitize_sysconfig.py'), join(stdlib, n), libpl, PIPELINE_FLAG.source, ...o.buildPaths], { jobserver: false });
+    await ctx.exec(python, ['-E', '-s', o.sysconfigSanitizer, join(stdlib, n), libpl, PIPELINE_FLAG.source, ...o.buildPaths], { jobserver: false });
     sanitized.push(relative(o.stageDir, join(stdlib, n)));
   }
   for (const f of [join(stdlib, configDir, 'Makefile'), join(stdlib, configDir, 'config.c')].filter((p) => existsSync(p))) {

@@ -20,9 +20,9 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, re
 import { basename, join, relative } from 'node:path';
 import { sha256, TaskFailure, writeFileAtomic, type Task, type TaskContext, type ToolRef } from '../graph/index.js';
 import { hasSection, isElf, maxGlibcVersion, readElf, stackPolicy, type ElfFile } from '../elf/reader.js';
-import { packageRoot } from '../steps/paths.js';
 import { buildDeb, debFileName } from './deb/deb.js';
-import { computeDepends, DpkgDb, formatDepends } from './deb/shlibdeps.js';
+import { computeDepends, formatDepends } from './deb/shlibdeps.js';
+import { DpkgDb } from './dpkg.js';
 import { GLIBC_ALLOW, makePortable, PATCHELF, type PortableReport } from './portable/portable.js';
 import { CHROOT, copyRoot, DEBOOTSTRAP, ensureRootfs, removeRoot, withMounts } from './rootfs.js';
 import { gzipDeterministic, tarArchive, walkTree } from './tar.js';
@@ -49,6 +49,8 @@ export interface PackageOptions {
   readonly cacheDir: string;
   /** Tools whose versions build-info.json records (compiler, llvm-bolt, ...). */
   readonly toolchain: readonly ToolRef[];
+  /** This pyston-build's runtime/ directory (the probes, the sysconfig rewriter). */
+  readonly runtimeDir: string;
   /** llvm-strip (see src/packaging/stage.ts for why not GNU strip). */
   readonly strip: ToolRef;
 }
@@ -70,7 +72,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
   const deb = debFileName(n.name, n.debVersion, n.debArch);
   const portableName = `${n.name}-${n.upstreamVersion}-${n.triplet}`;
   const tarball = `${portableName}.tar.gz`;
-  const probe = join(packageRoot(), 'runtime/probes/probe.py');
+  const probe = join(o.runtimeDir, 'probes/probe.py');
   const names = { ...n, minor, deb, portableName };
   const epochEnv = ['SOURCE_DATE_EPOCH'];
 
@@ -79,7 +81,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
     title: `stage the release tree in ${P}/stage (strip, sanitise sysconfig, shebangs, .pyc)`,
     version: 3,
     deps: [o.releaseTask],
-    inputs: { tools: [o.strip, PATCHELF], config: { prefix: n.prefix, minor } },
+    inputs: { tools: [o.strip, PATCHELF], files: [join(o.runtimeDir, 'packaging/sanitize_sysconfig.py')], config: { prefix: n.prefix, minor } },
     outputs: [`${P}/stage`, `${P}/stage.json`],
     async run(ctx) {
       const buildPaths = [o.srcDir, ctx.path('build/release_build'), ctx.path('build/release_pgo_build')].sort((a, b) => b.length - a.length);
@@ -92,6 +94,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
         minor,
         strip: o.strip,
         patchelf: PATCHELF,
+        sysconfigSanitizer: join(o.runtimeDir, 'packaging/sanitize_sysconfig.py'),
       });
       ctx.log(`staged ${report.files} files: ${report.stripped} stripped, ${report.pyc} .pyc, shebangs fixed in ${report.shebangs.join(', ') || 'none'}`);
       writeFileAtomic(ctx.path(P, 'stage.json'), json(report));

@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { build, graphOf, REPO, tmpProject } from '../helpers.js';
 import { MissingToolError, TaskFailure, type Task } from '../../src/graph/index.js';
 import { buildDeb } from '../../src/packaging/deb/deb.js';
-import { computeDepends, DpkgDb, formatDepends } from '../../src/packaging/deb/shlibdeps.js';
+import { computeDepends, formatDepends } from '../../src/packaging/deb/shlibdeps.js';
+import { DpkgDb } from '../../src/packaging/dpkg.js';
 import { gzipDeterministic } from '../../src/packaging/tar.js';
 import { copyRoot, ensureRootfs, removeRoot, withMounts } from '../../src/packaging/rootfs.js';
 import { makePortable } from '../../src/packaging/portable/portable.js';
@@ -193,7 +194,7 @@ describe('the portable directory', () => {
 
 describe('missing packaging tools', () => {
   const names = releaseNames({ name: '', prefix: '', version: '', flavor: 'cpython', sourceVersion: '3.11.2', arch: 'x64' });
-  const tasks = packageTasks({ names, root: '/nonexistent', srcDir: '/nonexistent', releaseTask: 'release:probe', releaseReport: 'x', source: {}, maintainer: 'a <a@b.c>', suite: 'bookworm', mirror: '', cacheDir: '/nonexistent', toolchain: [], strip: { name: 'llvm-strip' } }).tasks;
+  const tasks = packageTasks({ names, root: '/nonexistent', srcDir: '/nonexistent', releaseTask: 'release:probe', releaseReport: 'x', source: {}, maintainer: 'a <a@b.c>', suite: 'bookworm', mirror: '', cacheDir: '/nonexistent', toolchain: [], strip: { name: 'llvm-strip' }, runtimeDir: join(REPO, 'runtime') }).tasks;
   for (const [id, tool, pkg] of [
     ['package:check:deb', 'lintian', 'lintian'],
     ['package:rootfs', 'debootstrap', 'debootstrap'],

@@ -9,18 +9,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { readElf, type ElfFile } from '../../src/elf/reader.js';
-import {
-  compareDebianVersions,
-  computeDepends,
-  DpkgDb,
-  formatDepends,
-  librarySearchPath,
-  parseShlibsFile,
-  parseSymbolsFile,
-  resolveLibrary,
-  ShlibdepsError,
-  splitSoname,
-} from '../../src/packaging/deb/shlibdeps.js';
+import { compareDebianVersions, computeDepends, formatDepends, ShlibdepsError } from '../../src/packaging/deb/shlibdeps.js';
+import { DpkgDb, DpkgError, parseShlibsFile, parseSymbolsFile, splitSoname } from '../../src/packaging/dpkg.js';
+import { librarySearchPath, resolveLibrary } from '../../src/elf/search.js';
 import { tmpProject, write } from '../helpers.js';
 
 function run(cmd: string, args: string[], cwd?: string): string {
@@ -206,9 +197,15 @@ describe('DpkgDb', () => {
     expect(db.shlibs('libbar1:amd64')).toEqual([{ library: 'libbar', soversion: '1', dependency: 'libbar1 (>= 1.1)' }]);
     expect(db.symbols('libbaz2:amd64')?.get('libbaz.so.2')?.symbols.get('baz@Base')).toEqual({ minVersion: '2.0', template: 0 });
     expect(db.symbols('libbar1:amd64')).toBeUndefined();
-    const missing = caught(() => new DpkgDb(join(admin, 'nope')).owner('/x'));
-    expect(missing.message).toMatch(/cannot read the dpkg database/);
-    expect(missing.hint).toMatch(/Debian/);
+    let missing: DpkgError | undefined;
+    try {
+      new DpkgDb(join(admin, 'nope')).owner('/x');
+    } catch (e) {
+      missing = e as DpkgError;
+    }
+    expect(missing).toBeInstanceOf(DpkgError);
+    expect(missing!.message).toMatch(/cannot read the dpkg database/);
+    expect(missing!.hint).toMatch(/Debian/);
   });
 });
 

@@ -18,7 +18,8 @@ import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, lstatSync, read
 import { basename, dirname, join, relative } from 'node:path';
 import { TaskFailure, type TaskContext, type ToolRef } from '../../graph/index.js';
 import { isElf, readElf, type ElfFile } from '../../elf/reader.js';
-import { DpkgDb, librarySearchPath, resolveLibrary } from '../deb/shlibdeps.js';
+import { DpkgDb } from '../dpkg.js';
+import { librarySearchPath, resolveLibrary } from '../../elf/search.js';
 import { listFiles, readHead } from '../files.js';
 
 export const PATCHELF: ToolRef = { name: 'patchelf', package: 'patchelf' };
