@@ -13,8 +13,10 @@
  * Layout: deb/ and portable/ hold what only the .deb or only the portable
  * directory needs, as DESIGN.md lays out. What both use sits beside them:
  * tar.ts (the deterministic archive writer), stage.ts (the staged tree),
- * rootfs.ts (the minimal Debian root the checks install into), release.ts
- * (names, prefix, SOURCE_DATE_EPOCH) and files.ts; this file composes them.
+ * rootfs.ts (the minimal Debian root the checks install into), dpkg.ts
+ * (dpkg's database), release.ts (names, prefix, SOURCE_DATE_EPOCH) and
+ * files.ts; this file composes them. Finding the library the loader would
+ * load is ELF knowledge, in src/elf/search.ts.
  */
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
