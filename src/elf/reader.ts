@@ -19,6 +19,7 @@ export class ElfError extends Error {}
 
 export const PT_LOAD = 1;
 export const PT_DYNAMIC = 2;
+export const PT_INTERP = 3;
 export const PT_GNU_STACK = 0x6474e551;
 export const PF_X = 1;
 export const PF_W = 2;
@@ -341,19 +342,21 @@ function readImports(r: Reader, sections: readonly Section[], versionNames: Read
 }
 
 /**
- * The highest `GLIBC_x.y[.z]` version the file needs, as the file names it
+ * The highest `GLIBC_x.y[.z]` version the files need, as the file names it
  * (`GLIBC_2.34`), compared number by number (2.34 > 2.4), or undefined when
- * it needs none. That is the oldest glibc the binary loads on. GLIBC_PRIVATE
+ * none needs one. That is the oldest glibc they all load on. GLIBC_PRIVATE
  * is not a release and is left out.
  */
-export function maxGlibcVersion(elf: ElfFile): string | undefined {
+export function maxGlibcVersion(...elves: readonly ElfFile[]): string | undefined {
   let best: { name: string; parts: number[] } | undefined;
-  for (const need of elf.versionNeeds) {
-    for (const v of need.versions) {
-      const m = /^GLIBC_(\d+)\.(\d+)(?:\.(\d+))?$/.exec(v);
-      if (!m) continue;
-      const parts = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
-      if (!best || compareParts(parts, best.parts) > 0) best = { name: v, parts };
+  for (const elf of elves) {
+    for (const need of elf.versionNeeds) {
+      for (const v of need.versions) {
+        const m = /^GLIBC_(\d+)\.(\d+)(?:\.(\d+))?$/.exec(v);
+        if (!m) continue;
+        const parts = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
+        if (!best || compareParts(parts, best.parts) > 0) best = { name: v, parts };
+      }
     }
   }
   return best?.name;
@@ -372,6 +375,11 @@ export function stackPolicy(elf: ElfFile): 'missing' | 'executable' | 'ok' {
   const s = elf.segments.find((seg) => seg.type === PT_GNU_STACK);
   if (!s) return 'missing';
   return s.flags & PF_X ? 'executable' : 'ok';
+}
+
+/** A shared library: ET_DYN without a loader (PT_INTERP), unlike a PIE executable. */
+export function isSharedLibrary(elf: ElfFile): boolean {
+  return elf.fileType === 3 && !elf.segments.some((s) => s.type === PT_INTERP);
 }
 
 export function hasSection(elf: ElfFile, name: string): boolean {

@@ -486,6 +486,7 @@ class Run {
       signal: this.abort.signal,
       env: fp.envValues,
       inputDigests: { files: fp.files, tools: fp.tools },
+      toolVersions: Object.fromEntries(fp.resolvedTools.map((t) => [t.name, t.version])),
       jobs: opts.jobs,
       log: (line: string) => {
         writeSync(logFd, line + '\n');

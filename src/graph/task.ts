@@ -101,6 +101,13 @@ export interface TaskContext {
    * of hashing again.
    */
   readonly inputDigests: { readonly files: Readonly<Record<string, string>>; readonly tools: Readonly<Record<string, string>> };
+  /**
+   * Each declared tool's version, the first line it printed for its version
+   * arguments, as the engine read it for the key (by tool name). A task that
+   * records versions (a build report) reads them here instead of running
+   * the tools again.
+   */
+  readonly toolVersions: Readonly<Record<string, string>>;
   /** The global job budget (`-j`). */
   readonly jobs: number;
   /** Append a line to the task's log (and to the live tail). */

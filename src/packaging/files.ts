@@ -1,6 +1,7 @@
-/** Reading staged trees: every file below a directory, in sorted order, and a file's first bytes. */
+/** Reading staged trees: every file below a directory, in sorted order, a file's first bytes, and the ELF files. */
 import { closeSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
+import { isElf, readElf, type ElfFile } from '../elf/reader.js';
 
 /** Paths of the regular files (and with `links`, the symlinks) below dir, depth first, sorted by name. */
 export function* listFiles(dir: string, opts: { links?: boolean } = {}): Generator<string> {
@@ -21,4 +22,11 @@ export function readHead(path: string, n: number): Buffer {
   } finally {
     closeSync(fd);
   }
+}
+
+/** Every ELF file below dir (regular files only), read. */
+export function listElves(dir: string): ElfFile[] {
+  const out: ElfFile[] = [];
+  for (const f of listFiles(dir)) if (isElf(readHead(f, 4))) out.push(readElf(f));
+  return out;
 }

@@ -15,6 +15,8 @@ export class ReleaseConfigError extends PbError {}
 export interface ReleaseNames {
   /** Package and command name: `pyston` or `cpython` by default. */
   readonly name: string;
+  /** What the source is, whatever the package is called. */
+  readonly flavor: 'cpython' | 'pyston';
   /** Absolute install prefix, e.g. /usr/lib/cpython. */
   readonly prefix: string;
   /** Upstream version of the source, e.g. 3.11.2. */
@@ -63,7 +65,7 @@ export function releaseNames(o: { name: string; prefix: string; version: string;
   const arch = o.arch ?? process.arch;
   const a = ARCHES[arch];
   if (!a) throw new ReleaseConfigError(`packaging does not know the architecture '${arch}'`, `build on one of: ${Object.keys(ARCHES).join(', ')}`);
-  return { name, prefix, upstreamVersion: o.sourceVersion, debVersion, debArch: a[0], triplet: a[1] };
+  return { name, flavor: o.flavor, prefix, upstreamVersion: o.sourceVersion, debVersion, debArch: a[0], triplet: a[1] };
 }
 
 /** package.suite and package.mirror, checked before debootstrap gets them. */

@@ -16,24 +16,24 @@ export const CHROOT: ToolRef = { name: 'chroot', package: 'coreutils' };
 export function aptMirror(suite: string, etc = '/etc/apt'): string | undefined {
   const candidates: string[] = [];
   const read = (p: string): string => (existsSync(p) ? readFileSync(p, 'utf8') : '');
-  for (const line of read(join(etc, 'sources.list')).split('\n')) {
-    const m = /^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/.exec(line);
-    if (m && m[2] === suite) candidates.push(m[1]!);
-  }
+  // One-line format: `deb [options] URI suite components...`.
+  const oneLine = (text: string): void => {
+    for (const line of text.split('\n')) {
+      const m = /^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/.exec(line);
+      if (m && m[2] === suite) candidates.push(m[1]!);
+    }
+  };
+  oneLine(read(join(etc, 'sources.list')));
   const dir = join(etc, 'sources.list.d');
   const names = existsSync(dir) ? readdirSync(dir).sort() : [];
+  // deb822 format: stanzas of Types/URIs/Suites fields.
   for (const n of names.filter((x) => x.endsWith('.sources'))) {
     for (const stanza of read(join(dir, n)).split(/\n\s*\n/)) {
       const field = (k: string): string[] => (new RegExp(`^${k}:\\s*(.*)$`, 'mi').exec(stanza)?.[1] ?? '').split(/\s+/).filter(Boolean);
       if (field('Types').includes('deb') && field('Suites').includes(suite)) candidates.push(...field('URIs'));
     }
   }
-  for (const n of names.filter((x) => x.endsWith('.list'))) {
-    for (const line of read(join(dir, n)).split('\n')) {
-      const m = /^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/.exec(line);
-      if (m && m[2] === suite) candidates.push(m[1]!);
-    }
-  }
+  for (const n of names.filter((x) => x.endsWith('.list'))) oneLine(read(join(dir, n)));
   return candidates[0];
 }
 

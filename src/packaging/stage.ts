@@ -20,14 +20,10 @@
  * file for the build root and fails if one still mentions it.
  */
 import { chmodSync, cpSync, existsSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { TaskFailure, type TaskContext, type ToolRef } from '../graph/index.js';
-import { isElf, readElf } from '../elf/reader.js';
+import { isElf, isSharedLibrary, readElf } from '../elf/reader.js';
 import { listFiles, readHead } from './files.js';
-
-/** The program header of an executable's loader (gABI); a shared object has none. */
-const PT_INTERP = 3;
-
 
 /**
  * Words of our own optimization pipeline that must not stay in sysconfig:
@@ -76,6 +72,21 @@ export interface StageOptions {
   readonly sysconfigSanitizer: string;
 }
 
+/**
+ * Files compileall must leave alone: CPython's tests ship sources that are
+ * meant not to compile. Staging and the .deb's postinst both use it.
+ */
+export const COMPILEALL_EXCLUDE = 'bad_coding|badsyntax|lib2to3/tests/data';
+
+/**
+ * strip for objects and archives: they keep their symbols (linkers need
+ * them) but lose debug info and LTO bytecode, whose paths and compiler
+ * version users cannot use.
+ */
+const STRIP_OBJECT = ['--strip-debug', '--wildcard', '-R', '.gnu.lto_*', '-R', '.gnu.debuglto_*', '-R', '.comment'];
+/** strip for executables and shared objects: every symbol table goes (the dynamic symbols stay), BOLT's note stays. */
+const STRIP_PROGRAM = ['--strip-all', '--keep-section=.note.bolt_info', '-R', '.comment'];
+
 /** A shebang that runs some python: `#!/usr/bin/python3`, `#! /usr/bin/env python3.11`, `#!/x/bin/python`. */
 export const PYTHON_SHEBANG = /^#!\s*(?:\S*\/env\s+)?\S*?python[0-9.]*\s*$/;
 
@@ -91,7 +102,8 @@ export interface StageReport {
 
 export async function stageRelease(ctx: TaskContext, o: StageOptions): Promise<StageReport> {
   rmSync(o.stageDir, { recursive: true, force: true });
-  cpSync(o.installRoot, o.stageDir, { recursive: true, verbatimSymlinks: true });
+  // Without the .pyc: they are compiled again below.
+  cpSync(o.installRoot, o.stageDir, { recursive: true, verbatimSymlinks: true, filter: (src) => basename(src) !== '__pycache__' });
   const top = join(o.stageDir, o.prefix);
   const stdlib = join(top, 'lib', `python${o.minor}`);
   const configDir = readdirSync(stdlib).find((n) => n.startsWith(`config-${o.minor}`));
@@ -104,7 +116,8 @@ export async function stageRelease(ctx: TaskContext, o: StageOptions): Promise<S
   const python = join(top, 'bin', `python${o.minor}`);
   const sanitized: string[] = [];
   for (const n of readdirSync(stdlib).filter((x) => x.startsWith('_sysconfigdata_') && x.endsWith('.py'))) {
-    await ctx.exec(python, ['-E', '-s', o.sysconfigSanitizer, join(stdlib, n), libpl, PIPELINE_FLAG.source, ...o.buildPaths], { jobserver: false });
+    // -B: the staged interpreter must not leave .pyc of its own imports, with stage paths, behind.
+    await ctx.exec(python, ['-E', '-s', '-B', o.sysconfigSanitizer, join(stdlib, n), libpl, PIPELINE_FLAG.source, ...o.buildPaths], { jobserver: false });
     sanitized.push(relative(o.stageDir, join(stdlib, n)));
   }
   for (const f of [join(stdlib, configDir, 'Makefile'), join(stdlib, configDir, 'config.c')].filter((p) => existsSync(p))) {
@@ -115,9 +128,7 @@ export async function stageRelease(ctx: TaskContext, o: StageOptions): Promise<S
     sanitized.push(relative(o.stageDir, f));
   }
 
-  // Strip ELF files and objects. Archives and objects keep their symbols
-  // (linkers need them) but lose debug info and LTO bytecode, whose paths
-  // and compiler version users cannot use; -D keeps archives deterministic.
+  // Strip ELF files, objects and archives (-D keeps archives deterministic).
   const strip = o.strip.command ?? o.strip.name;
   const libcAdded: string[] = [];
   let stripped = 0;
@@ -133,22 +144,19 @@ export async function stageRelease(ctx: TaskContext, o: StageOptions): Promise<S
     if (st.mode & 0o111 && !(isElf(head) && !f.endsWith('.o')) && head.subarray(0, 2).toString('latin1') !== '#!') chmodSync(f, 0o644);
     if (isElf(head)) {
       const object = f.endsWith('.o');
-      // Executables and shared objects lose every symbol table (their
-      // dynamic symbols stay) but keep BOLT's note.
-      const args = object ? ['--strip-debug', '--wildcard', '-R', '.gnu.lto_*', '-R', '.gnu.debuglto_*', '-R', '.comment'] : ['--strip-all', '--keep-section=.note.bolt_info', '-R', '.comment'];
-      await ctx.exec(strip, [...args, f], { jobserver: false });
+      await ctx.exec(strip, [...(object ? STRIP_OBJECT : STRIP_PROGRAM), f], { jobserver: false });
       stripped++;
       // An extension module that calls nothing in libc has no DT_NEEDED on
       // it; lintian (library-not-linked-against-libc) wants one.
       if (!object) {
         const elf = readElf(f);
-        if (elf.fileType === 3 && !elf.segments.some((seg) => seg.type === PT_INTERP) && !elf.needed.includes('libc.so.6')) {
+        if (isSharedLibrary(elf) && !elf.needed.includes('libc.so.6')) {
           await ctx.exec(o.patchelf.command ?? o.patchelf.name, ['--add-needed', 'libc.so.6', f], { jobserver: false });
           libcAdded.push(relative(o.stageDir, f));
         }
       }
     } else if (head.subarray(0, 8).toString('latin1') === '!<arch>\n') {
-      await ctx.exec(strip, ['--strip-debug', '-D', '--wildcard', '-R', '.gnu.lto_*', '-R', '.gnu.debuglto_*', '-R', '.comment', f], { jobserver: false });
+      await ctx.exec(strip, [...STRIP_OBJECT, '-D', f], { jobserver: false });
       stripped++;
     } else if (head.subarray(0, 2).toString('latin1') === '#!') {
       // Every Python script names our interpreter: pip's say bin/python,
@@ -167,11 +175,9 @@ export async function stageRelease(ctx: TaskContext, o: StageOptions): Promise<S
 
   // Every .pyc again, with the paths it will have on the target, and with
   // hash-based invalidation (PEP 552).
-  for (const d of walkDirs(stdlib)) if (d.endsWith('/__pycache__')) rmSync(d, { recursive: true, force: true });
-  await ctx.exec(python, ['-E', '-s', '-m', 'compileall', '-q', '-j', '0', '-f', '--invalidation-mode', 'checked-hash', '-s', o.stageDir, '-p', '/', '-x', 'bad_coding|badsyntax|lib2to3/tests/data', stdlib], {
-    jobserver: false,
-    env: { SOURCE_DATE_EPOCH: '315532800' },
-  });
+  // -B keeps compileall's own imports from caching themselves first (with
+  // stage paths); compileall writes its .pyc regardless.
+  await ctx.exec(python, ['-E', '-s', '-B', '-m', 'compileall', '-q', '-j', '0', '--invalidation-mode', 'checked-hash', '-s', o.stageDir, '-p', '/', '-x', COMPILEALL_EXCLUDE, stdlib], { jobserver: false });
   let pyc = 0;
   for (const f of listFiles(stdlib)) if (f.endsWith('.pyc')) pyc++;
 
@@ -186,14 +192,4 @@ export async function stageRelease(ctx: TaskContext, o: StageOptions): Promise<S
     throw new TaskFailure(`${leaks.length} staged file(s) still contain a build path (${o.forbidden.join(', ')}): ${leaks.slice(0, 5).join(', ')}${leaks.length > 5 ? ', ...' : ''}`, 'see the task log; a new kind of file records the build directory and needs a rule in src/packaging/stage.ts');
   }
   return { files, stripped, sanitized, shebangs, pyc, libcAdded };
-}
-
-function* walkDirs(dir: string): Generator<string> {
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (lstatSync(p).isDirectory()) {
-      yield* walkDirs(p);
-      yield p;
-    }
-  }
 }

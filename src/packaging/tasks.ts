@@ -21,7 +21,7 @@
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { sha256, TaskFailure, writeFileAtomic, type Task, type TaskContext, type ToolRef } from '../graph/index.js';
-import { hasSection, isElf, maxGlibcVersion, readElf, stackPolicy, type ElfFile } from '../elf/reader.js';
+import { hasSection, maxGlibcVersion, readElf, stackPolicy, type ElfFile } from '../elf/reader.js';
 import { buildDeb, debFileName } from './deb/deb.js';
 import { computeDepends, formatDepends } from './deb/shlibdeps.js';
 import { DpkgDb } from './dpkg.js';
@@ -29,8 +29,8 @@ import { GLIBC_ALLOW, makePortable, PATCHELF, type PortableReport } from './port
 import { CHROOT, copyRoot, DEBOOTSTRAP, ensureRootfs, removeRoot, withMounts } from './rootfs.js';
 import { gzipDeterministic, tarArchive, walkTree } from './tar.js';
 import { sourceDateEpoch, type ReleaseNames } from './release.js';
-import { stageRelease } from './stage.js';
-import { listFiles, readHead } from './files.js';
+import { COMPILEALL_EXCLUDE, stageRelease } from './stage.js';
+import { listElves } from './files.js';
 
 const DPKG_DEB: ToolRef = { name: 'dpkg-deb', package: 'dpkg' };
 const LINTIAN: ToolRef = { name: 'lintian', package: 'lintian' };
@@ -59,12 +59,6 @@ export interface PackageOptions {
 
 const P = 'build/package';
 
-function elvesIn(dir: string): ElfFile[] {
-  const out: ElfFile[] = [];
-  for (const f of listFiles(dir)) if (isElf(readHead(f, 4))) out.push(readElf(f));
-  return out;
-}
-
 const readJson = (p: string): Record<string, unknown> => JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
 const json = (v: unknown): string => JSON.stringify(v, null, 2) + '\n';
 
@@ -77,11 +71,14 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
   const probe = join(o.runtimeDir, 'probes/probe.py');
   const names = { ...n, minor, deb, portableName };
   const epochEnv = ['SOURCE_DATE_EPOCH'];
+  const rootfs = { cacheDir: o.cacheDir, suite: o.suite, mirror: o.mirror, debArch: n.debArch };
+  // The upstream project, by what the source is (package.name may be anything).
+  const upstream = n.flavor === 'pyston' ? { title: 'Pyston', homepage: 'https://www.pyston.org/', source: 'https://github.com/pyston/pyston' } : { title: 'CPython', homepage: 'https://www.python.org/', source: 'https://www.python.org/downloads/source/' };
 
   const stage: Task = {
     id: 'package:stage',
     title: `stage the release tree in ${P}/stage (strip, sanitise sysconfig, shebangs, .pyc)`,
-    version: 3,
+    version: 4,
     deps: [o.releaseTask],
     inputs: { tools: [o.strip, PATCHELF], files: [join(o.runtimeDir, 'packaging/sanitize_sysconfig.py')], config: { prefix: n.prefix, minor } },
     outputs: [`${P}/stage`, `${P}/stage.json`],
@@ -124,10 +121,10 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
       for (const l of [`${n.name}3`, `${n.name}${minor}`]) symlinkSync(relative('/usr/bin', `${n.prefix}/bin/python${minor}`), join(root, 'usr', 'bin', l));
       const doc = join(root, 'usr', 'share', 'doc', n.name);
       mkdirSync(doc, { recursive: true });
-      writeFileSync(join(doc, 'copyright'), copyrightFile(n, o.srcDir));
+      writeFileSync(join(doc, 'copyright'), copyrightFile(upstream, o.srcDir));
       writeFileSync(join(doc, 'changelog.Debian.gz'), gzipDeterministic(Buffer.from(changelog(n, o.maintainer, epoch, o.source))));
       writeLintianOverrides(root, n.name, n.prefix, minor);
-      const depends = formatDepends(computeDepends(elvesIn(root)));
+      const depends = formatDepends(computeDepends(listElves(root)));
       ctx.log(`Depends: ${depends.join(', ')}`);
       const built = buildDeb({
         stageDir: root,
@@ -140,9 +137,9 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
           maintainer: o.maintainer,
           section: 'python',
           priority: 'optional',
-          homepage: n.name === 'pyston' ? 'https://www.pyston.org/' : 'https://www.python.org/',
+          homepage: upstream.homepage,
           depends,
-          description: `optimized build of ${n.name === 'pyston' ? 'Pyston' : 'CPython'} ${n.upstreamVersion} in ${n.prefix}\nThe ${n.name === 'pyston' ? 'Pyston' : 'CPython'} ${n.upstreamVersion} interpreter built by pyston-build with\nprofile-guided and link-time optimization, and BOLT where it applies.\nIt installs under ${n.prefix} and provides /usr/bin/${n.name}3.`,
+          description: `optimized build of ${upstream.title} ${n.upstreamVersion} in ${n.prefix}\nThe ${upstream.title} ${n.upstreamVersion} interpreter built by pyston-build with\nprofile-guided and link-time optimization, and BOLT where it applies.\nIt installs under ${n.prefix} and provides /usr/bin/${n.name}3.`,
         },
       });
       writeFileAtomic(join(out, deb), built.bytes);
@@ -153,7 +150,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
   const portable: Task = {
     id: 'package:portable',
     title: `make the portable directory ${portableName} and its .tar.gz`,
-    version: 1,
+    version: 2,
     deps: ['package:stage'],
     inputs: { env: epochEnv, tools: [PATCHELF], config: { names } },
     outputs: [`${P}/portable`],
@@ -173,24 +170,23 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
   const checkElf: Task = {
     id: 'package:check:elf',
     title: 'check the ELF policy of both packages (stack, NEEDED, GLIBC versions)',
-    version: 2,
+    version: 3,
     deps: ['package:deb', 'package:portable'],
     inputs: {},
     outputs: [`${P}/elf-policy.json`],
     async run(ctx) {
       const problems: string[] = [];
-      const glibc: string[] = [];
+      const checked: ElfFile[] = [];
       const check = (dir: string, allowNeeded: (s: string) => boolean): number => {
-        const all = elvesIn(dir);
+        const all = listElves(dir);
         for (const e of all) {
           const rel = relative(ctx.root, e.path);
           // Objects (ET_REL, config-3.X/python.o) have no segments: the link that uses them decides.
           const stack = e.fileType === 1 ? 'ok' : stackPolicy(e);
           if (stack !== 'ok') problems.push(`${rel}: ${stack === 'missing' ? 'no PT_GNU_STACK (the stack may be executable)' : 'executable stack'}`);
           for (const s of e.needed) if (!allowNeeded(s)) problems.push(`${rel}: needs ${s}, which is neither glibc nor bundled`);
-          const g = maxGlibcVersion(e);
-          if (g) glibc.push(g);
         }
+        checked.push(...all);
         return all.length;
       };
       const debCount = check(ctx.path(P, 'deb', 'root'), () => true);
@@ -206,7 +202,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
         }
       }
       if (problems.length) throw new TaskFailure(`${problems.length} ELF policy violation(s): ${problems.slice(0, 3).join('; ')}`, 'see the task log for all of them');
-      const maxGlibc = glibc.sort(compareGlibc).pop() ?? 'none';
+      const maxGlibc = maxGlibcVersion(...checked) ?? 'none';
       ctx.log(`checked ${debCount} + ${portableCount} ELF files; highest symbol version needed: ${maxGlibc}`);
       writeFileAtomic(ctx.path(P, 'elf-policy.json'), json({ elfFiles: { deb: debCount, portable: portableCount }, maxGlibc, executableStack: 0, boltNote: bolted, allowList: [...GLIBC_ALLOW].sort() }));
     },
@@ -241,14 +237,14 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
     inputs: { tools: [DEBOOTSTRAP], config: { suite: o.suite, mirror: o.mirror, arch: n.debArch } },
     outputs: [`${P}/rootfs.json`],
     async run(ctx) {
-      const dir = await ensureRootfs(ctx, { cacheDir: o.cacheDir, suite: o.suite, mirror: o.mirror, debArch: n.debArch });
+      const dir = await ensureRootfs(ctx, rootfs);
       writeFileAtomic(ctx.path(P, 'rootfs.json'), json({ path: dir, suite: o.suite, arch: n.debArch }));
     },
   };
   /** A fresh copy of the cached root in build/package/<name>, with the probe and `files` in its /tmp. */
   const freshRoot = async (ctx: TaskContext, name: string, files: readonly string[]): Promise<string> => {
     const root = ctx.path(P, name);
-    await copyRoot(ctx, await ensureRootfs(ctx, { cacheDir: o.cacheDir, suite: o.suite, mirror: o.mirror, debArch: n.debArch }), root);
+    await copyRoot(ctx, await ensureRootfs(ctx, rootfs), root);
     for (const f of [probe, ...files]) cpSync(f, join(root, 'tmp', basename(f)));
     return root;
   };
@@ -267,8 +263,8 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
         await run(['apt-get', 'install', '-y', '-q', '--no-install-recommends', `/tmp/${deb}`]);
         return run([`/usr/bin/${n.name}3`, '/tmp/probe.py']);
       });
-      const last = out.split('\n').filter((l) => l.startsWith('probe:')).pop() ?? '';
-      if (!last.startsWith('probe: OK')) throw new TaskFailure(`the installed ${deb} failed its probes: ${last || 'no result'}`, `see ${relative(ctx.root, ctx.logPath)}`);
+      const last = probeVerdict(out);
+      if (!last.startsWith('probe: OK')) throw new TaskFailure(`the installed ${deb} failed its probes: ${last}`, `see ${relative(ctx.root, ctx.logPath)}`);
       writeFileAtomic(ctx.path(P, 'install-check.txt'), `${last}\n`);
       await removeRoot(ctx, root);
     },
@@ -294,7 +290,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
         const present = ['libssl3', 'libsqlite3-0', 'libffi8'].filter((p) => db.isInstalled(p));
         if (present.length) throw new TaskFailure(`the check root still has ${present.join(', ')} installed`, 'the portable check would prove nothing: rerun with --force package:rootfs');
         const lines: string[] = [];
-        lines.push((await run([`${home}/python3`, '/tmp/probe.py'])).split('\n').filter((l) => l.startsWith('probe:')).pop() ?? 'probe: no result');
+        lines.push(probeVerdict(await run([`${home}/python3`, '/tmp/probe.py'])));
         lines.push(`pip: ${(await run([`${home}/bin/pip${minor}`, '--version'])).trim().split('\n').pop()}`);
         await run([`${home}/bin/python${minor}`, '-m', 'venv', '/tmp/moved-venv']);
         lines.push(`venv: ${(await run(['/tmp/moved-venv/bin/python', '-c', 'import ssl, sqlite3, ctypes, sys; print(sys.prefix, ssl.OPENSSL_VERSION, sqlite3.sqlite_version)'])).trim().split('\n').pop()}`);
@@ -310,16 +306,11 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
   const publish: Task = {
     id: 'package:publish',
     title: `publish the verified release to ${dist}`,
-    version: 1,
+    version: 2,
     deps: ['package:check:elf', 'package:check:deb', 'package:check:install', 'package:check:portable'],
     inputs: { tools: [...o.toolchain], config: { names, source: o.source } },
     outputs: [dist],
     async run(ctx) {
-      const versions: Record<string, string> = {};
-      for (const t of o.toolchain) {
-        const r = await ctx.exec(t.command ?? t.name, [...(t.versionArgs ?? ['--version'])], { jobserver: false, capture: true });
-        versions[t.name] = (r.output ?? '').split('\n')[0]!.trim();
-      }
       const report = readJson(ctx.path(o.releaseReport));
       const debInfo = readJson(ctx.path(P, 'deb', 'deb.json'));
       const portableInfo = readJson(ctx.path(P, 'portable', 'portable.json'));
@@ -343,7 +334,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
           triplet: n.triplet,
           prefix: n.prefix,
           optimizations: { pgo: pgo.enabled === true, lto: report.lto === true, bolt: bolt.bolted === true },
-          toolchain: { compiler: report.compiler, versions },
+          toolchain: { compiler: report.compiler, versions: ctx.toolVersions },
           source: o.source,
           configure: { args: report.configureArgs ?? [], settings: report.configure ?? {} },
           pgo,
@@ -372,6 +363,11 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
     },
   };
   return { tasks: [stage, debTask, portable, checkElf, checkDeb, rootfsTask, checkInstall, checkPortable, publish], last: 'package:publish' };
+}
+
+/** The probe's last `probe:` line (its verdict), or 'probe: no result'. */
+function probeVerdict(output: string): string {
+  return output.split('\n').filter((l) => l.startsWith('probe:')).pop() ?? 'probe: no result';
 }
 
 /**
@@ -429,7 +425,7 @@ export function maintainerScripts(prefix: string, minor: string): { postinst: st
       '#!/bin/sh',
       'set -e',
       'if [ "$1" = configure ]; then',
-      `\t${py} -E -s -m compileall -q -j 0 --invalidation-mode checked-hash -x 'bad_coding|badsyntax|lib2to3/tests/data' ${prefix}/lib/python${minor} >/dev/null 2>&1 || true`,
+      `\t${py} -E -s -m compileall -q -j 0 --invalidation-mode checked-hash -x '${COMPILEALL_EXCLUDE}' ${prefix}/lib/python${minor} >/dev/null 2>&1 || true`,
       'fi',
       '',
     ].join('\n'),
@@ -437,15 +433,8 @@ export function maintainerScripts(prefix: string, minor: string): { postinst: st
   };
 }
 
-function compareGlibc(a: string, b: string): number {
-  const pa = a.replace(/^GLIBC_/, '').split('.').map(Number);
-  const pb = b.replace(/^GLIBC_/, '').split('.').map(Number);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
-  return 0;
-}
-
 /** debian/copyright in the machine-readable format (DEP-5), with the interpreter's own LICENSE. */
-function copyrightFile(n: ReleaseNames, srcDir: string): string {
+function copyrightFile(upstream: { title: string; source: string }, srcDir: string): string {
   const license = existsSync(join(srcDir, 'LICENSE')) ? readFileSync(join(srcDir, 'LICENSE'), 'utf8') : 'See https://docs.python.org/3/license.html';
   const body = license
     .replace(/\s+$/, '')
@@ -454,8 +443,8 @@ function copyrightFile(n: ReleaseNames, srcDir: string): string {
     .join('\n');
   return [
     'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/',
-    `Upstream-Name: ${n.name === 'pyston' ? 'Pyston' : 'CPython'}`,
-    `Source: ${n.name === 'pyston' ? 'https://github.com/pyston/pyston' : 'https://www.python.org/downloads/source/'}`,
+    `Upstream-Name: ${upstream.title}`,
+    `Source: ${upstream.source}`,
     '',
     'Files: *',
     'Copyright: 2001-2023 Python Software Foundation and contributors',

@@ -120,6 +120,24 @@ describe('caching', () => {
     expect(reasons(r).t).toBe('tool changed: mytool');
   });
 
+  it("a task reads its tools' versions from the engine, as the key saw them", async () => {
+    const root = tmpProject();
+    write(root, 'bin/mytool', '#!/bin/sh\necho "mytool 3.1 (build 7)"\necho second line\n');
+    chmodSync(join(root, 'bin/mytool'), 0o755);
+    const seen: Task = {
+      id: 'seen',
+      deps: [],
+      inputs: { tools: [{ name: 'mytool' }, { name: 'quiet', command: 'true', versionArgs: [] }] },
+      outputs: ['build/versions.json'],
+      async run(ctx) {
+        writeFileSync(ctx.path('build/versions.json'), JSON.stringify(ctx.toolVersions));
+      },
+    };
+    const r = await build(graphOf([seen]), root, { env: { PATH: `${join(root, 'bin')}:${process.env.PATH}` } });
+    expect(r.summary.failed).toEqual([]);
+    expect(JSON.parse(read(root, 'build/versions.json'))).toEqual({ mytool: 'mytool 3.1 (build 7)', quiet: '' });
+  });
+
   it('--force reruns matching tasks and their dependents', async () => {
     const root = tmpProject();
     const g = diamond(root);

@@ -17,10 +17,11 @@
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, lstatSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { TaskFailure, type TaskContext, type ToolRef } from '../../graph/index.js';
-import { isElf, readElf, type ElfFile } from '../../elf/reader.js';
+import { readElf, type ElfFile } from '../../elf/reader.js';
 import { DpkgDb } from '../dpkg.js';
 import { librarySearchPath, resolveLibrary } from '../../elf/search.js';
-import { listFiles, readHead } from '../files.js';
+import { listElves } from '../files.js';
+import { PYTHON_SHEBANG } from '../stage.js';
 
 export const PATCHELF: ToolRef = { name: 'patchelf', package: 'patchelf' };
 
@@ -64,11 +65,6 @@ export interface PortableReport {
   readonly links: readonly string[];
 }
 
-function elfAt(path: string): ElfFile | undefined {
-  const head = readHead(path, 4);
-  return isElf(head) ? readElf(path) : undefined;
-}
-
 /**
  * A launcher that is a shell script and a Python program at once. sh reads
  * `"true" '''\'` as a no-op command, then the next two lines: find the
@@ -105,11 +101,7 @@ export async function makePortable(ctx: TaskContext, o: PortableOptions): Promis
   const searchPath = librarySearchPath();
 
   // The ELF files that ship, and what they need.
-  const elves = new Map<string, ElfFile>();
-  for (const f of listFiles(o.outDir)) {
-    const e = elfAt(f);
-    if (e) elves.set(f, e);
-  }
+  const elves = new Map<string, ElfFile>(listElves(o.outDir).map((e) => [e.path, e]));
   const shipped = new Set([...elves.values()].map((e) => e.soname).filter((s): s is string => !!s));
   const bundled: Bundled[] = [];
   const queue = [...elves.entries()];
@@ -120,18 +112,19 @@ export async function makePortable(ctx: TaskContext, o: PortableOptions): Promis
       const from = resolveLibrary(soname, elf, searchPath);
       if (!from) throw new TaskFailure(`${relative(o.outDir, path)} needs ${soname}, which is not on this machine's library path`, `install the package that provides ${soname} (apt-file search ${soname})`);
       const real = realpathSync(from);
-      const pkg = db.owner(from) ?? db.owner(real);
-      if (!pkg) throw new TaskFailure(`${soname} (${real}) belongs to no Debian package, so its license is unknown`, 'install the library from a Debian package, or build without the module that needs it');
+      const owner = db.owner(from) ?? db.owner(real);
+      if (!owner) throw new TaskFailure(`${soname} (${real}) belongs to no Debian package, so its license is unknown`, 'install the library from a Debian package, or build without the module that needs it');
       mkdirSync(lib, { recursive: true });
       const to = join(lib, soname);
       copyFileSync(real, to);
       chmodSync(to, 0o644);
-      const copyright = `/usr/share/doc/${pkg.replace(/:.*$/, '')}/copyright`;
+      const pkg = owner.replace(/:.*$/, ''); // libssl3:amd64 -> libssl3
+      const copyright = `/usr/share/doc/${pkg}/copyright`;
       if (!existsSync(copyright)) throw new TaskFailure(`no copyright file ${copyright} for ${soname}`, `reinstall ${pkg} (its documentation was removed: check /etc/dpkg/dpkg.cfg.d for path-exclude rules)`);
       copyFileSync(copyright, `${to}.copyright`);
       chmodSync(`${to}.copyright`, 0o644);
       shipped.add(soname);
-      bundled.push({ soname, from: real, package: pkg.replace(/:.*$/, '') });
+      bundled.push({ soname, from: real, package: pkg });
       const copied = readElf(to);
       elves.set(to, copied);
       queue.push([to, copied]);
@@ -161,8 +154,8 @@ export async function makePortable(ctx: TaskContext, o: PortableOptions): Promis
     if (!lstatSync(p).isFile()) continue;
     const text = readFileSync(p);
     if (text.subarray(0, 2).toString('latin1') !== '#!') continue;
-    const first = text.toString('utf8', 0, Math.max(0, text.indexOf(10)));
-    if (!/^#!\S*\/python[0-9.]*$/.test(first)) continue;
+    const nl = text.indexOf(10);
+    if (!PYTHON_SHEBANG.test(text.toString('utf8', 0, nl < 0 ? text.length : nl))) continue;
     writeFileSync(p, relocatableScript(text.toString('utf8'), basename(o.interpreter)));
     launchers.push(`bin/${name}`);
   }
