@@ -22,7 +22,7 @@ import { linkTask, variantTasks, VARIANTS, type BoltOptions } from './variants.j
 import { DEFAULT_APPLY_FLAGS, DEFAULT_INSTRUMENT_FLAGS } from './bolt/pipeline.js';
 import { skipFuncsFromConfig } from './bolt/skip.js';
 import { CPYTHON_BUILD_DEPS, packageKeys } from './steps/system.js';
-import { checkRootfsSettings, checkSourceDateEpoch, releaseNames } from './packaging/release.js';
+import { checkMaintainer, checkRootfsSettings, checkSourceDateEpoch, releaseNames } from './packaging/release.js';
 import { packageTasks } from './packaging/tasks.js';
 
 /** Env vars any task may declare as inputs (Makefile names). */
@@ -70,6 +70,7 @@ export function buildGraph(config: BuildConfig, root: string, env: NodeJS.Proces
   const systemKeys = packageKeys(CPYTHON_BUILD_DEPS);
   checkSourceDateEpoch(env);
   checkRootfsSettings(config['package.suite'], config['package.mirror']);
+  checkMaintainer(config['package.maintainer']);
   const names = releaseNames({ name: config['package.name'], prefix: config['package.prefix'], version: config['package.version'], flavor: src.flavor, sourceVersion: src.version });
   const common = {
     source: src,

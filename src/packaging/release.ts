@@ -7,7 +7,7 @@
 import { statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { PbError } from '../graph/errors.js';
-import { debianVersionProblem } from './deb/control.js';
+import { debianVersionProblem, maintainerProblem } from './deb/control.js';
 
 /** A bad packaging setting. Exit code 2. */
 export class ReleaseConfigError extends PbError {}
@@ -66,6 +66,12 @@ export function releaseNames(o: { name: string; prefix: string; version: string;
   const a = ARCHES[arch];
   if (!a) throw new ReleaseConfigError(`packaging does not know the architecture '${arch}'`, `build on one of: ${Object.keys(ARCHES).join(', ')}`);
   return { name, flavor: o.flavor, prefix, upstreamVersion: o.sourceVersion, debVersion, debArch: a[0], triplet: a[1] };
+}
+
+/** package.maintainer, checked before the .deb's control file gets it. */
+export function checkMaintainer(maintainer: string): void {
+  const p = maintainerProblem(maintainer);
+  if (p) throw new ReleaseConfigError(`invalid package.maintainer ${JSON.stringify(maintainer)}: ${p}`, "use 'Full Name <email@example.org>', e.g. --set 'package.maintainer=Jane Doe <jane@example.org>'");
 }
 
 /** package.suite and package.mirror, checked before debootstrap gets them. */

@@ -40,6 +40,8 @@ describe('usage errors: one line, a hint, exit 2', () => {
   it('a bad package name', () => expectUsageError(cli(['-C', root, '-n', 'package', '--set', 'package.name=My Python']), "invalid package.name 'My Python'", /^hint: use lowercase letters/));
   it('a bad Debian suite', () => expectUsageError(cli(['-C', root, '-n', 'package', '--set', 'package.suite=Bookworm 12']), "invalid package.suite 'Bookworm 12'", /^hint: use a Debian suite name/));
   it('a bad mirror', () => expectUsageError(cli(['-C', root, '-n', 'package', '--set', 'package.mirror=deb.debian.org']), "invalid package.mirror 'deb.debian.org'", /^hint: use an http:\/\/, https:\/\/ or file:\/\/ URL/));
+  it('a bad maintainer', () => expectUsageError(cli(['-C', root, '-n', 'package', '--set', 'package.maintainer=jane@example.org']), `invalid package.maintainer "jane@example.org": it is not 'Full Name <email@example.org>'`, /^hint: use 'Full Name <email@example.org>'/));
+  it('a maintainer that would add a control field', () => expectUsageError(cli(['-C', root, '-n', 'package', '--set', 'package.maintainer=Jane <j@example.org>\nDepends: evil']), 'invalid package.maintainer "Jane <j@example.org>\\nDepends: evil": it spans more than one line', /^hint: /));
   it('a bad SOURCE_DATE_EPOCH', () => expectUsageError(cli(['-C', root, '-n', 'package'], { env: { SOURCE_DATE_EPOCH: 'last tuesday' } }), "SOURCE_DATE_EPOCH must be a whole number of seconds, got 'last tuesday'", /^hint: for example/));
   it('bad -j', () => expectUsageError(cli(['-C', root, '-jx2']), "invalid value 'x2' for -j: expected a whole number from 1 to 4096", /^hint: /));
   it('negative -j', () => expectUsageError(cli(['-C', root, '-j', '-3']), "invalid value '-3' for -j: expected a whole number from 1 to 4096", /^hint: /));

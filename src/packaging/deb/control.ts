@@ -69,7 +69,7 @@ export function controlFile(f: ControlFields): string {
   const problem = debianVersionProblem(f.version);
   if (problem) throw new ControlError(`invalid Debian version '${f.version}': ${problem}`, 'use [epoch:]upstream[-revision], e.g. 3.11.2-1');
   if (!/^[a-z0-9-]+$/.test(f.architecture)) throw new ControlError(`invalid architecture '${f.architecture}'`, 'use a dpkg architecture name such as amd64 or arm64');
-  if (!/<[^<>@\s]+@[^<>\s]+>/.test(f.maintainer)) throw new ControlError(`invalid maintainer '${f.maintainer}'`, "use 'Full Name <email@example.org>'");
+  if (maintainerProblem(f.maintainer)) throw new ControlError(`invalid maintainer '${f.maintainer}'`, "use 'Full Name <email@example.org>'");
   const [synopsis, ...rest] = f.description.trim().split('\n');
   if (!synopsis) throw new ControlError('empty package description', 'give a one-line synopsis');
   const body = rest.map((l) => (l.trim() === '' ? ' .' : ` ${l.trim()}`));
@@ -87,6 +87,13 @@ export function controlFile(f: ControlFields): string {
     ...body,
   ];
   return lines.join('\n') + '\n';
+}
+
+/** Why a Maintainer value is not `Full Name <user@host>` on one line, or undefined when it is. */
+export function maintainerProblem(m: string): string | undefined {
+  if (/[\r\n]/.test(m)) return 'it spans more than one line';
+  if (!/^[^<>]*\S[^<>]* <[^<>@\s]+@[^<>\s]+>$/.test(m)) return "it is not 'Full Name <email@example.org>'";
+  return undefined;
 }
 
 export function installedSizeKiB(bytes: number): number {
