@@ -8,7 +8,7 @@
  * that a changed key can be explained by naming what changed.
  */
 import { lstatSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { LSTAT_OPTS, sha256, type FileHasher } from './hash.js';
 import type { Task } from './task.js';
@@ -45,6 +45,19 @@ function globSync(pattern: string | string[], options: import('tinyglobby').Glob
 }
 
 const GLOB_CHARS = /[*?[\]{}]/;
+/** Anything path.resolve would change: `.` or `..` segments, `//`, a leading or trailing `/`. */
+const NOT_PLAIN = /(^|\/)\.\.?(\/|$)|\/\/|^\/|\/$/;
+
+/**
+ * `resolve(root, p)` for an already absolute, normalized root. A plain
+ * relative path is simply appended: path.resolve costs about 1 µs a call,
+ * and a no-op build resolves every input and output.
+ */
+export function underRoot(root: string, p: string): string {
+  if (p !== '' && !NOT_PLAIN.test(p)) return root === '/' ? `/${p}` : `${root}/${p}`;
+  return resolve(root, p);
+}
+
 const MISSING = '<missing>';
 
 /** Canonical JSON of a value: object keys sorted, so equal values hash equally. */
@@ -78,10 +91,10 @@ export function digestInputs(entries: readonly string[], root: string, hasher: F
     if (entry.startsWith('!')) continue;
     if (GLOB_CHARS.test(entry)) {
       const matches = globSync(entry, { cwd: root, dot: true, onlyFiles: true, absolute: false, expandDirectories: false, ignore });
-      for (const m of matches.sort()) out[m] = hasher.digestPath(resolve(root, m)) ?? MISSING;
+      for (const m of matches.sort()) out[m] = hasher.digestPath(underRoot(root, m)) ?? MISSING;
       continue;
     }
-    const abs = isAbsolute(entry) ? entry : resolve(root, entry);
+    const abs = underRoot(root, entry);
     // One lstat per input: it decides file vs directory and feeds the stat cache.
     const st = lstatSync(abs, LSTAT_OPTS);
     if (st === undefined) {
@@ -213,7 +226,7 @@ export function outputDigests(outputs: readonly string[], root: string, hasher: 
   const out = new Map<string, string | undefined>();
   for (const o of outputs) {
     if (o.startsWith('!')) continue;
-    out.set(o, hasher.digestPath(isAbsolute(o) ? o : resolve(root, o), undefined, exclude));
+    out.set(o, hasher.digestPath(underRoot(root, o), undefined, exclude));
   }
   return out;
 }

@@ -56,8 +56,8 @@ export class ToolResolver {
     const found = which(command, this.pathEnv);
     if (!found) throw new MissingToolError(tool.name, tool.package);
     const real = realpathSync(found);
-    const st = statSync(real, { bigint: true });
-    const statId = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    const st = statSync(real);
+    const statId = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
     let entry = this.cache[real];
     if (!entry || entry.stat !== statId) {
       entry = { stat: statId, version: probeVersion(found, tool.versionArgs ?? ['--version']), digest: this.hasher.digestFile(real, st) ?? '' };

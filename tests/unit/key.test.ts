@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chmodSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { canonicalJson, computeFingerprint, detailsOf, digestInputs, keyReason, type FingerprintContext } from '../../src/graph/key.js';
+import { join, resolve } from 'node:path';
+import { canonicalJson, computeFingerprint, detailsOf, digestInputs, keyReason, underRoot, type FingerprintContext } from '../../src/graph/key.js';
 import { FileHasher } from '../../src/graph/hash.js';
 import { ToolResolver } from '../../src/graph/tools.js';
 import { forceMatcher, criticalPriorities } from '../../src/graph/plan.js';
@@ -71,6 +71,11 @@ describe('action keys', () => {
     const a = computeFingerprint(task(), new Map(), ctx(root, { CC: 'a' }));
     const b = computeFingerprint(task(), new Map(), ctx(root, { CC: 'b' }));
     expect(keyReason(b, record(a), undefined, false)).toEqual({ kind: 'inputs changed' });
+  });
+
+  it('joins plain paths under the root exactly as path.resolve does', () => {
+    const paths = ['a', 'a/b.c', '.hidden/x', 'a..b/c', 'a/.b', '..', '../x', 'a/../b', './a', 'a/./b', 'a//b', 'a/', '.', '', '/abs/p', '/abs/../q', 'a/..', 'a/.'];
+    for (const root of ['/work/p', '/']) for (const p of paths) expect(underRoot(root, p), `${root} + ${p}`).toBe(resolve(root, p));
   });
 
   it('! entries exclude paths from globs and directories', () => {
