@@ -209,7 +209,13 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
   const pathMaps = release
     ? [opts.source.srcDir, join(opts.root, buildDir), join(opts.root, `build/${v}_pgo_build`)].flatMap((p) => [`-fmacro-prefix-map=${p}=.`, `-fdebug-prefix-map=${p}=.`])
     : [];
-  const boltShape: PgoFlags = { cflags: [...gccShape, ...pathMaps], ldflags: [...gccShape] };
+  // What CPython's configure adds for GCC under --enable-optimizations, which
+  // our own PGO pipeline does not pass: without semantic interposition, GCC
+  // may inline and clone across exported functions of the PIC parts (the
+  // shared extension modules, a shared libpython). Both PGO builds get it, so
+  // the profile describes the code it is used on.
+  const noInterposition = opt && tc.family === 'gcc' ? ['-fno-semantic-interposition'] : [];
+  const boltShape: PgoFlags = { cflags: [...gccShape, ...noInterposition, ...pathMaps], ldflags: [...gccShape, ...noInterposition] };
   const makeArgs =
     bolt && !shared
       ? ['PY_CORE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE -fno-pie', 'PY_BUILTIN_MODULE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE_BUILTIN -fno-pie', 'LINKCC=$(PURIFY) $(MAINCC) -no-pie']

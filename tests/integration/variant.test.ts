@@ -34,6 +34,13 @@ describe('variants', () => {
     expect(gen).toContain('-fno-reorder-blocks-and-partition');
     expect(gen).not.toContain('--emit-relocs');
     expect(JSON.stringify(full.tasks.get('opt:pgo:instrumented:make')!.inputs.config)).toContain('-fno-pie');
+    // As under CPython's --enable-optimizations with GCC: in both PGO builds, compile and link flags; never in unopt.
+    for (const id of ['opt:configure', 'opt:pgo:instrumented:configure']) {
+      const e = (full.tasks.get(id)!.inputs.config as { env: Record<string, string> }).env;
+      expect(e.CFLAGS_NODIST, id).toContain('-fno-semantic-interposition');
+      expect(e.LDFLAGS_NODIST, id).toContain('-fno-semantic-interposition');
+    }
+    expect(JSON.stringify(full.tasks.get('unopt:configure')!.inputs.config)).not.toContain('semantic-interposition');
     for (const env of [{ USE_BOLT: '0' }, { NOBOLT: '1' }]) {
       const off = await graphWith(env);
       expect([...off.tasks.keys()].some((id) => id.includes(':bolt:')), JSON.stringify(env)).toBe(false);
