@@ -16,7 +16,9 @@
 //                same source with the same compiler (gcc), built by this script
 // and compares them, plus the system /usr/bin/python3.11 (Debian's GCC PGO+LTO
 // build of the same 3.11.2), on runtime/bench: a benchmark set kept apart from the
-// training workloads. Runs are interleaved (round-robin) so drift hits all alike.
+// training workloads. Runs are interleaved per benchmark: each round takes one
+// sample set of a benchmark on every interpreter in turn (rotating order),
+// then the next benchmark, so drift hits all interpreters alike.
 // Prints per-benchmark speedups over unopt, their geomean, and each build's wall time.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -125,22 +127,36 @@ if (withRegrtest) {
 }
 if (existsSync('/usr/bin/python3.11')) interps['system-3.11'] = '/usr/bin/python3.11';
 
-// Interleaved benchmark runs.
-const samples = {}; // interp -> bench -> [seconds]
-for (let r = 0; r < rounds; r++) {
-  for (const [name, py] of Object.entries(interps)) {
-    const json = join(out, `interp-${name}-${r}.json`);
-    const res = spawnSync(py, [join(repo, 'runtime/bench/run.py'), '--reps', String(reps), '--inner', String(inner), '--json', json], { encoding: 'utf8', cwd: tmpdir() });
-    if (res.status !== 0) {
-      process.stderr.write(`benchmarks failed on ${name}:\n${res.stdout.slice(-3000)}\n${res.stderr.slice(-3000)}\n`);
-      process.exit(1);
-    }
-    const data = JSON.parse(readFileSync(json, 'utf8'));
-    for (const [b, times] of Object.entries(data.results)) ((samples[name] ??= {})[b] ??= []).push(...times);
-    log(`round ${r + 1}/${rounds}: ${name} done`);
-  }
+// Interleaved benchmark runs, one benchmark at a time: every sample of a
+// benchmark is taken on each interpreter in turn (the order rotates), so a
+// slow spell of this VM (they last seconds to minutes) falls on all of them
+// alike instead of on one interpreter's whole pass.
+const benchList = spawnSync(interps.unopt, [join(repo, 'runtime/bench/run.py'), '--list'], { encoding: 'utf8', cwd: tmpdir() });
+if (benchList.status !== 0) {
+  process.stderr.write(`cannot list the benchmarks:\n${benchList.stderr}\n`);
+  process.exit(1);
 }
-
+const benchNames = benchList.stdout.split('\n').map((l) => l.split(/\s+/)[0]).filter(Boolean);
+const samples = {}; // interp -> bench -> [seconds]
+const order = Object.keys(interps);
+let turn = 0;
+for (let r = 0; r < rounds; r++) {
+  for (const b of benchNames) {
+    for (let k = 0; k < order.length; k++) {
+      const name = order[(k + turn) % order.length];
+      const json = join(out, `interp-${name}.json`);
+      const res = spawnSync(interps[name], [join(repo, 'runtime/bench/run.py'), '--only', b, '--reps', String(reps), '--inner', String(inner), '--json', json], { encoding: 'utf8', cwd: tmpdir() });
+      if (res.status !== 0) {
+        process.stderr.write(`benchmark ${b} failed on ${name}:\n${res.stdout.slice(-3000)}\n${res.stderr.slice(-3000)}\n`);
+        process.exit(1);
+      }
+      const data = JSON.parse(readFileSync(json, 'utf8'));
+      ((samples[name] ??= {})[b] ??= []).push(...data.results[b]);
+    }
+    turn++;
+  }
+  log(`round ${r + 1}/${rounds} done`);
+}
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
