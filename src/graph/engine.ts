@@ -84,7 +84,7 @@ export function planBuild(graph: TaskGraph, opts: EngineOptions): Plan {
   const order = topoClosure(graph, roots);
   const { state, problem } = loadState(statePath(opts.buildDir));
   const details = new DetailsStore(detailsPath(opts.buildDir));
-  const hasher = new FileHasher(Object.entries(state.stat));
+  const hasher = new FileHasher(state.stat);
   const env = opts.env ?? process.env;
   const tools = new ToolResolver(env.PATH, hasher, state.tools);
   const forced = forceMatcher(opts.force ?? []);
@@ -536,7 +536,7 @@ class Run {
   /** Persist records and caches. A failed save mid-build is a warning; at the end it is an error. */
   private saveNow(final: boolean): void {
     const s = this.plan.state;
-    s.stat = Object.fromEntries(this.plan.hasher.cache);
+    s.stat = this.plan.hasher.cache;
     try {
       this.plan.details.save();
       saveState(statePath(this.opts.buildDir), s);

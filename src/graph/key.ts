@@ -60,9 +60,21 @@ export function underRoot(root: string, p: string): string {
 
 const MISSING = '<missing>';
 
+/** A string JSON.stringify would leave as it is between its quotes: no quote, backslash, control character or surrogate. */
+const JSON_PLAIN = /^[^"\\\x00-\x1f\ud800-\udfff]*$/;
+
+/**
+ * JSON.stringify of a string, byte for byte. Paths and hex digests need no
+ * escaping, and quoting them directly is several times faster; a no-op
+ * build quotes about 20 strings per task.
+ */
+export function jsonString(s: string): string {
+  return JSON_PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
+}
+
 /** Canonical JSON of a value: object keys sorted, so equal values hash equally. */
 export function canonicalJson(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'string') return jsonString(v);
   if (Array.isArray(v)) {
     let s = '[';
     for (let i = 0; i < v.length; i++) s += (i > 0 ? ',' : '') + canonicalJson(v[i]);
@@ -72,7 +84,7 @@ export function canonicalJson(v: unknown): string {
     const o = v as Record<string, unknown>;
     const keys = Object.keys(o).sort();
     let s = '{';
-    for (let i = 0; i < keys.length; i++) s += (i > 0 ? ',' : '') + JSON.stringify(keys[i]) + ':' + canonicalJson(o[keys[i]!]);
+    for (let i = 0; i < keys.length; i++) s += (i > 0 ? ',' : '') + jsonString(keys[i]!) + ':' + canonicalJson(o[keys[i]!]);
     return s + '}';
   }
   return JSON.stringify(v) ?? 'null';
@@ -142,7 +154,7 @@ function sortedRecord(entries: [string, string][]): Record<string, string> {
 function recordJson(r: Readonly<Record<string, string>>): string {
   const keys = Object.keys(r).sort();
   let s = '{';
-  for (let i = 0; i < keys.length; i++) s += (i > 0 ? ',' : '') + JSON.stringify(keys[i]) + ':' + JSON.stringify(r[keys[i]!]);
+  for (let i = 0; i < keys.length; i++) s += (i > 0 ? ',' : '') + jsonString(keys[i]!) + ':' + jsonString(r[keys[i]!]!);
   return s + '}';
 }
 
@@ -176,7 +188,7 @@ export function computeFingerprint(task: Task, depKeys: ReadonlyMap<string, stri
   );
   // Exactly canonicalJson({ config, def, deps, env, files, tools, upstream }), without the generic recursion.
   const key = sha256(
-    `{"config":${recordJson(config)},"def":${JSON.stringify(def)},"deps":${recordJson(deps)},"env":${recordJson(env)},"files":${recordJson(files)},"tools":${recordJson(tools)},"upstream":${recordJson(upstream)}}`,
+    `{"config":${recordJson(config)},"def":"${def}","deps":${recordJson(deps)},"env":${recordJson(env)},"files":${recordJson(files)},"tools":${recordJson(tools)},"upstream":${recordJson(upstream)}}`,
   );
   return { key, def, files, config, env, tools, deps, upstream, envValues, resolvedTools };
 }

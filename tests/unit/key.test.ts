@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chmodSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { canonicalJson, computeFingerprint, detailsOf, digestInputs, keyReason, underRoot, type FingerprintContext } from '../../src/graph/key.js';
+import { canonicalJson, computeFingerprint, detailsOf, digestInputs, jsonString, keyReason, underRoot, type FingerprintContext } from '../../src/graph/key.js';
 import { FileHasher } from '../../src/graph/hash.js';
 import { ToolResolver } from '../../src/graph/tools.js';
 import { forceMatcher, criticalPriorities } from '../../src/graph/plan.js';
@@ -71,6 +71,12 @@ describe('action keys', () => {
     const a = computeFingerprint(task(), new Map(), ctx(root, { CC: 'a' }));
     const b = computeFingerprint(task(), new Map(), ctx(root, { CC: 'b' }));
     expect(keyReason(b, record(a), undefined, false)).toEqual({ kind: 'inputs changed' });
+  });
+
+  it('quotes strings exactly as JSON.stringify does', () => {
+    const fixed = ['', 'src/a.c', 'a"b', 'a\\b', 'tab\there', 'nl\n', '\u0000', '\u001f', '\u007f', 'é/ü', '\u2028', '😀', '\ud800', 'x\udfff', '\udfff\ud800'];
+    const random = Array.from({ length: 2000 }, (_, i) => String.fromCharCode(...Array.from({ length: 1 + (i % 7) }, (_, k) => ((i * 7919 + k * 104729) % 0x10000))));
+    for (const s of [...fixed, ...random]) expect(jsonString(s), JSON.stringify(s)).toBe(JSON.stringify(s));
   });
 
   it('joins plain paths under the root exactly as path.resolve does', () => {
