@@ -2,7 +2,7 @@
  * Content digests with a stat cache.
  *
  * A file's digest is the sha256 of its bytes, never its mtime. The stat
- * cache maps (dev, inode, size, mtime_ns, ctime_ns) to a digest so that an
+ * cache maps (dev, inode, size, mtime, ctime) to a digest so that an
  * unchanged file costs one stat. An entry is trusted only if the file's
  * mtime was safely older than the moment it was hashed ("racy" entries, as
  * git calls them, are rehashed): a write in the same clock tick as the hash
