@@ -215,7 +215,8 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
   // shared extension modules, a shared libpython). Both PGO builds get it, so
   // the profile describes the code it is used on.
   const noInterposition = opt && tc.family === 'gcc' ? ['-fno-semantic-interposition'] : [];
-  const boltShape: PgoFlags = { cflags: [...gccShape, ...noInterposition, ...pathMaps], ldflags: [...gccShape, ...noInterposition] };
+  // Flags the instrumented PGO build and the final build both get.
+  const bothBuilds: PgoFlags = { cflags: [...gccShape, ...noInterposition, ...pathMaps], ldflags: [...gccShape, ...noInterposition] };
   const makeArgs =
     bolt && !shared
       ? ['PY_CORE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE -fno-pie', 'PY_BUILTIN_MODULE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE_BUILTIN -fno-pie', 'LINKCC=$(PURIFY) $(MAINCC) -no-pie']
@@ -232,7 +233,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
     };
     // The instrumented build needs no LTO: it only has to count.
     const genFlags = instrumentFlags(spec, opts.root);
-    const gen = { cflags: [...genFlags.cflags, ...boltShape.cflags], ldflags: [...genFlags.ldflags, ...boltShape.ldflags] };
+    const gen = { cflags: [...genFlags.cflags, ...bothBuilds.cflags], ldflags: [...genFlags.ldflags, ...bothBuilds.ldflags] };
     tasks.push(
       ...configureAndMake({
         prefix: `${v}:pgo:instrumented`,
@@ -264,7 +265,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
     Object.assign(config, { profile: profileOutput(spec) });
   }
 
-  flags = { cflags: [...flags.cflags, ...boltShape.cflags], ldflags: [...flags.ldflags, ...boltShape.ldflags, ...(bolt ? ['-Wl,--emit-relocs'] : [])] };
+  flags = { cflags: [...flags.cflags, ...bothBuilds.cflags], ldflags: [...flags.ldflags, ...bothBuilds.ldflags, ...(bolt ? ['-Wl,--emit-relocs'] : [])] };
   if (bolt) Object.assign(config, { bolt: true, shared });
   tasks.push(
     ...configureAndMake({ prefix: v, buildDir, installDir, ...(release ? { installPrefix: opts.releasePrefix } : {}), args, env: buildEnv(tc, flags, opt && opts.lto), deps, opts, config, extraTools, makeArgs, relativeSource: release }),
