@@ -4,10 +4,11 @@
  * interpreter variant will have (configure -> make -> install -> check), and
  * shows the engine's caching, jobserver and `--explain` on real tools.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Task, ToolRef } from '../graph/index.js';
 import { TaskFailure } from '../graph/index.js';
 import type { BuildConfig } from '../config.js';
+import { packageRoot } from './paths.js';
 
 export const DEMO_SOURCE = 'tests/fixtures/cdemo';
 
@@ -43,6 +44,10 @@ export function demoTasks(config: BuildConfig): Task[] {
       },
       outputs: [`${buildDir}/config.mk`, `${buildDir}/config.h`, `${buildDir}/Makefile`],
       async run(ctx) {
+        // The demo builds the project's own copy of the fixture (the tests
+        // edit it there), so a project without one cannot build it.
+        if (!existsSync(ctx.path(src, 'configure')))
+          throw new TaskFailure(`the demo target builds ${src}, which ${ctx.path('.')} does not have`, `run it in the pyston-build checkout: pyston-build -C ${packageRoot()} demo`);
         mkdirSync(ctx.path(buildDir), { recursive: true });
         await ctx.exec('sh', [ctx.path(src, 'configure'), `--prefix=${prefix}`, `--with-greeting=${config['demo.greeting']}`], {
           cwd: ctx.path(buildDir),

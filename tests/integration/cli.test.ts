@@ -134,6 +134,16 @@ describe('the demonstration build', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('demo in a project without the fixture names the fix, not a shell error', () => {
+    const root = tmpProject('pb-nodemo-');
+    const r = cli(['-C', root, 'demo']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`error: the demo target builds tests/fixtures/cdemo, which ${root} does not have (run it in the pyston-build checkout: pyston-build -C `);
+    expect(r.stderr).not.toContain('cannot open');
+    expect(existsSync(join(root, 'build/demo_build'))).toBe(false);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('--json prints the build summary', () => {
     const root = demoProject();
     const r = cli(['-C', root, 'demo', '--json']);
