@@ -1,11 +1,14 @@
 /**
  * `pyston-build clean`. Without targets: everything in the build directory.
  * With targets: the declared outputs, logs and records of their tasks.
- * Either way under the build lock, so a running build is never pulled apart.
+ * Either way under the build lock, so a running build is never pulled apart,
+ * and after unmounting whatever a killed package check left mounted there
+ * (src/graph/mounts.ts), so the delete never walks into /proc.
  */
 import { readdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { acquireLock } from './lock.js';
+import { unmountUnder } from './mounts.js';
 import { loadState, saveState, stateDir, statePath } from './state.js';
 import { logPathFor } from './engine.js';
 import type { Task } from './task.js';
@@ -25,6 +28,7 @@ export async function cleanBuildDir(buildDir: string, onWait: (m: string) => voi
   const lock = await acquireLock(sdir, { wait: true, onWait });
   let removed = 0;
   try {
+    unmountUnder(buildDir);
     for (const n of names) {
       if (n === '.pyston-build') continue;
       rmSync(join(buildDir, n), { recursive: true, force: true });
@@ -48,7 +52,9 @@ export async function cleanTasks(root: string, buildDir: string, tasks: readonly
     const { state } = loadState(statePath(buildDir));
     for (const t of tasks) {
       for (const o of t.outputs.filter((x) => !x.startsWith('!'))) {
-        rmSync(isAbsolute(o) ? o : resolve(root, o), { recursive: true, force: true });
+        const p = isAbsolute(o) ? o : resolve(root, o);
+        unmountUnder(p);
+        rmSync(p, { recursive: true, force: true });
         removed++;
       }
       rmSync(logPathFor(buildDir, t.id), { force: true });

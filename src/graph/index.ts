@@ -8,6 +8,7 @@ export { planBuild, runBuild, plannedTasks, logPathFor, tailFile, type EngineOpt
 export { resolveTargets, topoClosure, validateGraph } from './plan.js';
 export { stateDir, statePath, loadState, writeFileAtomic, copyFileAtomic } from './state.js';
 export { acquireLock } from './lock.js';
+export { mountsUnder, unmountUnder } from './mounts.js';
 export { which, ToolResolver } from './tools.js';
 export { sha256 } from './hash.js';
 export { tracePath } from './trace.js';

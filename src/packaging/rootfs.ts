@@ -7,7 +7,7 @@
  */
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TaskFailure, type ExecOptions, type TaskContext, type ToolRef } from '../graph/index.js';
+import { mountsUnder, TaskFailure, type ExecOptions, type TaskContext, type ToolRef } from '../graph/index.js';
 
 export const DEBOOTSTRAP: ToolRef = { name: 'debootstrap', package: 'debootstrap', versionArgs: ['--version'] };
 export const CHROOT: ToolRef = { name: 'chroot', package: 'coreutils' };
@@ -51,16 +51,6 @@ export async function ensureRootfs(ctx: TaskContext, o: { cacheDir: string; suit
   await removeRoot(ctx, dir);
   renameSync(tmp, dir);
   return dir;
-}
-
-/** Mount points at or under dir, deepest first (from /proc/self/mounts). */
-function mountsUnder(dir: string): string[] {
-  const text = existsSync('/proc/self/mounts') ? readFileSync('/proc/self/mounts', 'utf8') : '';
-  return text
-    .split('\n')
-    .map((l) => l.split(' ')[1]?.replace(/\\040/g, ' '))
-    .filter((m): m is string => !!m && (m === dir || m.startsWith(dir + '/')))
-    .sort((a, b) => b.length - a.length);
 }
 
 /** Remove a root copy, unmounting anything a killed run left mounted in it first. */

@@ -1,13 +1,15 @@
 /**
- * Faults a build can hit, for real: a full disk (a tiny tmpfs; needs root
- * to mount, as on the project's machines and CI).
+ * Faults a build can hit, for real: a full disk (a tiny tmpfs), and a mount
+ * left in the build directory by a killed package check. Both need root to
+ * mount, as on the project's machines and CI.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build, catTask, graphOf, tmpProject, write } from '../helpers.js';
-import { loadState, statePath, type Task } from '../../src/graph/index.js';
+import { build, catTask, cli, demoProject, graphOf, tmpProject, write } from '../helpers.js';
+import { loadState, mountsUnder, statePath, type Task } from '../../src/graph/index.js';
 
 const mnt = join(tmpProject('pb-fullfs-'), 'fs');
 mkdirSync(mnt);
@@ -57,5 +59,72 @@ describe.skipIf(!mounted)('a full disk', () => {
     const again = await build(graph(1), root, { jobs: 1 });
     expect(again.summary.ok).toBe(true);
     expect(again.ran).toEqual(['filler']);
+  });
+});
+
+describe.skipIf(process.getuid?.() !== 0)('a mount a killed package check left in the build directory', () => {
+  /** A demo project with /proc mounted inside `dir` (relative to the project), as a killed chroot check leaves it. */
+  function leftMounted(dir: string): { root: string; at: string } {
+    const root = demoProject();
+    const at = join(root, dir, 'root/proc');
+    mkdirSync(at, { recursive: true });
+    writeFileSync(join(root, dir, 'root/keep.txt'), 'x\n');
+    expect(spawnSync('mount', ['-t', 'proc', 'proc', at]).status).toBe(0);
+    expect(mountsUnder(root)).toEqual([at]);
+    return { root, at };
+  }
+  afterAll(() => {
+    // Whatever a failed assertion left mounted under the test projects.
+    for (const m of mountsUnder(tmpdir())) if (m.includes('pb-demo-')) spawnSync('umount', ['-l', m]);
+  });
+
+  it('clean unmounts it first, then removes the whole build directory', () => {
+    const { root } = leftMounted('build/package/check');
+    const r = cli(['-C', root, 'clean']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(mountsUnder(root)).toEqual([]);
+    expect(existsSync(join(root, 'build'))).toBe(false);
+    expect(existsSync('/proc/self/mounts')).toBe(true);
+  });
+
+  it('when it cannot be unmounted, clean deletes nothing and says how to unmount it', () => {
+    const { root, at } = leftMounted('build/package/check');
+    const r = cli(['-C', root, 'clean'], { env: { PATH: join(root, 'no-such-bin') } });
+    expect(r.status).toBe(1);
+    const [error, hint, ...rest] = r.stderr.trimEnd().split('\n');
+    expect(error).toMatch(/^error: .* is still mounted \(a build was killed while it was in use\) and umount failed: .*ENOENT/);
+    expect(error).toContain(`error: ${at} is still mounted`);
+    expect(hint).toBe(`hint: unmount it as root (umount -l '${at}'), then run the command again`);
+    expect(rest).toEqual([]);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(join(root, 'build/package/check/root/keep.txt'))).toBe(true);
+    expect(spawnSync('umount', ['-l', at]).status).toBe(0);
+  });
+
+  it('clean TARGET unmounts what is under that target\'s outputs', () => {
+    // build/demo_install is an output directory of demo:install.
+    const { root } = leftMounted('build/demo_install');
+    const r = cli(['-C', root, 'clean', 'demo']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(mountsUnder(root)).toEqual([]);
+    expect(existsSync(join(root, 'build/demo_install'))).toBe(false);
+  });
+});
+
+describe('mountsUnder reads the mount table', () => {
+  const table = [
+    'proc /proc proc rw 0 0',
+    'proc /srv/p/build/pkg/root/proc proc rw 0 0',
+    'shm /srv/p/build/pkg/root/dev/shm tmpfs rw 0 0',
+    'tmpfs /srv/p/build-other tmpfs rw 0 0',
+    'tmpfs /srv/p/build/with\\040space\\011tab tmpfs rw 0 0',
+    '',
+  ].join('\n');
+  it('at or under the directory, deepest first, with escapes decoded; a sibling with the same prefix is not under it', () => {
+    expect(mountsUnder('/srv/p/build', table)).toEqual(['/srv/p/build/pkg/root/dev/shm', '/srv/p/build/with space\ttab', '/srv/p/build/pkg/root/proc']);
+    expect(mountsUnder('/srv/p/build/pkg/root/proc', table)).toEqual(['/srv/p/build/pkg/root/proc']);
+    expect(mountsUnder('/srv/q', table)).toEqual([]);
   });
 });
