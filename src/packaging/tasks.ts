@@ -415,8 +415,12 @@ function writeLintianOverrides(root: string, pkg: string, prefix: string, minor:
 /**
  * postinst compiles the standard library's .pyc (hash-based, so they stay
  * valid whatever the files' mtimes); prerm removes every __pycache__ under
- * the prefix, so dpkg leaves nothing behind. A file that cannot compile
- * (CPython's tests include deliberately bad ones) must not fail the install.
+ * the prefix, so dpkg leaves nothing behind. compileall exits 1 when some
+ * file does not compile, which must not fail the install (packages the user
+ * installed into site-packages may hold such files; the staged standard
+ * library itself compiled cleanly). Any other status means the interpreter
+ * itself did not run (127: missing, 126: not executable, 128+N: killed by a
+ * signal), and that fails the configure step with a message saying so.
  */
 export function maintainerScripts(prefix: string, minor: string): { postinst: string; prerm: string } {
   const py = `${prefix}/bin/python${minor}`;
@@ -425,7 +429,12 @@ export function maintainerScripts(prefix: string, minor: string): { postinst: st
       '#!/bin/sh',
       'set -e',
       'if [ "$1" = configure ]; then',
-      `\t${py} -E -s -m compileall -q -j 0 --invalidation-mode checked-hash -x '${COMPILEALL_EXCLUDE}' ${prefix}/lib/python${minor} >/dev/null 2>&1 || true`,
+      '\trc=0',
+      `\t${py} -E -s -m compileall -q -j 0 --invalidation-mode checked-hash -x '${COMPILEALL_EXCLUDE}' ${prefix}/lib/python${minor} >/dev/null 2>&1 || rc=$?`,
+      '\tif [ "$rc" -gt 1 ]; then',
+      `\t\techo "postinst: ${py} failed (exit status $rc) while compiling ${prefix}/lib/python${minor}" >&2`,
+      '\t\texit 1',
+      '\tfi',
       'fi',
       '',
     ].join('\n'),

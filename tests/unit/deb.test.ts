@@ -1,11 +1,12 @@
 /** The .deb building blocks: the ar writer (read back by binutils' ar), the control file and md5sums. */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { arArchive, ArError } from '../../src/packaging/deb/ar.js';
 import { ControlError, controlFile, debianVersionProblem, installedSizeKiB, md5sums, type ControlFields } from '../../src/packaging/deb/control.js';
+import { maintainerScripts } from '../../src/packaging/tasks.js';
 import { tmpProject } from '../helpers.js';
 
 describe('arArchive', () => {
@@ -130,5 +131,35 @@ describe('md5sums', () => {
     for (const f of files) writeFileSync(join(dir, f.path), f.data);
     writeFileSync(join(dir, 'md5sums'), md5sums(files));
     expect(spawnSync('md5sum', ['-c', 'md5sums'], { cwd: dir }).status).toBe(0);
+  });
+});
+
+describe('maintainer scripts', () => {
+  /** A prefix whose bin/python3.11 is the system's real interpreter (or nothing), and the postinst run on it with sh. */
+  function postinst(withPython: boolean, files: Record<string, string>): { status: number | null; stderr: string; prefix: string } {
+    const prefix = join(tmpProject('pb-postinst-'), 'usr/lib/pyx');
+    mkdirSync(join(prefix, 'bin'), { recursive: true });
+    if (withPython) symlinkSync('/usr/bin/python3.11', join(prefix, 'bin/python3.11'));
+    for (const [rel, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(prefix, 'lib/python3.11', rel)), { recursive: true });
+      writeFileSync(join(prefix, 'lib/python3.11', rel), text);
+    }
+    const script = join(prefix, '..', 'postinst');
+    writeFileSync(script, maintainerScripts(prefix, '3.11').postinst);
+    const r = spawnSync('sh', [script, 'configure', ''], { encoding: 'utf8' });
+    return { status: r.status, stderr: r.stderr, prefix };
+  }
+
+  it('postinst compiles what compiles, and a file that does not (exit 1 from compileall) does not fail the install', () => {
+    const r = postinst(true, { 'good.py': 'X = 1\n', 'site-packages/broken.py': 'def (:\n', 'test/badsyntax_x.py': 'def (:\n' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(existsSync(join(r.prefix, 'lib/python3.11/__pycache__/good.cpython-311.pyc'))).toBe(true);
+  });
+
+  it('postinst fails, saying why, when the interpreter itself does not run', () => {
+    const r = postinst(false, { 'good.py': 'X = 1\n' });
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toBe(`postinst: ${r.prefix}/bin/python3.11 failed (exit status 127) while compiling ${r.prefix}/lib/python3.11`);
   });
 });
