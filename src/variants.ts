@@ -128,7 +128,10 @@ function configureAndMake(o: {
       id: `${o.prefix}:configure`,
       title: `configure ${o.buildDir}`,
       deps: [...opts.source.deps],
-      inputs: { files: opts.source.files, tools, config: { ...o.config, args: o.args, env: o.env, ...(o.relativeSource ? { relativeSource: true } : {}) }, upstream: opts.systemKeys },
+      // Make's command-line variables are in this key too: make does not
+      // track them, so a change must reconfigure (which empties the build
+      // directory) for make to rebuild with them.
+      inputs: { files: opts.source.files, tools, config: { ...o.config, args: o.args, env: o.env, ...(o.relativeSource ? { relativeSource: true } : {}), ...(o.makeArgs?.length ? { makeArgs: o.makeArgs } : {}) }, upstream: opts.systemKeys },
       outputs: [`${o.buildDir}/Makefile`, `${o.buildDir}/pyconfig.h`],
       async run(ctx) {
         // A missing library would not fail configure: the module would just be left out.
@@ -217,10 +220,20 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
   const noInterposition = opt && tc.family === 'gcc' ? ['-fno-semantic-interposition'] : [];
   // Flags the instrumented PGO build and the final build both get.
   const bothBuilds: PgoFlags = { cflags: [...gccShape, ...noInterposition, ...pathMaps], ldflags: [...gccShape, ...noInterposition] };
-  const makeArgs =
+  const noPie =
     bolt && !shared
       ? ['PY_CORE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE -fno-pie', 'PY_BUILTIN_MODULE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE_BUILTIN -fno-pie', 'LINKCC=$(PURIFY) $(MAINCC) -no-pie']
       : [];
+  // A shared libpython: the installed interpreter must load its own library,
+  // never a system one with the same soname (Debian's libpython3.11 package
+  // has one, and the loader falls back to it silently). So the interpreter
+  // gets RUNPATH $ORIGIN/../lib, where make install puts the library, under
+  // any prefix and wherever the tree is moved. LINKFORSHARED (Linux's default
+  // plus the rpath) reaches only the interpreter's link (and _testembed's);
+  // `$$` is make's escape and the quotes keep the shell off $ORIGIN. Runs in
+  // the build tree use LD_LIBRARY_PATH instead, which outranks a RUNPATH.
+  const runpath = shared ? ["LINKFORSHARED=-Xlinker -export-dynamic -Wl,-rpath,'$$ORIGIN/../lib'"] : [];
+  const makeArgs = [...noPie, ...runpath];
 
   if (opt && opts.pgo) {
     const pgoBuild = `build/${v}_pgo_build`;
@@ -252,7 +265,8 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
       ...spec,
       profileTool: tc.family === 'clang' ? tc.llvm['llvm-profdata'] : { name: 'gcov-dump', package: 'gcc' },
       instrumentedTask: `${v}:pgo:instrumented:make`,
-      train: { file: join(opts.root, pgoBuild, 'python'), args: training(opts.profileTask).args, cwd: join(opts.root, pgoBuild) },
+      // A shared build's instrumented python must load the instrumented libpython beside it.
+      train: { file: join(opts.root, pgoBuild, 'python'), args: training(opts.profileTask).args, cwd: join(opts.root, pgoBuild), ...(shared ? { env: { LD_LIBRARY_PATH: join(opts.root, pgoBuild) } } : {}) },
       trainInputs: training(opts.profileTask).inputs,
       hotFunction: '_PyEval_EvalFrameDefault',
       hotObject: 'ceval',
@@ -384,7 +398,13 @@ function boltForVariant(v: Variant, bolt: Extract<BoltOptions, { enabled: true }
   const trainArgs = training(opts.profileTask).args;
   const libPath = (first: string): Record<string, string> => (shared ? { LD_LIBRARY_PATH: `${first}:${b}` } : {});
   const train: BoltCommand = { file: join(b, 'python.bolt-inst'), args: trainArgs, cwd: b, env: libPath(join(root, dir, 'inst-lib')) };
-  const check: BoltCommand = { file: join(b, 'python.bolt'), args: [join(runtime, 'runtime/probes/probe.py'), '--no-venv'], cwd: b, env: libPath(join(root, dir, 'lib')) };
+  // The check must prove it ran on the BOLTed library, not the input beside the python.
+  const check: BoltCommand = {
+    file: join(b, 'python.bolt'),
+    args: [join(runtime, 'runtime/probes/probe.py'), '--no-venv', ...(shared ? ['--libpython-dir', join(root, dir, 'lib')] : [])],
+    cwd: b,
+    env: libPath(join(root, dir, 'lib')),
+  };
   const tasks = boltTasks({
     prefix: `${v}:bolt`,
     root,

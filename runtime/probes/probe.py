@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """pyston-build smoke-test probe, run against every built interpreter.
 
-Usage: probe.py [--expect-modules a,b|c,...] [--allow-missing a,b] [--no-venv] [--json OUT]
+Usage: probe.py [--expect-modules a,b|c,...] [--allow-missing a,b] [--no-venv]
+                [--libpython-dir DIR] [--json OUT]
 
 For each required module it prints ``ok <module>`` or
 ``MISSING <module>: <error>`` (import failed) or ``BROKEN <module>: <why>``
@@ -9,7 +10,8 @@ For each required module it prints ``ok <module>`` or
 are reported as ``info`` lines only.  An entry ``a|b`` is satisfied by either
 module.  Unless --no-venv, it also creates a venv with pip (ensurepip works
 offline) and checks ``<venv>/bin/python -m pip --version`` and the venv's
-``sys.prefix``.
+``sys.prefix``.  A shared build must be running on its own libpython: the one
+beside the interpreter or in ``../lib`` (or in --libpython-dir).
 
 Last line: ``probe: OK (<n> modules, venv ok|venv skipped)`` or
 ``probe: FAILED (...)``.
@@ -474,6 +476,32 @@ def check_venv():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def check_libpython(expected_dir=None):
+    """A shared build must run on its own libpython, never a system one that
+    happens to have the same soname (the loader falls back to the default
+    search path when the RUNPATH or LD_LIBRARY_PATH misses).  Returns None when
+    no libpython is mapped (a static build) or where /proc is missing, else
+    (ok, detail)."""
+    import sysconfig
+    if not sysconfig.get_config_var("Py_ENABLE_SHARED") or not os.path.exists("/proc/self/maps"):
+        return None
+    with open("/proc/self/maps") as fh:
+        libs = sorted({line.split(None, 5)[5].strip() for line in fh
+                       if len(line.split(None, 5)) == 6 and os.path.basename(line.split(None, 5)[5].strip()).startswith("libpython")})
+    if not libs:
+        # Debian's own python3.11 says Py_ENABLE_SHARED but links its core in.
+        return None
+    exe_dir = os.path.dirname(os.path.realpath(sys.executable))
+    # The build tree keeps the library beside the interpreter; an install (or
+    # the portable directory) in ../lib, where the RUNPATH $ORIGIN/../lib points.
+    # A caller that loads another copy on purpose (the BOLTed one) names its directory.
+    own = {os.path.realpath(expected_dir)} if expected_dir else {exe_dir, os.path.realpath(os.path.join(exe_dir, "..", "lib"))}
+    foreign = [lib for lib in libs if os.path.dirname(os.path.realpath(lib)) not in own]
+    if foreign:
+        return False, "runs on %s, not its own libpython (expected in %s)" % (", ".join(foreign), " or ".join(sorted(own)))
+    return True, ", ".join(libs)
+
+
 def _split(value):
     return [v.strip() for v in value.split(",") if v.strip()] if value else []
 
@@ -484,6 +512,8 @@ def main(argv=None):
                         help="comma-separated required modules, replacing the default list ('a|b' = either)")
     parser.add_argument("--allow-missing", default="", help="comma-separated modules to drop from the required list")
     parser.add_argument("--no-venv", action="store_true", help="skip the venv + pip check")
+    parser.add_argument("--libpython-dir", default=None,
+                        help="a shared build must have loaded its libpython from this directory")
     parser.add_argument("--json", dest="json_out", metavar="OUT", help="also write the results as JSON")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
 
@@ -524,13 +554,20 @@ def main(argv=None):
         else:
             print("info %s: not available (optional): %s" % (name, detail))
 
+    libpython = check_libpython(args.libpython_dir)
+    if libpython is not None:
+        report["libpython"] = {"ok": libpython[0], "detail": libpython[1]}
+        print("%s libpython: %s" % ("ok" if libpython[0] else "BROKEN", libpython[1]))
+        if not libpython[0]:
+            broken.append("libpython")
+
     venv_ok, venv_detail = True, "skipped"
     if not args.no_venv:
         venv_ok, venv_detail = check_venv()
         report["venv"] = {"ok": venv_ok, "detail": venv_detail}
         print("%s venv: %s" % ("ok" if venv_ok else "FAILED", venv_detail))
 
-    n_ok = len(required) - len(missing) - len(broken)
+    n_ok = len(required) - len(missing) - len([b for b in broken if b != "libpython"])
     venv_word = "venv skipped" if args.no_venv else ("venv ok" if venv_ok else "venv FAILED")
     problems = []
     if missing:

@@ -109,7 +109,7 @@ export function pgoTasks(spec: PgoSpec): PgoTasks {
     title: 'run the training workload on the instrumented build',
     deps: [spec.instrumentedTask],
     weight: 3,
-    inputs: { ...spec.trainInputs, config: { ...(spec.trainInputs.config ?? {}), 'pgo.tolerate_failure': spec.tolerateFailure } },
+    inputs: { ...spec.trainInputs, config: { ...(spec.trainInputs.config ?? {}), 'pgo.tolerate_failure': spec.tolerateFailure, ...(spec.train.env ? { trainEnv: spec.train.env } : {}) } },
     outputs: [clang ? raw : `${spec.dir}/gcda`],
     async run(ctx: TaskContext) {
       const out = ctx.path(clang ? raw : `${spec.dir}/gcda`);

@@ -21,7 +21,7 @@ describe('variants', () => {
     expect([...full.tasks.keys()].filter((id) => id.startsWith('opt:bolt:'))).toEqual(['opt:bolt:instrument', 'opt:bolt:train', 'opt:bolt:merge', 'opt:bolt:optimize', 'opt:bolt:verify']);
     expect(full.tasks.get('opt:bolt:instrument')!.deps).toEqual(['opt:make']);
     expect(full.tasks.get('opt:install')!.deps).toEqual(['opt:make', 'opt:bolt:verify']);
-    const env = JSON.stringify(full.tasks.get('opt:configure')!.inputs.config);
+    const env = JSON.stringify((full.tasks.get('opt:configure')!.inputs.config as { env: unknown }).env);
     expect(env).toContain('-Wl,--emit-relocs');
     expect(env).toContain('-fno-reorder-blocks-and-partition'); // gcc is the default compiler
     // The core (not the extension modules) is built without PIE, through make variables.
@@ -57,6 +57,21 @@ describe('variants', () => {
     expect(JSON.stringify(g.tasks.get('opt:make')!.inputs.config)).not.toContain('-no-pie');
     expect(JSON.stringify(g.tasks.get('opt:bolt:instrument')!.inputs.config)).toContain('_PyEval_EvalFrameDefault');
     expect(JSON.stringify(g.tasks.get('opt:bolt:optimize')!.inputs.config)).toContain('-jump-tables=none');
+    // Every shared variant's interpreter finds its own libpython through RUNPATH $ORIGIN/../lib (make's $$ escape,
+    // shell-quoted), and the make variable is in configure's key, since make itself does not track it.
+    for (const v of ['unopt', 'opt', 'dbg', 'release']) {
+      for (const t of ['configure', 'make']) {
+        const c = g.tasks.get(`${v}:${t}`)!.inputs.config as { makeArgs: string[] };
+        expect(c.makeArgs, `${v}:${t}`).toContain("LINKFORSHARED=-Xlinker -export-dynamic -Wl,-rpath,'$$ORIGIN/../lib'");
+      }
+    }
+    // The instrumented python is trained on the instrumented libpython beside it, not a system one.
+    const train = g.tasks.get('opt:pgo:train')!.inputs.config as { trainEnv: Record<string, string> };
+    expect(train.trainEnv.LD_LIBRARY_PATH).toMatch(/\/build\/opt_pgo_build$/);
+    // A static build has neither.
+    const st = await graphWith({});
+    expect(JSON.stringify(st.tasks.get('unopt:make')!.inputs.config)).not.toContain('LINKFORSHARED');
+    expect(JSON.stringify(st.tasks.get('opt:pgo:train')!.inputs.config)).not.toContain('LD_LIBRARY_PATH');
   });
 
   it('BOLT is skipped, with the reason, on other architectures', async () => {
