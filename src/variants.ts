@@ -119,6 +119,13 @@ function configureAndMake(o: {
    * getpath.c, which would put the absolute source path in the binary.
    */
   relativeSource?: boolean;
+  /**
+   * Run `make clean` before `make`: for a build that uses a PGO profile.
+   * Make tracks sources, not the profile, so after retraining it would
+   * call every object up to date and keep code built with the old profile
+   * (CPython's own profile-opt cleans for the same reason).
+   */
+  fromClean?: boolean;
 }): Task[] {
   const { opts } = o;
   const tc = opts.toolchain;
@@ -152,9 +159,10 @@ function configureAndMake(o: {
       // Only compiling needs what `deps` make (e.g. the profile): configure runs alongside.
       deps: [`${o.prefix}:configure`, ...o.deps],
       weight: 20,
-      inputs: { files: opts.source.files, tools, config: { env: o.env, makeArgs: o.makeArgs ?? [] } },
+      inputs: { files: opts.source.files, tools, config: { env: o.env, makeArgs: o.makeArgs ?? [], ...(o.fromClean ? { fromClean: true } : {}) } },
       outputs: [`${o.buildDir}/python`, `${o.buildDir}/profile-warnings.json`],
       async run(ctx) {
+        if (o.fromClean) await ctx.exec('make', ['clean', ...(o.makeArgs ?? [])], { cwd: ctx.path(o.buildDir), env: o.env });
         await ctx.exec('make', [...(o.makeArgs ?? [])], { cwd: ctx.path(o.buildDir), env: o.env });
         const warnings = profileWarnings(readFileSync(ctx.logPath, 'utf8'));
         const total = Object.values(warnings).reduce((a, b) => a + b, 0);
@@ -282,7 +290,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
   flags = { cflags: [...flags.cflags, ...bothBuilds.cflags], ldflags: [...flags.ldflags, ...bothBuilds.ldflags, ...(bolt ? ['-Wl,--emit-relocs'] : [])] };
   if (bolt) Object.assign(config, { bolt: true, shared });
   tasks.push(
-    ...configureAndMake({ prefix: v, buildDir, installDir, ...(release ? { installPrefix: opts.releasePrefix } : {}), args, env: buildEnv(tc, flags, opt && opts.lto), deps, opts, config, extraTools, makeArgs, relativeSource: release }),
+    ...configureAndMake({ prefix: v, buildDir, installDir, ...(release ? { installPrefix: opts.releasePrefix } : {}), args, env: buildEnv(tc, flags, opt && opts.lto), deps, opts, config, extraTools, makeArgs, relativeSource: release, fromClean: opt && opts.pgo }),
   );
   const destdir = release ? [`DESTDIR=${join(opts.root, `build/${v}_install`)}`] : [];
   const minor = opts.source.version.split('.').slice(0, 2).join('.');

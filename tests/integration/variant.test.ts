@@ -68,6 +68,10 @@ describe('variants', () => {
     // The instrumented python is trained on the instrumented libpython beside it, not a system one.
     const train = g.tasks.get('opt:pgo:train')!.inputs.config as { trainEnv: Record<string, string> };
     expect(train.trainEnv.LD_LIBRARY_PATH).toMatch(/\/build\/opt_pgo_build$/);
+    // A build that uses a profile starts make from clean (make does not track the profile); others stay incremental.
+    expect((g.tasks.get('opt:make')!.inputs.config as { fromClean?: boolean }).fromClean).toBe(true);
+    expect((g.tasks.get('release:make')!.inputs.config as { fromClean?: boolean }).fromClean).toBe(true);
+    for (const id of ['unopt:make', 'dbg:make', 'opt:pgo:instrumented:make']) expect((g.tasks.get(id)!.inputs.config as { fromClean?: boolean }).fromClean, id).toBeUndefined();
     // A static build has neither.
     const st = await graphWith({});
     expect(JSON.stringify(st.tasks.get('unopt:make')!.inputs.config)).not.toContain('LINKFORSHARED');
