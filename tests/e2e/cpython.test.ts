@@ -8,22 +8,39 @@
  * too. Slow: about 30 minutes on 2 cores.
  * Run alone with: npx vitest run tests/e2e
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { hasSection, readElf, stackPolicy } from '../../src/elf/reader.js';
 import { join } from 'node:path';
 import { cli, tmpProject } from '../helpers.js';
+import { mountsUnder } from '../../src/graph/index.js';
 
 const MIN = 60_000;
 
+// Each project holds several GB of builds. They are removed when every test
+// here passed, and kept after a failure for inspection.
+// Each test calls passed() as its last statement.
+const projects: string[] = [];
+const TESTS = 4;
+let passes = 0;
+const passed = (): void => {
+  passes++;
+};
+afterAll(() => {
+  if (passes !== TESTS) return;
+  for (const p of projects) if (mountsUnder(p).length === 0) rmSync(p, { recursive: true, force: true });
+});
+
 describe('CPython 3.11.2 from the embedded pin', () => {
   const root = tmpProject('pb-e2e-');
+  projects.push(root);
 
   it('builds unopt and runs the probes', () => {
     const r = cli(['-C', root, 'unopt', '-j', '2'], { timeout: 20 * MIN });
     expect(r.status, r.stderr + r.stdout.slice(-3000)).toBe(0);
     expect(readFileSync(join(root, 'build/unopt_probe.txt'), 'utf8')).toMatch(/^probe: OK/);
+    passed();
   }, 25 * MIN);
 
   it('builds all (opt: PGO + LTO + BOLT), links pyston3, and the interpreter works', () => {
@@ -50,6 +67,7 @@ describe('CPython 3.11.2 from the embedded pin', () => {
     expect(flags.stdout).toContain('--with-lto');
     const again = cli(['-C', root, 'all', '-j', '2']);
     expect(again.stdout).toMatch(/^ok: 0 ran, \d+ up to date/m);
+    passed();
   }, 45 * MIN);
 
   it('packages the release: a verified .deb, a portable tarball, SHA256SUMS and build-info.json, reproducibly', () => {
@@ -87,11 +105,13 @@ describe('CPython 3.11.2 from the embedded pin', () => {
     expect(again.status, again.stderr + again.stdout.slice(-2000)).toBe(0);
     expect(again.stdout).toMatch(/package:deb/);
     expect(readFileSync(join(dist, 'SHA256SUMS'), 'utf8')).toBe(before);
+    passed();
   }, 75 * MIN);
 });
 
 describe('CPython 3.11.2 with --enable-shared (opt: PGO + BOLT of the executable and libpython, no LTO to save time)', () => {
   const root = tmpProject('pb-e2e-shared-');
+  projects.push(root);
 
   it('trains on its own instrumented libpython, BOLTs both files, and the installed interpreter loads its own library', () => {
     const so = 'libpython3.11.so.1.0';
@@ -121,5 +141,6 @@ describe('CPython 3.11.2 with --enable-shared (opt: PGO + BOLT of the executable
     const make = readFileSync(join(root, 'build/logs/opt:make.log'), 'utf8');
     expect(make).toMatch(/^\$ make clean /m);
     expect(make).toMatch(/-fprofile-use=.* -o Python\/ceval\.o /);
+    passed();
   }, 45 * MIN);
 });
