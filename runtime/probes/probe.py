@@ -486,8 +486,8 @@ def check_libpython(expected_dir=None):
     if not sysconfig.get_config_var("Py_ENABLE_SHARED") or not os.path.exists("/proc/self/maps"):
         return None
     with open("/proc/self/maps") as fh:
-        libs = sorted({line.split(None, 5)[5].strip() for line in fh
-                       if len(line.split(None, 5)) == 6 and os.path.basename(line.split(None, 5)[5].strip()).startswith("libpython")})
+        fields = [line.rstrip("\n").split(None, 5) for line in fh]
+    libs = sorted({f[5] for f in fields if len(f) == 6 and os.path.basename(f[5]).startswith("libpython")})
     if not libs:
         # Debian's own python3.11 says Py_ENABLE_SHARED but links its core in.
         return None
