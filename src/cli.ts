@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { loadConfig, describeConfig, type BuildConfig } from './config.js';
-import { buildGraph } from './targets.js';
+import { buildGraph, checkTargets, type GraphRequest } from './targets.js';
 import { doctor, setup } from './doctor.js';
 import { EventBus, PbError, UsageError, errorMessage, planBuild, resolveTargets, runBuild, topoClosure, validateGraph, type EngineOptions, type TaskGraph } from './graph/index.js';
 import { cleanBuildDir, cleanTasks } from './graph/clean.js';
@@ -172,8 +172,13 @@ export interface Io {
   readonly err: NodeJS.WritableStream;
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
-  /** The graph to build. Default: src/targets.ts. Benchmarks and test runners pass their own. */
-  readonly makeGraph?: (config: BuildConfig, root: string, env: NodeJS.ProcessEnv) => TaskGraph;
+  /**
+   * The graph to build. Default: src/targets.ts. Examples (examples/demo),
+   * benchmarks and test runners pass their own. `request.targets` names
+   * what the command needs (undefined: every target); a graph may build
+   * only those.
+   */
+  readonly makeGraph?: (config: BuildConfig, root: string, env: NodeJS.ProcessEnv, request: GraphRequest) => TaskGraph;
 }
 
 const defaultIo = (): Io => ({ out: process.stdout, err: process.stderr, env: process.env, cwd: process.cwd() });
@@ -224,18 +229,20 @@ async function dispatch(args: Args, io: Io): Promise<number> {
   }
   const buildDir = resolve(root, 'build');
   const { config } = await loadConfig({ root, env: io.env, sets: args.sets, ...(args.config !== undefined ? { file: args.config } : {}) });
-  const graph = (io.makeGraph ?? buildGraph)(config, root, io.env);
   const targets = args.targets.length > 0 ? args.targets : ['all'];
+  // Building the graph has no side effects; it builds what the command needs.
+  const makeGraph = (request: GraphRequest): TaskGraph => (io.makeGraph ?? buildGraph)(config, root, io.env, request);
 
   switch (args.command) {
     case 'graph': {
+      const graph = makeGraph(args.targets.length > 0 ? { targets: args.targets } : {});
       validateGraph(graph);
       const roots = args.targets.length > 0 ? resolveTargets(graph, args.targets) : [...graph.tasks.keys()];
       io.out.write(exportGraph(topoClosure(graph, roots), args.format));
       return 0;
     }
     case 'doctor': {
-      const r = doctor(graph, root, buildDir, io.env);
+      const r = doctor(makeGraph({}), root, buildDir, io.env);
       io.out.write(`pyston-build doctor (${root})\n${r.lines.join('\n')}\n`);
       return r.ok ? 0 : 1;
     }
@@ -245,6 +252,7 @@ async function dispatch(args: Args, io: Io): Promise<number> {
         const r = await cleanBuildDir(buildDir, onWait);
         io.out.write(r.removed > 0 ? `removed ${buildDir}\n` : `nothing to clean in ${buildDir}\n`);
       } else {
+        const graph = makeGraph({ targets: args.targets });
         validateGraph(graph);
         const tasks = topoClosure(graph, resolveTargets(graph, args.targets));
         await cleanTasks(root, buildDir, tasks, onWait);
@@ -253,10 +261,13 @@ async function dispatch(args: Args, io: Io): Promise<number> {
       return 0;
     }
     case 'setup':
-      return setup(graph, args.targets.length > 0 ? args.targets : ['all'], io);
+      return setup(makeGraph({ targets }), targets, io);
     case 'build':
       break;
   }
+  const graph = makeGraph({ targets });
+  // The settings the requested targets use are checked before anything runs.
+  if (!io.makeGraph) checkTargets(config, root, io.env, graph, targets);
 
   const engineOpts: EngineOptions = { root, buildDir, jobs: args.jobs, targets, keepGoing: args.keepGoing, force: args.force, env: io.env, waitForLock: !args.noWait };
   if (args.dryRun || args.explain) {

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { PbError } from './graph/errors.js';
+import { ARCH_NAMES } from './debian/arch.js';
 
 /** A bad config file, key or value. Exit code 2. */
 export class ConfigError extends PbError {}
@@ -31,7 +32,15 @@ type Spec =
 /** The config keys. Later issues add theirs here. */
 export const SCHEMA = {
   cc: { type: 'enum', default: 'gcc', choices: ['clang', 'gcc'], doc: 'C compiler for interpreter builds: gcc (default: measured fastest, see README) or clang from the LLVM toolchain.' },
-  toolchain: { type: 'enum', default: 'system', choices: ['system'], doc: "Where LLVM comes from. 'system' = installed packages (Pyston's PYSTON_USE_SYS_BINS=1)." },
+  toolchain: {
+    type: 'enum',
+    default: 'system',
+    choices: ['system'],
+    env: 'PYSTON_USE_SYS_BINS',
+    envMap: { '1': 'system' },
+    doc: "Where LLVM comes from. 'system' = installed packages, as Pyston's PYSTON_USE_SYS_BINS=1 (the only choice until the graph builds LLVM itself).",
+  },
+  arch: { type: 'enum', default: 'host', choices: ['host', ...ARCH_NAMES], doc: "Architecture the release is built for, dpkg's name; 'host' = the build machine's. Only the build machine's own is supported today." },
   'llvm.version': { type: 'int', default: 19, min: 11, max: 99, doc: 'LLVM major version of the system toolchain.' },
   'llvm.bin': { type: 'string', default: '', doc: 'Directory to look for LLVM tools in first (default: <tool>-N on PATH, then /usr/lib/llvm-N/bin).' },
   pgo: { type: 'bool', default: true, env: 'NOPGO', envInverts: true, doc: 'Profile-guided optimization for opt builds (NOPGO=1 turns it off).' },
@@ -57,7 +66,7 @@ export const SCHEMA = {
   'bolt.instrument_flags': { type: 'string', default: '', doc: 'Extra llvm-bolt flags for the instrumenting run, split on whitespace.' },
   'bolt.skip_funcs': { type: 'string', default: 'default', doc: "Functions BOLT leaves alone, comma-separated; 'default' = the built-in list (see src/bolt/skip.ts), 'none' = none." },
   'package.name': { type: 'string', default: '', doc: "Package and command name of release builds: the .deb's Package, /usr/lib/<name>, /usr/bin/<name>3 (default: 'pyston' for a Pyston tree, 'cpython' otherwise)." },
-  'package.prefix': { type: 'string', default: '', doc: 'Install prefix of the release variant and its packages (default: /usr/lib/<name>). Must not be where the system Python lives.' },
+  'package.prefix': { type: 'string', default: '', env: 'RELEASE_PREFIX', doc: 'Install prefix of the release variant and its packages (default: /usr/lib/<name>). Must not be where the system Python lives.' },
   'package.version': { type: 'string', default: '', doc: "The .deb's Version, Debian syntax (default: <source version>-1)." },
   'package.maintainer': { type: 'string', default: 'pyston-build <pyston-build@example.org>', doc: "The .deb's Maintainer, 'Name <email>' (set your own: the default names no one)." },
   'package.suite': { type: 'string', default: 'bookworm', doc: 'Debian suite of the minimal root the packages are test-installed into (debootstrap --variant=minbase).' },

@@ -7,9 +7,13 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { relative } from 'node:path';
 import { FileHasher } from './graph/hash.js';
 import { spawnSync } from 'node:child_process';
-import { loadState, statePath, ToolResolver, which, errorMessage, PbError, resolveTargets, topoClosure, validateGraph, type TaskGraph, type ToolRef } from './graph/index.js';
-import { extraPackages } from './targets.js';
+import { loadState, statePath, ToolResolver, which, errorMessage, PbError, resolveTargets, topoClosure, validateGraph, type Task, type TaskGraph, type ToolRef } from './graph/index.js';
 import { DEB_SRC_FILE, installedVersions, planSetup, writeDebSrc } from './steps/system.js';
+
+/** The system packages the tasks declare (besides their tools' own), sorted. */
+function declaredPackages(tasks: readonly Task[]): string[] {
+  return [...new Set(tasks.flatMap((t) => t.packages ?? []))].sort();
+}
 
 export interface DoctorReport {
   readonly lines: string[];
@@ -53,7 +57,7 @@ export function doctor(graph: TaskGraph, root: string, buildDir: string, env: No
     row('ok', `${tool.name} ${r.version ? `${r.version} ` : ''}(${r.path})`);
   }
 
-  const libs = extraPackages([...graph.tasks.keys()]);
+  const libs = declaredPackages([...graph.tasks.values()]);
   const have = installedVersions(libs);
   for (const p of libs) {
     if (have.has(p)) continue;
@@ -86,7 +90,7 @@ export function doctor(graph: TaskGraph, root: string, buildDir: string, env: No
 export function neededPackages(graph: TaskGraph, targets: readonly string[], env: NodeJS.ProcessEnv): { packages: string[]; needSource: boolean } {
   validateGraph(graph);
   const tasks = topoClosure(graph, resolveTargets(graph, targets));
-  const pkgs = new Set<string>(extraPackages(tasks.map((t) => t.id)));
+  const pkgs = new Set<string>(declaredPackages(tasks));
   for (const t of tasks) for (const tool of t.inputs.tools ?? []) if (tool.package && !which(tool.command ?? tool.name, env.PATH)) pkgs.add(tool.package);
   return { packages: [...pkgs].sort(), needSource: tasks.some((t) => t.id === 'source:fetch') };
 }

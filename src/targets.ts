@@ -2,48 +2,53 @@
  * Target name -> root tasks. Reading this file tells you the whole build.
  *
  *   source      fetch/unpack the tree to build (or use a checkout)
- *   unopt       configure + make + install + venv + probes, plain
- *   opt         the same with our PGO (src/pgo), LTO and on x86_64 BOLT (src/bolt)
- *   dbg         --with-pydebug
- *   release     opt's build, configured for the packages' prefix (/usr/lib/<name>)
+ *   <variant>   configure + make + install + venv + probes, one per row of
+ *               the variant table (src/variants/table.ts): unopt, opt, dbg,
+ *               release, each also *shared, and for a Pyston tree stock,
+ *               stockunopt, stockdbg. opt and release get our PGO
+ *               (src/pgo), LTO and, where the architecture has it, BOLT
+ *               (src/bolt); release is configured for the packages' prefix
  *   all         opt, then the pyston3 / pyston3.X links (as `make all`)
- *   package     release staged, as a .deb and a portable .tar.gz, verified, then
- *               published to build/dist/<name>-<version>/ (src/packaging)
- *   demo        the engine's demonstration build of a small C program
+ *   package     the release variant staged, as a .deb and a portable
+ *               .tar.gz, verified, then published to
+ *               build/dist/<name>-<version>/ (src/packaging)
+ *
+ * Building the graph has no side effects: it runs no tool and reads no dpkg
+ * status (the installed library versions are read when keys are computed),
+ * and builds only the targets asked for. Settings are validated by
+ * {@link checkTargets}, only for the targets a build will run, so `clean`,
+ * `graph` and `doctor` work with settings that only `package` would reject.
  */
-import type { Target, Task, TaskGraph } from './graph/index.js';
-import type { BuildConfig } from './config.js';
-import { DEMO_ENV, demoTasks } from './steps/demo.js';
-import { resolveSource, sourceTasks } from './steps/source.js';
-import { cacheDir, packageRoot } from './steps/paths.js';
 import { join } from 'node:path';
-import { discoverToolchain } from './llvm/toolchain.js';
-import { linkTask, variantTasks, VARIANTS, type BoltOptions } from './variants.js';
+import type { Target, Task, TaskGraph } from './graph/index.js';
+import { UsageError } from './graph/index.js';
+import type { BuildConfig } from './config.js';
+import { resolveSource, sourceTasks, type SourceTasks } from './steps/source.js';
+import { cacheDir, packageRoot } from './steps/paths.js';
+import { discoverToolchain, type Toolchain } from './llvm/toolchain.js';
+import { linkTask, variantTasks, type BoltOptions, type VariantTasks } from './variants/tasks.js';
+import { VARIANT_TABLE, type VariantDef } from './variants/table.js';
 import { DEFAULT_APPLY_FLAGS, DEFAULT_INSTRUMENT_FLAGS } from './bolt/pipeline.js';
 import { skipFuncsFromConfig } from './bolt/skip.js';
+import { defaultSkipFuncs, type Flavor } from './flavors/index.js';
+import { archInfo, hostArch, type Arch } from './debian/arch.js';
 import { CPYTHON_BUILD_DEPS, packageKeys } from './steps/system.js';
-import { checkMaintainer, checkRootfsSettings, checkSourceDateEpoch, releaseNames } from './packaging/release.js';
+import { checkMaintainer, checkRootfsSettings, checkSourceDateEpoch, releaseNames, type ReleaseNames } from './packaging/release.js';
 import { packageTasks } from './packaging/tasks.js';
 
-/** Env vars any task may declare as inputs (Makefile names). */
-export const ENV_ALLOW_LIST: readonly string[] = [...DEMO_ENV, 'SOURCE_DATE_EPOCH'];
+/** Env vars any task of the product graph may declare as inputs. */
+export const ENV_ALLOW_LIST: readonly string[] = ['SOURCE_DATE_EPOCH'];
 
-/**
- * Debian packages a target needs beyond its tools' own packages: CPython's
- * build libraries, and for PGO with clang, clang's profile runtime (in its
- * own package: without it the instrumented link fails).
- */
-export function extraPackages(taskIds: readonly string[], llvmMajor = 19): string[] {
-  const pkgs: string[] = [];
-  if (taskIds.some((id) => /^(unopt|opt|dbg|release):/.test(id))) pkgs.push(...CPYTHON_BUILD_DEPS);
-  if (taskIds.some((id) => id.includes(':pgo:'))) pkgs.push(`libclang-rt-${llvmMajor}-dev`);
-  return pkgs;
+/** What the caller wants the graph for. */
+export interface GraphRequest {
+  /** Target names or task ids; undefined = every target (graph, doctor). */
+  readonly targets?: readonly string[];
 }
 
-/** BOLT settings from the config, or why BOLT is off (config, or not x86_64). */
-export function boltOptions(config: BuildConfig, cache: string, arch: string = process.arch): BoltOptions {
+/** BOLT settings from the config, or why BOLT is off (config, or an architecture without it). */
+export function boltOptions(config: BuildConfig, cache: string, arch: Arch, flavor: Flavor): BoltOptions {
   if (config.bolt === 'off') return { enabled: false, reason: 'bolt = off (USE_BOLT=0 or NOBOLT=1)' };
-  if (arch !== 'x64') return { enabled: false, reason: `BOLT runs on x86_64 only; this machine is ${arch}` };
+  if (!archInfo(arch).bolt) return { enabled: false, reason: `BOLT runs on x86_64 only; this build is for ${arch}` };
   const words = (s: string): string[] => s.split(/\s+/).filter(Boolean);
   return {
     enabled: true,
@@ -51,70 +56,216 @@ export function boltOptions(config: BuildConfig, cache: string, arch: string = p
     minCoverage: config['bolt.min_coverage'],
     applyFlags: config['bolt.apply_flags'].trim() ? words(config['bolt.apply_flags']) : DEFAULT_APPLY_FLAGS,
     instrumentFlags: [...DEFAULT_INSTRUMENT_FLAGS, ...words(config['bolt.instrument_flags'])],
-    skipFuncs: (pic) => skipFuncsFromConfig(config['bolt.skip_funcs'], pic),
+    skipFuncs: (pic) => skipFuncsFromConfig(config['bolt.skip_funcs'], defaultSkipFuncs(flavor, pic)),
     cacheDir: cache,
     timeoutSeconds: config['bolt.timeout'],
   };
 }
 
-export function buildGraph(config: BuildConfig, root: string, env: NodeJS.ProcessEnv = process.env): TaskGraph {
-  const tasks: Task[] = [...demoTasks(config)];
-  const targets: Target[] = [{ name: 'demo', description: 'configure, make, install and run a small C program through the engine', roots: ['demo:check'] }];
+/** The architecture the config asks for (config `arch`; `host` = the build machine's). */
+export function configuredArch(config: BuildConfig): Arch {
+  if (config.arch !== 'host') return config.arch as Arch;
+  const host = hostArch();
+  if (!host) throw new UsageError(`pyston-build does not know this machine's architecture (${process.arch})`, 'set arch to one of amd64, arm64, ppc64el, s390x, riscv64');
+  return host;
+}
 
-  const spec = resolveSource({ root, source: config.source, pin: config['source.pin'] });
-  const src = sourceTasks(spec, root, cacheDir(config['cache.dir'], env));
-  tasks.push(...src.tasks);
-  if (src.deps.length) targets.push({ name: 'source', description: 'fetch and unpack the source tree', roots: src.deps });
-
-  const toolchain = discoverToolchain({ llvmMajor: config['llvm.version'], llvmBin: config['llvm.bin'], family: config.cc as 'clang' | 'gcc' }, env.PATH);
-  const systemKeys = packageKeys(CPYTHON_BUILD_DEPS);
-  checkSourceDateEpoch(env);
-  checkRootfsSettings(config['package.suite'], config['package.mirror']);
-  checkMaintainer(config['package.maintainer']);
-  const names = releaseNames({ name: config['package.name'], prefix: config['package.prefix'], version: config['package.version'], flavor: src.flavor, sourceVersion: src.version });
-  const common = {
-    source: src,
-    toolchain,
-    root,
-    pgo: config.pgo,
-    lto: config.lto,
-    configureExtra: config['configure.extra'].split(/\s+/).filter(Boolean),
-    profileTask: config['pgo.task'],
-    tolerateTrainingFailure: config['pgo.tolerate_failure'],
-    systemKeys,
-    bolt: boltOptions(config, cacheDir(config['cache.dir'], env)),
-    releasePrefix: names.prefix,
-  };
-  for (const variant of VARIANTS) {
-    const v = variantTasks({ ...common, variant });
-    tasks.push(...v.tasks);
-    targets.push({ name: variant, description: `the ${variant} interpreter in build/${variant}_{build,install,env}`, roots: [v.last] });
-    if (variant === 'opt') {
-      tasks.push(linkTask(v.python, v.last, src.version));
-      targets.push({ name: 'all', description: 'the opt interpreter and the pyston3 links (make all)', roots: ['all:links'] });
+/** Memoize a function of no arguments. */
+function once<T>(f: () => T): () => T {
+  let done = false;
+  let v: T;
+  return () => {
+    if (!done) {
+      v = f();
+      done = true;
     }
-  }
-  const cache = cacheDir(config['cache.dir'], env);
-  const pkg = packageTasks({
-    names,
-    root,
-    srcDir: src.srcDir,
-    releaseTask: 'release:probe',
-    releaseReport: 'build/release_report.json',
-    source: src.describe,
-    maintainer: config['package.maintainer'],
-    suite: config['package.suite'],
-    mirror: config['package.mirror'],
-    cacheDir: cache,
-    toolchain: [toolchain.cc, ...(common.bolt.enabled ? [toolchain.llvm['llvm-bolt']] : [])],
-    strip: toolchain.llvm['llvm-strip'],
-    runtimeDir: join(packageRoot(), 'runtime'),
-  });
-  tasks.push(...pkg.tasks);
-  targets.push({ name: 'package', description: `build/dist/${names.name}-${names.upstreamVersion}: the verified .deb, portable .tar.gz, SHA256SUMS and build-info.json`, roots: [pkg.last] });
-  return {
-    tasks: new Map(tasks.map((t) => [t.id, t])),
-    targets: new Map(targets.map((t) => [t.name, t])),
-    envAllowList: ENV_ALLOW_LIST,
+    return v;
   };
+}
+
+interface TargetDef {
+  readonly name: string;
+  readonly description: string;
+  /** Targets whose tasks this one's tasks depend on. */
+  readonly needs: readonly string[];
+  /** False when the tree has no such target (the stock variants of a CPython tree): left out of "every target". */
+  available?(): boolean;
+  /** The target's own tasks and roots. Called only when the target is wanted. */
+  build(): { tasks: readonly Task[]; roots: readonly string[] };
+}
+
+/** Everything the factories share, each part computed when first needed. */
+function parts(config: BuildConfig, root: string, env: NodeJS.ProcessEnv) {
+  const cache = cacheDir(config['cache.dir'], env);
+  const src = once((): SourceTasks => sourceTasks(resolveSource({ root, source: config.source, pin: config['source.pin'] }), root, cache));
+  const arch = once(() => configuredArch(config));
+  const toolchain = once((): Toolchain => discoverToolchain({ llvmMajor: config['llvm.version'], llvmBin: config['llvm.bin'], family: config.cc as 'clang' | 'gcc' }, env.PATH));
+  // Not validated here: checkTargets does that for the targets a build runs.
+  const names = once((): ReleaseNames => releaseNames({ name: config['package.name'], prefix: config['package.prefix'], version: config['package.version'], flavor: src().flavor.name, sourceVersion: src().version, arch: arch(), validate: false }));
+  const systemKeys = once(() => packageKeys(CPYTHON_BUILD_DEPS));
+  const variants = new Map<string, VariantTasks>();
+  const variant = (def: VariantDef): VariantTasks => {
+    let v = variants.get(def.name);
+    if (!v) {
+      const s = src();
+      if (def.stock && s.flavor.stockConfigureArgs === undefined) {
+        throw new UsageError(`the ${def.name} variant builds a Pyston tree's plain CPython (--disable-pyston); ${s.srcDir} is a ${s.flavor.title} tree`, 'use unopt, opt or dbg, or build a Pyston checkout');
+      }
+      v = variantTasks({
+        variant: def,
+        flavor: s.flavor,
+        arch: arch(),
+        source: s,
+        toolchain: toolchain(),
+        root,
+        pgo: config.pgo,
+        lto: config.lto,
+        configureExtra: config['configure.extra'].split(/\s+/).filter(Boolean),
+        profileTask: config['pgo.task'],
+        tolerateTrainingFailure: config['pgo.tolerate_failure'],
+        systemKeys,
+        buildPackages: CPYTHON_BUILD_DEPS,
+        bolt: boltOptions(config, cache, arch(), s.flavor),
+        releasePrefix: names().prefix,
+      });
+      variants.set(def.name, v);
+    }
+    return v;
+  };
+  return { cache, src, arch, toolchain, names, variant };
+}
+
+function catalog(config: BuildConfig, root: string, env: NodeJS.ProcessEnv): TargetDef[] {
+  const p = parts(config, root, env);
+  const defs: TargetDef[] = [
+    {
+      name: 'source',
+      description: 'fetch and unpack the source tree',
+      needs: [],
+      build: () => ({ tasks: p.src().tasks, roots: p.src().deps }),
+    },
+  ];
+  for (const def of VARIANT_TABLE) {
+    defs.push({
+      name: def.name,
+      description: `the ${def.name} interpreter in build/${def.name}_{build,install,env}${def.stock ? " (a Pyston tree's plain CPython)" : ''}`,
+      needs: ['source'],
+      ...(def.stock ? { available: () => p.src().flavor.stockConfigureArgs !== undefined } : {}),
+      build: () => ({ tasks: p.variant(def).tasks, roots: [p.variant(def).release.last] }),
+    });
+  }
+  const opt = VARIANT_TABLE.find((v) => v.name === 'opt')!;
+  const release = VARIANT_TABLE.find((v) => v.name === 'release')!;
+  defs.push({
+    name: 'all',
+    description: 'the opt interpreter and the pyston3 links (make all)',
+    needs: ['opt'],
+    build: () => {
+      const r = p.variant(opt).release;
+      return { tasks: [linkTask(r.python, r.last, r.version)], roots: ['all:links'] };
+    },
+  });
+  defs.push({
+    name: 'package',
+    description: 'build/dist/<name>-<version>: the verified .deb, portable .tar.gz, SHA256SUMS and build-info.json',
+    needs: ['release'],
+    build: () => {
+      const r = p.variant(release).release;
+      const tc = p.toolchain();
+      const bolt = boltOptions(config, p.cache, r.arch, r.flavor);
+      const pkg = packageTasks({
+        release: r,
+        names: p.names(),
+        root,
+        maintainer: config['package.maintainer'],
+        suite: config['package.suite'],
+        mirror: config['package.mirror'],
+        cacheDir: p.cache,
+        toolchain: [tc.cc, ...(bolt.enabled ? [tc.llvm['llvm-bolt']] : [])],
+        strip: tc.llvm['llvm-strip'],
+        runtimeDir: join(packageRoot(), 'runtime'),
+        source: p.src().describe,
+      });
+      return { tasks: pkg.tasks, roots: [pkg.last] };
+    },
+  });
+  return defs;
+}
+
+/** The target that makes a task id, by the id's first segment (`opt:make` -> `opt`). */
+function targetOfTask(id: string): string {
+  const head = id.split(':')[0]!;
+  return head === 'all' ? 'all' : head;
+}
+
+/**
+ * The product graph: only the targets asked for (and the targets they
+ * build on) are constructed. Unknown names fall through to the engine's
+ * "unknown target" error, which lists every target.
+ */
+export function buildGraph(config: BuildConfig, root: string, env: NodeJS.ProcessEnv = process.env, request: GraphRequest = {}): TaskGraph {
+  const defs = catalog(config, root, env);
+  const byName = new Map(defs.map((d) => [d.name, d]));
+  const wanted = new Set<string>();
+  const want = (name: string): void => {
+    if (wanted.has(name) || !byName.has(name)) return;
+    wanted.add(name);
+    for (const n of byName.get(name)!.needs) want(n);
+  };
+  if (request.targets === undefined) {
+    for (const d of defs) if (d.available?.() ?? true) want(d.name);
+  } else {
+    for (const t of request.targets) want(byName.has(t) ? t : targetOfTask(t));
+  }
+
+  const tasks = new Map<string, Task>();
+  const targets = new Map<string, Target>();
+  for (const d of defs) {
+    // Every name is listed (for --help and the unknown-target hint); only wanted ones have tasks.
+    if (!wanted.has(d.name)) {
+      targets.set(d.name, { name: d.name, description: d.description, roots: [] });
+      continue;
+    }
+    const b = d.build();
+    for (const t of b.tasks) tasks.set(t.id, t);
+    targets.set(d.name, { name: d.name, description: d.description, roots: b.roots });
+  }
+  return { tasks, targets, envAllowList: ENV_ALLOW_LIST };
+}
+
+/**
+ * The settings the given targets use, checked before a build runs them:
+ * a bad value is one line before anything builds. Settings that no
+ * requested target uses are not checked.
+ */
+export function checkTargets(config: BuildConfig, root: string, env: NodeJS.ProcessEnv, graph: TaskGraph, targets: readonly string[]): void {
+  const ids = new Set<string>();
+  for (const t of targets) for (const r of graph.targets.get(t)?.roots ?? [t]) ids.add(r);
+  const closure = new Set<string>();
+  const visit = (id: string): void => {
+    if (closure.has(id)) return;
+    closure.add(id);
+    for (const d of graph.tasks.get(id)?.deps ?? []) visit(d);
+  };
+  for (const id of ids) visit(id);
+  const uses = (prefix: string): boolean => [...closure].some((id) => id.startsWith(prefix));
+  const interpreter = VARIANT_TABLE.some((v) => uses(`${v.name}:`));
+  if (interpreter) {
+    const arch = configuredArch(config);
+    const host = hostArch();
+    if (arch !== host) throw new UsageError(`arch = ${arch}: building for another architecture than the build machine's (${host ?? process.arch}) is not supported yet`, `leave arch at host, or build on an ${arch} machine`);
+  }
+  if (uses('package:')) {
+    const p = parts(config, root, env);
+    checkSourceDateEpoch(env);
+    checkRootfsSettings(config['package.suite'], config['package.mirror']);
+    checkMaintainer(config['package.maintainer']);
+    const s = p.src();
+    releaseNames({ name: config['package.name'], prefix: config['package.prefix'], version: config['package.version'], flavor: s.flavor.name, sourceVersion: s.version, arch: p.arch(), validate: true });
+  } else if (VARIANT_TABLE.some((v) => v.packaged && uses(`${v.name}:`))) {
+    // A packaged variant is configured for the package prefix: check it.
+    const p = parts(config, root, env);
+    const s = p.src();
+    releaseNames({ name: config['package.name'], prefix: config['package.prefix'], version: config['package.version'], flavor: s.flavor.name, sourceVersion: s.version, arch: p.arch(), validate: true });
+  }
 }

@@ -145,6 +145,12 @@ export interface Task {
   readonly outputs: readonly string[];
   /** Rough cost estimate used for critical-path ordering before a first run. Default 1. */
   readonly weight?: number;
+  /**
+   * System packages the task needs besides its tools' own (e.g. the
+   * libraries a build links). The engine does not read this: `setup` and
+   * `doctor` do, from the tasks of the requested targets.
+   */
+  readonly packages?: readonly string[];
   run(ctx: TaskContext): Promise<void>;
 }
 

@@ -31,18 +31,16 @@ import { gzipDeterministic, tarArchive, walkTree } from './tar.js';
 import { sourceDateEpoch, type ReleaseNames } from './release.js';
 import { COMPILEALL_EXCLUDE, stageRelease } from './stage.js';
 import { listElves } from './files.js';
+import { readBuildReport, wasBolted, type Release } from '../steps/release.js';
 
 const DPKG_DEB: ToolRef = { name: 'dpkg-deb', package: 'dpkg' };
 const LINTIAN: ToolRef = { name: 'lintian', package: 'lintian' };
 
 export interface PackageOptions {
+  /** What is packaged: a packaged variant's release (its install root, build report, source). */
+  readonly release: Release;
   readonly names: ReleaseNames;
   readonly root: string;
-  /** Absolute source directory (for LICENSE and the source date). */
-  readonly srcDir: string;
-  /** The release variant's last task, and its report. */
-  readonly releaseTask: string;
-  readonly releaseReport: string;
   /** What build-info.json says about the source. */
   readonly source: Readonly<Record<string, string>>;
   readonly maintainer: string;
@@ -72,24 +70,25 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
   const names = { ...n, minor, deb, portableName };
   const epochEnv = ['SOURCE_DATE_EPOCH'];
   const rootfs = { cacheDir: o.cacheDir, suite: o.suite, mirror: o.mirror, debArch: n.debArch };
+  const r = o.release;
   // The upstream project, by what the source is (package.name may be anything).
-  const upstream = n.flavor === 'pyston' ? { title: 'Pyston', homepage: 'https://www.pyston.org/', source: 'https://github.com/pyston/pyston' } : { title: 'CPython', homepage: 'https://www.python.org/', source: 'https://www.python.org/downloads/source/' };
+  const upstream = { title: r.flavor.title, homepage: r.flavor.homepage, source: r.flavor.sourceUrl };
 
   const stage: Task = {
     id: 'package:stage',
     title: `stage the release tree in ${P}/stage (strip, sanitise sysconfig, shebangs, .pyc)`,
     version: 4,
-    deps: [o.releaseTask],
+    deps: [r.last],
     inputs: { tools: [o.strip, PATCHELF], files: [join(o.runtimeDir, 'packaging/sanitize_sysconfig.py')], config: { prefix: n.prefix, minor } },
     outputs: [`${P}/stage`, `${P}/stage.json`],
     async run(ctx) {
-      const buildPaths = [o.srcDir, ctx.path('build/release_build'), ctx.path('build/release_pgo_build')].sort((a, b) => b.length - a.length);
+      const buildPaths = [r.srcDir, ...r.buildDirs.map((d) => ctx.path(d))].sort((a, b) => b.length - a.length);
       const report = await stageRelease(ctx, {
-        installRoot: ctx.path('build/release_install'),
+        installRoot: ctx.path(r.installRoot),
         stageDir: ctx.path(P, 'stage'),
         prefix: n.prefix,
         buildPaths,
-        forbidden: [...new Set([ctx.path('build') + '/', o.srcDir + '/'])],
+        forbidden: [...new Set([ctx.path('build') + '/', r.srcDir + '/'])],
         minor,
         strip: o.strip,
         patchelf: PATCHELF,
@@ -115,13 +114,13 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
       // Debian packages ship no .pyc (lintian: package-installs-python-pycache-dir):
       // the postinst compiles them on the target, and the prerm removes them.
       cpSync(ctx.path(P, 'stage'), root, { recursive: true, verbatimSymlinks: true, filter: (src) => basename(src) !== '__pycache__' });
-      const epoch = sourceDateEpoch(ctx.env, o.srcDir);
+      const epoch = sourceDateEpoch(ctx.env, r.srcDir);
       // /usr/bin/<name>3 and <name>3.X, relative links into the prefix.
       mkdirSync(join(root, 'usr', 'bin'), { recursive: true });
       for (const l of [`${n.name}3`, `${n.name}${minor}`]) symlinkSync(relative('/usr/bin', `${n.prefix}/bin/python${minor}`), join(root, 'usr', 'bin', l));
       const doc = join(root, 'usr', 'share', 'doc', n.name);
       mkdirSync(doc, { recursive: true });
-      writeFileSync(join(doc, 'copyright'), copyrightFile(upstream, o.srcDir));
+      writeFileSync(join(doc, 'copyright'), copyrightFile(upstream, r.srcDir));
       writeFileSync(join(doc, 'changelog.Debian.gz'), gzipDeterministic(Buffer.from(changelog(n, o.maintainer, epoch, o.source))));
       writeLintianOverrides(root, n.name, n.prefix, minor);
       const depends = formatDepends(computeDepends(listElves(root)));
@@ -160,7 +159,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
       mkdirSync(out, { recursive: true });
       const dir = join(out, portableName);
       const report = await makePortable(ctx, { stagePrefix: join(ctx.path(P, 'stage'), n.prefix), outDir: dir, interpreter: `bin/python${minor}`, links: ['python3', `python${minor}`, `${n.name}3`] });
-      const epoch = sourceDateEpoch(ctx.env, o.srcDir);
+      const epoch = sourceDateEpoch(ctx.env, r.srcDir);
       writeFileAtomic(join(out, tarball), gzipDeterministic(tarArchive(walkTree(dir, `${portableName}/`), epoch)));
       writeFileAtomic(join(out, 'portable.json'), json({ ...report, file: tarball, sourceDateEpoch: epoch }));
       ctx.log(`bundled ${report.bundled.length} libraries: ${report.bundled.map((b) => b.soname).join(' ')}`);
@@ -195,7 +194,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
       const portableDir = ctx.path(P, 'portable', portableName);
       const portableCount = check(portableDir, (s) => GLIBC_ALLOW.has(s) || bundled.has(s) || s.startsWith('libpython'));
       // A BOLTed release must still be BOLTed after stripping.
-      const bolted = (readJson(ctx.path(o.releaseReport)).bolt as { bolted?: boolean }).bolted === true;
+      const bolted = wasBolted(readBuildReport(ctx.path(r.report)));
       if (bolted) {
         for (const exe of [ctx.path(P, 'deb', 'root', n.prefix.slice(1), 'bin', `python${minor}`), join(portableDir, 'bin', `python${minor}`)]) {
           if (!hasSection(readElf(exe), '.note.bolt_info')) problems.push(`${relative(ctx.root, exe)}: the .note.bolt_info note is gone (stripped?)`);
@@ -311,7 +310,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
     inputs: { tools: [...o.toolchain], config: { names, source: o.source } },
     outputs: [dist],
     async run(ctx) {
-      const report = readJson(ctx.path(o.releaseReport));
+      const report = readBuildReport(ctx.path(r.report));
       const debInfo = readJson(ctx.path(P, 'deb', 'deb.json'));
       const portableInfo = readJson(ctx.path(P, 'portable', 'portable.json'));
       const elf = readJson(ctx.path(P, 'elf-policy.json'));
@@ -323,8 +322,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
           const data = readFileSync(join(tmp, f));
           return { file: f, size: data.length, sha256: sha256(data) };
         });
-        const bolt = report.bolt as Record<string, unknown>;
-        const pgo = report.pgo as Record<string, unknown>;
+        const { bolt, pgo } = report;
         const info = {
           schema: 1,
           name: n.name,
@@ -333,10 +331,10 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
           architecture: n.debArch,
           triplet: n.triplet,
           prefix: n.prefix,
-          optimizations: { pgo: pgo.enabled === true, lto: report.lto === true, bolt: bolt.bolted === true },
+          optimizations: { pgo: pgo.enabled, lto: report.lto, bolt: wasBolted(report) },
           toolchain: { compiler: report.compiler, versions: ctx.toolVersions },
           source: o.source,
-          configure: { args: report.configureArgs ?? [], settings: report.configure ?? {} },
+          configure: { args: report.configureArgs, settings: report.configure },
           pgo,
           bolt,
           elf: { maxGlibc: elf.maxGlibc, files: elf.elfFiles },

@@ -17,6 +17,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { PbError, TaskFailure, errorMessage, type Task, type TaskContext } from '../graph/index.js';
 import { packageRoot } from './paths.js';
+import { detectFlavor, flavorOfPin, PYSTON, CPYTHON, type Flavor } from '../flavors/index.js';
 
 export type Mirror =
   | { readonly kind: 'url'; readonly url: string }
@@ -32,9 +33,6 @@ export interface Pin {
 }
 
 export const DEFAULT_PIN = 'submodules/cpython-3.11.2.json';
-
-/** What kind of interpreter tree this is: names install prefixes and configure flags. */
-export type Flavor = 'cpython' | 'pyston';
 
 export type SourceSpec =
   | { readonly kind: 'checkout'; readonly dir: string; readonly flavor: Flavor; readonly version: string }
@@ -84,18 +82,14 @@ export function resolveSource(opts: { root: string; source: string; pin: string 
     }
     if (st.isDirectory()) {
       if (!isCheckout(p)) throw new PbError(`--source: '${opts.source}' is not a CPython or Pyston checkout (no configure and Include/patchlevel.h)`, 'pass the top directory of the source tree');
-      return { kind: 'checkout', dir: p, flavor: flavorOf(p), version: checkoutVersion(p) };
+      return { kind: 'checkout', dir: p, flavor: detectFlavor(p), version: checkoutVersion(p) };
     }
     if (!/\.(tgz|tar\.gz|tar\.xz|tar\.bz2|tar)$/.test(p)) throw new PbError(`--source: '${opts.source}' is neither a directory nor a .tgz/.tar.gz/.tar.xz archive`, 'pass a checkout directory or a source archive');
     return { kind: 'archive', file: p };
   }
-  if (isCheckout(opts.root)) return { kind: 'checkout', dir: opts.root, flavor: flavorOf(opts.root), version: checkoutVersion(opts.root) };
+  if (isCheckout(opts.root)) return { kind: 'checkout', dir: opts.root, flavor: detectFlavor(opts.root), version: checkoutVersion(opts.root) };
   const pinPath = resolve(packageRoot(), opts.pin);
   return { kind: 'pinned', pin: loadPin(pinPath), pinPath };
-}
-
-function flavorOf(dir: string): Flavor {
-  return existsSync(join(dir, 'pyston')) ? 'pyston' : 'cpython';
 }
 
 async function sha256File(path: string): Promise<string> {
@@ -164,8 +158,16 @@ export async function fetchPinned(pin: Pin, dest: string, ctx: TaskContext): Pro
   );
 }
 
-/** Unpack an archive into `destDir` (which must not exist yet), via a temp dir and a rename. */
-export async function unpack(archive: string, destDir: string, topDir: string | undefined): Promise<void> {
+/**
+ * The flavor of an archive, known before it is unpacked: by its name
+ * (`pyston-*` is Pyston's). The unpack task checks the tree against it.
+ */
+export function archiveFlavor(file: string): Flavor {
+  return /^pyston[-_]/i.test(basename(file)) ? PYSTON : CPYTHON;
+}
+
+/** Unpack an archive into `destDir` (which must not exist yet), via a temp dir and a rename; with `flavor`, check the tree is of it. */
+export async function unpack(archive: string, destDir: string, topDir: string | undefined, flavor?: Flavor): Promise<void> {
   const { x } = await import('tar');
   const parent = resolve(destDir, '..');
   mkdirSync(parent, { recursive: true });
@@ -175,6 +177,10 @@ export async function unpack(archive: string, destDir: string, topDir: string | 
     const entries = readdirSync(tmp);
     const top = topDir ?? (entries.length === 1 ? entries[0] : undefined);
     if (!top || !existsSync(join(tmp, top))) throw new TaskFailure(`${basename(archive)} does not unpack to one top directory${topDir ? ` named ${topDir}` : ''} (got: ${entries.slice(0, 5).join(', ')})`);
+    const found = detectFlavor(join(tmp, top));
+    if (flavor && found !== flavor) {
+      throw new TaskFailure(`${basename(archive)} holds a ${found.title} tree, but its name says ${flavor.title}`, `name a Pyston archive pyston-<version>.tar.*, and any other archive otherwise`);
+    }
     rmSync(destDir, { recursive: true, force: true });
     renameSync(join(tmp, top), destDir);
   } finally {
@@ -223,14 +229,14 @@ export function sourceTasks(spec: SourceSpec, root: string, cache: string): Sour
           deps: [],
           inputs: { files: [spec.file] },
           outputs: [dest, '!**/__pycache__'],
-          run: (ctx) => unpack(spec.file, ctx.path(dest), undefined),
+          run: (ctx) => unpack(spec.file, ctx.path(dest), undefined, archiveFlavor(spec.file)),
         },
       ],
       srcDir: resolve(root, dest),
       deps: ['source:unpack'],
       files: [],
-      flavor: 'cpython',
-      version: name.replace(/^Python-/, ''),
+      flavor: archiveFlavor(spec.file),
+      version: name.replace(/^(Python|pyston)[-_]/i, ''),
       describe: { kind: 'archive', file: spec.file },
     };
   }
@@ -261,7 +267,7 @@ export function sourceTasks(spec: SourceSpec, root: string, cache: string): Sour
     srcDir: resolve(root, dest),
     deps: ['source:unpack'],
     files: [],
-    flavor: pin.name === 'pyston' ? 'pyston' : 'cpython',
+    flavor: flavorOfPin(pin.name),
     version: pin.version,
     describe: { kind: 'pinned', name: pin.name, version: pin.version, sha256: pin.sha256, archive: pin.archive },
   };

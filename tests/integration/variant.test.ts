@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { boltOptions, buildGraph } from '../../src/targets.js';
 import { discoverToolchain } from '../../src/llvm/toolchain.js';
-import { variantTasks } from '../../src/variants.js';
+import { variantTasks } from '../../src/variants/tasks.js';
+import { findVariant } from '../../src/variants/table.js';
+import { CPYTHON } from '../../src/flavors/index.js';
 import { resolveSource, sourceTasks } from '../../src/steps/source.js';
 import { build, graphOf, tmpProject, write } from '../helpers.js';
 
@@ -80,8 +82,8 @@ describe('variants', () => {
 
   it('BOLT is skipped, with the reason, on other architectures', async () => {
     const { config } = await loadConfig({ root: tmpProject(), env: {}, sets: [] });
-    expect(boltOptions(config, '/c', 'arm64')).toEqual({ enabled: false, reason: 'BOLT runs on x86_64 only; this machine is arm64' });
-    expect(boltOptions(config, '/c', 'x64').enabled).toBe(true);
+    expect(boltOptions(config, '/c', 'arm64', CPYTHON)).toEqual({ enabled: false, reason: 'BOLT runs on x86_64 only; this build is for arm64' });
+    expect(boltOptions(config, '/c', 'amd64', CPYTHON).enabled).toBe(true);
   });
 
   it('opt has its own PGO tasks and --with-lto; NOPGO=1 and NOLTO=1 turn them off', async () => {
@@ -98,6 +100,44 @@ describe('variants', () => {
     expect(full.targets.get('all')!.roots).toEqual(['all:links']);
   });
 
+  it('optshared and opt exist side by side, each in its own directories, and only optshared is shared', async () => {
+    const g = await graphWith({});
+    for (const [v, shared] of [['opt', false], ['optshared', true]] as const) {
+      expect(g.targets.get(v)!.roots).toEqual([`${v}:probe`]);
+      const c = g.tasks.get(`${v}:configure`)!;
+      expect(c.outputs).toEqual([`build/${v}_build/Makefile`, `build/${v}_build/pyconfig.h`]);
+      const args = (c.inputs.config as { args: string[] }).args;
+      expect(args.includes('--enable-shared'), v).toBe(shared);
+      expect(args, v).toContain('--with-lto');
+      expect(JSON.stringify(g.tasks.get(`${v}:make`)!.inputs.config).includes('LINKFORSHARED'), v).toBe(shared);
+      expect(g.tasks.get(`${v}:install`)!.outputs).toEqual([`build/${v}_install`]);
+    }
+    // optshared has its own PGO and BOLT chains, and BOLTs its libpython.
+    expect(g.tasks.get('optshared:make')!.deps).toContain('optshared:pgo:validate');
+    expect(g.tasks.get('optshared:bolt:instrument')!.title).toContain('libpython3.11.so.1.0');
+    expect(g.tasks.get('opt:bolt:instrument')!.title).not.toContain('libpython');
+    // The instrumented build of a shared variant is shared too (the profile must describe the same code).
+    expect((g.tasks.get('optshared:pgo:instrumented:configure')!.inputs.config as { args: string[] }).args).toContain('--enable-shared');
+    // Every variant of the table is a target; a CPython tree has no stock variants' tasks.
+    for (const v of ['unoptshared', 'dbgshared', 'releaseshared']) expect(g.targets.get(v)!.roots).toEqual([`${v}:probe`]);
+  });
+
+  it('the stock variants are refused on a CPython tree with a one-line error', async () => {
+    const root = tmpProject();
+    const { config } = await loadConfig({ root, env: {}, sets: [] });
+    expect(() => buildGraph(config, root, process.env, { targets: ['stock'] })).toThrow(/the stock variant builds a Pyston tree's plain CPython/);
+  });
+
+  it('building the graph for some targets constructs only those (no toolchain, no package settings for clean or source)', async () => {
+    const root = tmpProject();
+    const { config } = await loadConfig({ root, env: {}, sets: ['package.maintainer=bad', 'cc=clang', 'llvm.version=77'] });
+    const g = buildGraph(config, root, process.env, { targets: ['source'] });
+    expect([...g.tasks.keys()].sort()).toEqual(['source:fetch', 'source:unpack']);
+    // Every target is still listed (for the unknown-target hint), without tasks.
+    expect(g.targets.get('package')!.roots).toEqual([]);
+    expect(g.targets.has('optshared')).toBe(true);
+  });
+
   it('a missing build library fails configure in one line naming the package and the fix', async () => {
     const root = tmpProject();
     write(root, 'configure', '#!/bin/sh\necho should not run > configure-ran\n');
@@ -105,9 +145,10 @@ describe('variants', () => {
     write(root, 'Include/patchlevel.h', '#define PY_VERSION "3.11.2"\n');
     const src = sourceTasks(resolveSource({ root, source: '', pin: '' }), root, tmpProject());
     const v = variantTasks({
-      variant: 'unopt', source: src, root, pgo: false, lto: false, configureExtra: [], profileTask: 'runtime', tolerateTrainingFailure: false,
+      variant: findVariant('unopt')!, flavor: CPYTHON, arch: 'amd64', source: src, root, pgo: false, lto: false, configureExtra: [], profileTask: 'runtime', tolerateTrainingFailure: false,
       toolchain: discoverToolchain({ llvmMajor: 19, llvmBin: '', family: 'gcc' }, process.env.PATH),
-      systemKeys: { 'pkg:libssl-dev': '3.0', 'pkg:libfoo-dev': 'missing' },
+      systemKeys: () => ({ 'pkg:libssl-dev': '3.0', 'pkg:libfoo-dev': 'missing' }),
+      buildPackages: ['libssl-dev', 'libfoo-dev'],
       bolt: { enabled: false, reason: 'test' },
       releasePrefix: '/usr/lib/cpython',
     });

@@ -1,7 +1,8 @@
 /** BOLT's pure parts: the log parsers, the skip list, and the config keys. */
 import { describe, expect, it } from 'vitest';
 import { parseCoverage } from '../../src/bolt/pipeline.js';
-import { defaultSkipFuncs, skipFuncsFromConfig } from '../../src/bolt/skip.js';
+import { skipFuncsFromConfig } from '../../src/bolt/skip.js';
+import { CPYTHON, PYSTON, defaultSkipFuncs } from '../../src/flavors/index.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { tmpProject, write } from '../helpers.js';
 
@@ -14,14 +15,19 @@ describe('parseCoverage', () => {
 
 describe('skip list', () => {
   it('keeps the eval loop out of BOLT only in PIC code', () => {
-    expect(defaultSkipFuncs(true)).toContain('_PyEval_EvalFrameDefault');
-    expect(defaultSkipFuncs(false)).not.toContain('_PyEval_EvalFrameDefault');
-    expect(defaultSkipFuncs(false)).toContain('sre_ucs1_match/1');
+    expect(defaultSkipFuncs(CPYTHON, true)).toContain('_PyEval_EvalFrameDefault');
+    expect(defaultSkipFuncs(CPYTHON, false)).not.toContain('_PyEval_EvalFrameDefault');
+    expect(defaultSkipFuncs(CPYTHON, false)).toContain('sre_ucs1_match/1');
+  });
+  it("Pyston's AOT interpreter loops are skipped in its shared libpython only", () => {
+    expect(defaultSkipFuncs(PYSTON, true)).toContain('_PyEval_EvalFrame_AOT_Interpreter.*');
+    expect(defaultSkipFuncs(PYSTON, false)).not.toContain('_PyEval_EvalFrame_AOT_Interpreter.*');
+    expect(defaultSkipFuncs(CPYTHON, true)).not.toContain('_PyEval_EvalFrame_AOT_Interpreter.*');
   });
   it("bolt.skip_funcs: 'default', 'none' or a list", () => {
-    expect(skipFuncsFromConfig('default', true)).toEqual(defaultSkipFuncs(true));
-    expect(skipFuncsFromConfig('none', true)).toEqual([]);
-    expect(skipFuncsFromConfig(' a/1, b ,', false)).toEqual(['a/1', 'b']);
+    expect(skipFuncsFromConfig('default', defaultSkipFuncs(CPYTHON, true))).toEqual(defaultSkipFuncs(CPYTHON, true));
+    expect(skipFuncsFromConfig('none', defaultSkipFuncs(CPYTHON, true))).toEqual([]);
+    expect(skipFuncsFromConfig(' a/1, b ,', [])).toEqual(['a/1', 'b']);
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { debSrcEntry, hasDebSrc, installedVersions } from '../../src/steps/system.js';
-import { profileWarnings } from '../../src/variants.js';
+import { profileWarnings } from '../../src/variants/tasks.js';
 import { tmpProject, write } from '../helpers.js';
 
 describe('Debian packages', () => {

@@ -1,31 +1,38 @@
 /**
- * One interpreter variant, named as in Pyston's Makefile: configure, make,
- * install and a venv, each its own task, in build/<variant>_{build,install,env},
- * then the runtime/ probes. `opt` gets its profile from src/pgo/ (our own
- * instrumented build, training, merge and validation, not CPython's
- * `make profile-opt`) and is linked with LTO.
+ * One interpreter variant's tasks: configure, make, install and a venv, each
+ * its own task, in build/<variant>_{build,install,env}, then the runtime/
+ * probes. What a variant is comes from the table (./table.ts); its flags
+ * from one pure function (./flags.ts). Optimized variants get their profile
+ * from src/pgo/ (our own instrumented build, training, merge and
+ * validation, not CPython's `make profile-opt`), LTO, and BOLT from
+ * src/bolt/. The result is a typed {@link Release} (src/steps/release.ts).
  *
  * This is the composition layer between src/targets.ts and the factories:
- * it joins the sources (steps/), the toolchain (llvm/) and PGO (pgo/), so
- * that none of those folders imports another.
+ * it joins the sources (steps/), the flavor (flavors/), the toolchain
+ * (llvm/), PGO (pgo/) and BOLT (bolt/), so that none of those folders
+ * imports another.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { copyFileAtomic, TaskFailure, type Task, type TaskInputs, type ToolRef } from './graph/index.js';
-import type { Toolchain } from './llvm/toolchain.js';
-import { instrumentFlags, pgoTasks, profileOutput, useFlags, type PgoFlags } from './pgo/pipeline.js';
-import { boltTasks, type BoltBinary, type BoltCommand } from './bolt/pipeline.js';
-import type { SourceTasks } from './steps/source.js';
-import { packageRoot } from './steps/paths.js';
-
-export const VARIANTS = ['unopt', 'opt', 'dbg', 'release'] as const;
-export type Variant = (typeof VARIANTS)[number];
+import { copyFileAtomic, TaskFailure, type Task, type TaskInputs, type ToolRef } from '../graph/index.js';
+import type { Toolchain } from '../llvm/toolchain.js';
+import { pgoTasks, profileOutput, type PgoFlags } from '../pgo/pipeline.js';
+import { boltTasks, type BoltBinary, type BoltCommand } from '../bolt/pipeline.js';
+import type { SourceTasks } from '../steps/source.js';
+import { packageRoot } from '../steps/paths.js';
+import type { BuildReport, Release } from '../steps/release.js';
+import type { Arch } from '../debian/arch.js';
+import type { Flavor } from '../flavors/index.js';
+import { variantFlags } from './flags.js';
+import type { VariantDef } from './table.js';
 
 const MAKE: ToolRef = { name: 'make', package: 'make' };
 const SH: ToolRef = { name: 'sh', package: 'dash', versionArgs: [] };
 
 export interface VariantOptions {
-  readonly variant: Variant;
+  readonly variant: VariantDef;
+  readonly flavor: Flavor;
+  readonly arch: Arch;
   readonly source: SourceTasks;
   readonly toolchain: Toolchain;
   readonly root: string;
@@ -35,21 +42,22 @@ export interface VariantOptions {
   /** 'runtime', 'regrtest' or a command (its first word is replaced by nothing: the instrumented python is run with the rest). */
   readonly profileTask: string;
   readonly tolerateTrainingFailure: boolean;
-  /** Upstream keys of installed system libraries the build links (e.g. libssl-dev's version). */
-  readonly systemKeys: Readonly<Record<string, string>>;
-  /** BOLT for opt and release, or why not. */
+  /**
+   * Upstream keys of installed system libraries the build links (e.g.
+   * libssl-dev's version), read when the keys are computed, not when the
+   * graph is built.
+   */
+  readonly systemKeys: () => Readonly<Record<string, string>>;
+  /** Debian packages configure needs (the build libraries), for setup and doctor. */
+  readonly buildPackages: readonly string[];
+  /** BOLT for the variants that have it, or why not. */
   readonly bolt: BoltOptions;
   /**
-   * The install prefix of `release`, the one its packages use (e.g.
-   * /usr/lib/cpython). It is configured in, and `make install` writes under
-   * build/release_install with DESTDIR.
+   * The install prefix of packaged variants (`release`), the one its
+   * packages use (e.g. /usr/lib/cpython). It is configured in, and `make
+   * install` writes under build/<variant>_install with DESTDIR.
    */
   readonly releasePrefix: string;
-}
-
-/** opt and release get PGO, LTO and BOLT; they differ only in the install prefix. */
-export function isOptimized(v: Variant): boolean {
-  return v === 'opt' || v === 'release';
 }
 
 export type BoltOptions =
@@ -67,17 +75,9 @@ export type BoltOptions =
       readonly timeoutSeconds: number;
     };
 
-/** True when the configure arguments ask for a shared libpython. */
-export function isShared(configureArgs: readonly string[]): boolean {
-  return configureArgs.includes('--enable-shared');
-}
-
 export interface VariantTasks {
   readonly tasks: Task[];
-  /** The variant's last task (the probe). */
-  readonly last: string;
-  /** The venv python, relative to the root. */
-  readonly python: string;
+  readonly release: Release;
 }
 
 /** Counts of clang's -Wprofile-instr-* warnings in a build log. */
@@ -108,9 +108,12 @@ function configureAndMake(o: {
   args: string[];
   env: Record<string, string>;
   deps: string[];
+  /** What configure waits for besides the source (the flavor's pre-configure tasks). */
+  configureDeps: readonly string[];
   opts: VariantOptions;
   config: Record<string, unknown>;
-  extraTools?: ToolRef[];
+  /** Debian packages this build needs beyond the build libraries. */
+  packages?: readonly string[];
   /** Make command-line variables (e.g. PY_CORE_CFLAGS=...). */
   makeArgs?: readonly string[];
   /**
@@ -129,22 +132,33 @@ function configureAndMake(o: {
 }): Task[] {
   const { opts } = o;
   const tc = opts.toolchain;
-  const tools = [SH, MAKE, tc.cc, tc.cxx, ...(tc.family === 'clang' ? [tc.ar, tc.llvm['ld.lld']] : []), ...(o.extraTools ?? [])];
+  const tools = [SH, MAKE, tc.cc, tc.cxx, ...(tc.family === 'clang' ? [tc.ar, tc.llvm['ld.lld']] : [])];
+  const packages = [...opts.buildPackages, ...(o.packages ?? [])];
+  // A getter: the installed versions are read when the key is computed, not when the graph is built.
+  const configureInputs: TaskInputs = {
+    files: opts.source.files,
+    tools,
+    // Make's command-line variables are in this key too: make does not
+    // track them, so a change must reconfigure (which empties the build
+    // directory) for make to rebuild with them.
+    config: { ...o.config, args: o.args, env: o.env, ...(o.relativeSource ? { relativeSource: true } : {}), ...(o.makeArgs?.length ? { makeArgs: o.makeArgs } : {}) },
+    get upstream() {
+      return opts.systemKeys();
+    },
+  };
   return [
     {
       id: `${o.prefix}:configure`,
       title: `configure ${o.buildDir}`,
-      deps: [...opts.source.deps],
-      // Make's command-line variables are in this key too: make does not
-      // track them, so a change must reconfigure (which empties the build
-      // directory) for make to rebuild with them.
-      inputs: { files: opts.source.files, tools, config: { ...o.config, args: o.args, env: o.env, ...(o.relativeSource ? { relativeSource: true } : {}), ...(o.makeArgs?.length ? { makeArgs: o.makeArgs } : {}) }, upstream: opts.systemKeys },
+      deps: [...opts.source.deps, ...o.configureDeps],
+      packages,
+      inputs: configureInputs,
       outputs: [`${o.buildDir}/Makefile`, `${o.buildDir}/pyconfig.h`],
       async run(ctx) {
         // A missing library would not fail configure: the module would just be left out.
-        const missing = Object.entries(opts.systemKeys).filter(([, v]) => v === 'missing').map(([k]) => k.replace(/^pkg:/, ''));
+        const missing = Object.entries(opts.systemKeys()).filter(([, v]) => v === 'missing').map(([k]) => k.replace(/^pkg:/, ''));
         if (missing.length > 0) {
-          throw new TaskFailure(`missing build libraries: ${missing.join(' ')}`, `run: npx pyston-build setup ${opts.variant} (or apt-get install -y ${missing.join(' ')})`);
+          throw new TaskFailure(`missing build libraries: ${missing.join(' ')}`, `run: npx pyston-build setup ${opts.variant.name} (or apt-get install -y ${missing.join(' ')})`);
         }
         const dir = ctx.path(o.buildDir);
         rmSync(dir, { recursive: true, force: true });
@@ -158,6 +172,7 @@ function configureAndMake(o: {
       title: `make in ${o.buildDir} (shares the jobserver)`,
       // Only compiling needs what `deps` make (e.g. the profile): configure runs alongside.
       deps: [`${o.prefix}:configure`, ...o.deps],
+      packages,
       weight: 20,
       inputs: { files: opts.source.files, tools, config: { env: o.env, makeArgs: o.makeArgs ?? [], ...(o.fromClean ? { fromClean: true } : {}) } },
       outputs: [`${o.buildDir}/python`, `${o.buildDir}/profile-warnings.json`],
@@ -174,99 +189,43 @@ function configureAndMake(o: {
 }
 
 export function variantTasks(opts: VariantOptions): VariantTasks {
-  const v = opts.variant;
+  const def = opts.variant;
+  const v = def.name;
   const tc = opts.toolchain;
-  const buildDir = `build/${v}_build`;
-  const release = v === 'release';
-  const installDir = release ? `build/${v}_install${opts.releasePrefix}` : `build/${v}_install/usr`;
-  const opt = isOptimized(v);
-  const envDir = `build/${v}_env`;
-  const pyston = opts.source.flavor === 'pyston' ? ['--disable-debugging-features', '--enable-configure'] : [];
-  // A release links the system's expat rather than CPython's copy, as
-  // Debian policy (and lintian's embedded-library) requires of a package.
-  const args = [...pyston, ...(v === 'dbg' ? ['--with-pydebug'] : []), ...(opt && opts.lto ? ['--with-lto'] : []), ...(release ? ['--with-system-expat'] : []), ...opts.configureExtra];
-  const config = { variant: v, cc: tc.family, pgo: opt && opts.pgo, lto: opt && opts.lto, ...(release ? { prefix: opts.releasePrefix } : {}) };
+  const f = variantFlags({ variant: def, flavor: opts.flavor, family: tc.family, arch: opts.arch, pgo: opts.pgo, lto: opts.lto, bolt: opts.bolt.enabled, configureExtra: opts.configureExtra, root: opts.root, srcDir: opts.source.srcDir });
+  const buildDir = f.dirs.build;
+  const release = def.packaged;
+  const installDir = release ? `${f.dirs.install}${opts.releasePrefix}` : `${f.dirs.install}/usr`;
+  const envDir = f.dirs.env;
+  const args = [...f.configureArgs];
+  const config: Record<string, unknown> = { variant: v, cc: tc.family, pgo: f.pgo, lto: f.lto, ...(release ? { prefix: opts.releasePrefix } : {}) };
   const tasks: Task[] = [];
-  let flags: PgoFlags = { cflags: [], ldflags: [] };
   const deps: string[] = [];
-  const extraTools: ToolRef[] = [];
+  const bolt = f.bolt && opts.bolt.enabled ? opts.bolt : undefined;
+  const shared = f.shared;
+  const makeArgs = [...f.makeArgs];
+  const pre = opts.flavor.preConfigure({ variant: v, root: opts.root, srcDir: opts.source.srcDir });
+  tasks.push(...pre.tasks);
+  const configureDeps = [...pre.deps];
 
-  const bolt = opt && opts.bolt.enabled ? opts.bolt : undefined;
-  const shared = isShared(args);
-  // Code-shape flags for BOLT. GCC must not split functions into .cold
-  // parts itself: BOLT skips such functions ("skipped N functions due to
-  // cold fragments") and splits them better with the profile. Clang 19 does
-  // no such splitting unless asked (-fsplit-machine-functions), so it needs
-  // nothing. The final link also keeps its relocations (--emit-relocs).
-  //
-  // A static interpreter's core is compiled without PIE and linked -no-pie,
-  // so that BOLT can rewrite the eval loop (src/bolt/skip.ts). Only the
-  // core: CFLAGS_NODIST also reaches the shared extension modules (after
-  // -fPIC, which -fno-pie would cancel) and LDFLAGS_NODIST their -shared
-  // links (where -no-pie breaks them). So the flags go into the Makefile's
-  // PY_CORE_CFLAGS, PY_BUILTIN_MODULE_CFLAGS and LINKCC, as make
-  // command-line variables that extend the Makefile's own definitions. A
-  // shared libpython stays PIC.
-  //
-  // The instrumented PGO build gets the same code shape: GCC's profile must
-  // describe the same control flow (-fno-pie in the final build alone gave
-  // -Werror=coverage-mismatch).
-  const gccShape = bolt && tc.family === 'gcc' ? ['-fno-reorder-blocks-and-partition'] : [];
-  // A release must not carry the build machine's paths: __FILE__ (in
-  // CPython's error and assert messages) and debug info name the source and
-  // build directories. Both builds get the same maps, so the instrumented
-  // and final builds still compile the same code. Not -ffile-prefix-map:
-  // in GCC 12 it also implies -fprofile-prefix-map, which PGO does not need.
-  const pathMaps = release
-    ? [opts.source.srcDir, join(opts.root, buildDir), join(opts.root, `build/${v}_pgo_build`)].flatMap((p) => [`-fmacro-prefix-map=${p}=.`, `-fdebug-prefix-map=${p}=.`])
-    : [];
-  // What CPython's configure adds for GCC under --enable-optimizations, which
-  // our own PGO pipeline does not pass: without semantic interposition, GCC
-  // may inline and clone across exported functions of the PIC parts (the
-  // shared extension modules, a shared libpython). Both PGO builds get it, so
-  // the profile describes the code it is used on.
-  const noInterposition = opt && tc.family === 'gcc' ? ['-fno-semantic-interposition'] : [];
-  // Flags the instrumented PGO build and the final build both get.
-  const bothBuilds: PgoFlags = { cflags: [...gccShape, ...noInterposition, ...pathMaps], ldflags: [...gccShape, ...noInterposition] };
-  const noPie =
-    bolt && !shared
-      ? ['PY_CORE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE -fno-pie', 'PY_BUILTIN_MODULE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE_BUILTIN -fno-pie', 'LINKCC=$(PURIFY) $(MAINCC) -no-pie']
-      : [];
-  // A shared libpython: the installed interpreter must load its own library,
-  // never a system one with the same soname (Debian's libpython3.11 package
-  // has one, and the loader falls back to it silently). So the interpreter
-  // gets RUNPATH $ORIGIN/../lib, where make install puts the library, under
-  // any prefix and wherever the tree is moved. LINKFORSHARED (Linux's default
-  // plus the rpath) reaches only the interpreter's link (and _testembed's);
-  // `$$` is make's escape and the quotes keep the shell off $ORIGIN. Runs in
-  // the build tree use LD_LIBRARY_PATH instead, which outranks a RUNPATH.
-  const runpath = shared ? ["LINKFORSHARED=-Xlinker -export-dynamic -Wl,-rpath,'$$ORIGIN/../lib'"] : [];
-  const makeArgs = [...noPie, ...runpath];
-
-  if (opt && opts.pgo) {
-    const pgoBuild = `build/${v}_pgo_build`;
-    const spec = {
-      prefix: `${v}:pgo`,
-      family: tc.family,
-      dir: `build/${v}_pgo`,
-      instrumentedBuildDir: join(opts.root, pgoBuild),
-      optimizedBuildDir: join(opts.root, buildDir),
-    };
-    // The instrumented build needs no LTO: it only has to count.
-    const genFlags = instrumentFlags(spec, opts.root);
-    const gen = { cflags: [...genFlags.cflags, ...bothBuilds.cflags], ldflags: [...genFlags.ldflags, ...bothBuilds.ldflags] };
+  if (f.pgoSpec) {
+    const spec = f.pgoSpec;
+    const train = training(opts.profileTask);
     tasks.push(
       ...configureAndMake({
         prefix: `${v}:pgo:instrumented`,
-        buildDir: pgoBuild,
+        buildDir: f.dirs.pgoBuild,
         installDir: `build/${v}_pgo_install/usr`,
-        args: [...pyston, ...opts.configureExtra],
-        env: buildEnv(tc, gen, false),
+        args: [...f.instrumentedConfigureArgs],
+        env: buildEnv(tc, f.instrumented, false),
         deps: [],
+        configureDeps,
         opts,
         config: { ...config, lto: false, instrumented: true },
         makeArgs,
         relativeSource: release,
+        // clang's profile runtime is its own package: without it the instrumented link fails.
+        packages: tc.family === 'clang' ? [`libclang-rt-${tc.llvmMajor}-dev`] : [],
       }),
     );
     const pgo = pgoTasks({
@@ -274,25 +233,23 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
       profileTool: tc.family === 'clang' ? tc.llvm['llvm-profdata'] : { name: 'gcov-dump', package: 'gcc' },
       instrumentedTask: `${v}:pgo:instrumented:make`,
       // A shared build's instrumented python must load the instrumented libpython beside it.
-      train: { file: join(opts.root, pgoBuild, 'python'), args: training(opts.profileTask).args, cwd: join(opts.root, pgoBuild), ...(shared ? { env: { LD_LIBRARY_PATH: join(opts.root, pgoBuild) } } : {}) },
-      trainInputs: training(opts.profileTask).inputs,
-      hotFunction: '_PyEval_EvalFrameDefault',
-      hotObject: 'ceval',
+      train: { file: join(opts.root, f.dirs.pgoBuild, 'python'), args: train.args, cwd: join(opts.root, f.dirs.pgoBuild), ...(shared ? { env: { LD_LIBRARY_PATH: join(opts.root, f.dirs.pgoBuild) } } : {}) },
+      trainInputs: train.inputs,
+      hotFunction: opts.flavor.hotFunction,
+      hotObject: opts.flavor.hotObject,
       tolerateFailure: opts.tolerateTrainingFailure,
     });
     tasks.push(...pgo.tasks);
     deps.push(pgo.ready);
-    flags = useFlags(spec, opts.root);
     config.pgo = true;
-    Object.assign(config, { profile: profileOutput(spec) });
+    config.profile = profileOutput(spec);
   }
 
-  flags = { cflags: [...flags.cflags, ...bothBuilds.cflags], ldflags: [...flags.ldflags, ...bothBuilds.ldflags, ...(bolt ? ['-Wl,--emit-relocs'] : [])] };
   if (bolt) Object.assign(config, { bolt: true, shared });
   tasks.push(
-    ...configureAndMake({ prefix: v, buildDir, installDir, ...(release ? { installPrefix: opts.releasePrefix } : {}), args, env: buildEnv(tc, flags, opt && opts.lto), deps, opts, config, extraTools, makeArgs, relativeSource: release, fromClean: opt && opts.pgo }),
+    ...configureAndMake({ prefix: v, buildDir, installDir, ...(release ? { installPrefix: opts.releasePrefix } : {}), args, env: buildEnv(tc, f.final, f.lto), deps, configureDeps, opts, config, makeArgs, relativeSource: release, fromClean: f.pgo }),
   );
-  const destdir = release ? [`DESTDIR=${join(opts.root, `build/${v}_install`)}`] : [];
+  const destdir = release ? [`DESTDIR=${join(opts.root, f.dirs.install)}`] : [];
   const minor = opts.source.version.split('.').slice(0, 2).join('.');
   const installDeps = [`${v}:make`];
   let boltReport: string | undefined;
@@ -304,6 +261,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
     boltReport = b.tasks.report;
     boltInstall.push(...b.install.map((i) => ({ from: i.from, to: `${installDir}/${i.to}` })));
   }
+  const boltOff = !def.bolt ? (def.stock ? "the stock variants are built without BOLT, as Pyston's Makefile builds them" : 'BOLT applies to the opt and release variants only') : !opts.bolt.enabled ? opts.bolt.reason : 'not configured';
   tasks.push(
     {
       id: `${v}:install`,
@@ -311,16 +269,16 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
       deps: installDeps,
       weight: 5,
       inputs: { tools: [MAKE], config: { boltInstall, makeArgs, destdir } },
-      outputs: [`build/${v}_install`],
+      outputs: [f.dirs.install],
       async run(ctx) {
-        rmSync(ctx.path(`build/${v}_install`), { recursive: true, force: true });
+        rmSync(ctx.path(f.dirs.install), { recursive: true, force: true });
         await ctx.exec('make', ['install', ...makeArgs, ...destdir], { cwd: ctx.path(buildDir), env: { PATH: tc.path } });
         // The verify task left either the BOLTed files or (bolt = auto, after a failure) the inputs.
-        for (const f of boltInstall) {
-          const to = ctx.path(f.to);
-          if (!existsSync(to)) throw new TaskFailure(`make install did not install ${f.to}`, 'the BOLTed file has nowhere to go: check the install layout');
-          copyFileAtomic(ctx.path(f.from), to, statSync(to).mode & 0o7777);
-          ctx.log(`installed ${f.from} as ${f.to}`);
+        for (const i of boltInstall) {
+          const to = ctx.path(i.to);
+          if (!existsSync(to)) throw new TaskFailure(`make install did not install ${i.to}`, 'the BOLTed file has nowhere to go: check the install layout');
+          copyFileAtomic(ctx.path(i.from), to, statSync(to).mode & 0o7777);
+          ctx.log(`installed ${i.from} as ${i.to}`);
         }
       },
     },
@@ -345,35 +303,57 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
       outputs: [`build/${v}_probe.txt`, `build/${v}_report.json`],
       async run(ctx) {
         await ctx.exec(ctx.path(envDir, 'bin', 'python'), [join(packageRoot(), 'runtime/probes/probe.py')], { jobserver: false });
-        const last = readFileSync(ctx.logPath, 'utf8').split('\n').filter((l) => l.startsWith('probe:')).pop() ?? 'probe: OK';
-        writeFileSync(ctx.path(`build/${v}_probe.txt`), last + '\n');
-        writeFileSync(ctx.path(`build/${v}_report.json`), JSON.stringify(buildReport(ctx.root, v, opts, config, args, boltReport, last), null, 2) + '\n');
+        const verdict = probeVerdict(readFileSync(ctx.logPath, 'utf8'));
+        if (!verdict.ok) throw new TaskFailure(`the probes of ${envDir} did not report a verdict`, `read ${ctx.logPath}: runtime/probes/probe.py must end with a 'probe: OK' line`);
+        writeFileSync(ctx.path(`build/${v}_probe.txt`), verdict.line + '\n');
+        const report: BuildReport = {
+          variant: v,
+          flavor: opts.flavor.name,
+          arch: opts.arch,
+          compiler: tc.family,
+          pgo: f.pgo ? { enabled: true, summary: readJsonOrNull(ctx.root, `${f.dirs.pgo}/summary.json`) } : { enabled: false },
+          lto: f.lto,
+          profileWarnings: readJsonOrNull(ctx.root, `${buildDir}/profile-warnings.json`),
+          bolt: boltReport ? { enabled: true, ...(readJsonOrNull(ctx.root, boltReport) as Record<string, unknown>) } : { enabled: false, reason: boltOff },
+          configure: config,
+          configureArgs: [...args, ...(config.prefix ? [`--prefix=${String(config.prefix)}`] : [])],
+          probe: verdict.line,
+        };
+        writeFileSync(ctx.path(`build/${v}_report.json`), JSON.stringify(report, null, 2) + '\n');
       },
     },
   );
-  return { tasks, last: `${v}:probe`, python: `${envDir}/bin/python` };
+  const release_: Release = {
+    variant: v,
+    flavor: opts.flavor,
+    arch: opts.arch,
+    version: opts.source.version,
+    last: `${v}:probe`,
+    prefix: release ? opts.releasePrefix : join(opts.root, f.dirs.install, 'usr'),
+    installRoot: f.dirs.install,
+    installDir,
+    buildDirs: [buildDir, ...(f.pgoSpec ? [f.dirs.pgoBuild] : [])],
+    srcDir: opts.source.srcDir,
+    python: `${envDir}/bin/python`,
+    report: `build/${v}_report.json`,
+    shared,
+  };
+  return { tasks, release: release_ };
 }
 
 /**
- * The variant's build report, `build/<variant>_report.json`: which
- * optimizations ran, with their evidence (the PGO profile summary and
- * clang's profile warnings, the BOLT report or why BOLT did not run) and
- * the probe result. Packaging reads it into build-info.json.
+ * The probes' verdict: their last `probe:` line. `probe: OK ...` passes;
+ * a run that printed no verdict (killed, or a probe script that changed)
+ * is a failure, never a silent pass.
  */
-function buildReport(root: string, v: Variant, opts: VariantOptions, config: Record<string, unknown>, args: readonly string[], boltReport: string | undefined, probe: string): Record<string, unknown> {
-  const read = (p: string): unknown => (existsSync(join(root, p)) ? JSON.parse(readFileSync(join(root, p), 'utf8')) : null);
-  const pgo = isOptimized(v) && opts.pgo;
-  return {
-    variant: v,
-    compiler: opts.toolchain.family,
-    pgo: pgo ? { enabled: true, summary: read(`build/${v}_pgo/summary.json`) } : { enabled: false },
-    lto: isOptimized(v) && opts.lto,
-    profileWarnings: read(`build/${v}_build/profile-warnings.json`),
-    bolt: boltReport ? { enabled: true, ...(read(boltReport) as Record<string, unknown>) } : { enabled: false, reason: !isOptimized(v) ? `BOLT applies to opt and release only` : opts.bolt.enabled ? 'not configured' : opts.bolt.reason },
-    configure: config,
-    configureArgs: [...args, ...(config.prefix ? [`--prefix=${String(config.prefix)}`] : [])],
-    probe,
-  };
+export function probeVerdict(log: string): { ok: boolean; line: string } {
+  const line = log.split('\n').filter((l) => l.startsWith('probe:')).pop();
+  if (line === undefined) return { ok: false, line: 'probe: no verdict' };
+  return { ok: /^probe: OK\b/.test(line), line };
+}
+
+function readJsonOrNull(root: string, p: string): unknown {
+  return existsSync(join(root, p)) ? JSON.parse(readFileSync(join(root, p), 'utf8')) : null;
 }
 
 /**
@@ -389,7 +369,7 @@ function training(task: string): { args: string[]; inputs: TaskInputs } {
 }
 
 /** The BOLT chain of a variant: the executable, and libpython when shared. */
-function boltForVariant(v: Variant, bolt: Extract<BoltOptions, { enabled: true }>, opts: VariantOptions, buildDir: string, minor: string, shared: boolean) {
+function boltForVariant(v: string, bolt: Extract<BoltOptions, { enabled: true }>, opts: VariantOptions, buildDir: string, minor: string, shared: boolean) {
   const root = opts.root;
   const dir = `build/${v}_bolt`;
   const b = join(root, buildDir);

@@ -1,0 +1,134 @@
+/**
+ * Flavors: what differs between the kinds of tree pyston-build builds, as
+ * data. A CPython tree and a Pyston tree (CPython plus Pyston's JIT) are
+ * configured, validated, BOLTed and packaged the same way except for what
+ * is here. Everything else in the build asks the flavor instead of testing
+ * the tree's name.
+ *
+ * The flavor is decided in one place, {@link detectFlavor} (a checkout) or
+ * {@link flavorOfPin} (a pinned archive), and travels with the source
+ * (src/steps/source.ts) to the variants and the packages.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Task } from '../graph/index.js';
+
+export type FlavorName = 'cpython' | 'pyston';
+
+/** One entry of a BOLT skip list: the functions, and why BOLT must leave them alone. */
+export interface SkipEntry {
+  readonly names: readonly string[];
+  readonly why: string;
+}
+
+/** What a flavor's pre-configure hook gets: enough to add tasks before a variant's configure. */
+export interface PreConfigureContext {
+  readonly variant: string;
+  readonly root: string;
+  readonly srcDir: string;
+}
+
+export interface Flavor {
+  readonly name: FlavorName;
+  /** The upstream project's name, for package descriptions. */
+  readonly title: string;
+  /** Arguments every variant of this flavor passes to configure (before the variant's own). */
+  readonly configureArgs: readonly string[];
+  /** Arguments of the `stock*` variants (the flavor's own CPython without its additions); undefined when it has none. */
+  readonly stockConfigureArgs: readonly string[] | undefined;
+  /** The function PGO validation checks for profile data, and the object file it is compiled into. */
+  readonly hotFunction: string;
+  readonly hotObject: string;
+  /** Functions BOLT leaves alone in every binary of this flavor. */
+  readonly boltSkip: readonly SkipEntry[];
+  /** Functions BOLT leaves alone in position-independent code (a shared libpython). */
+  readonly boltSkipPic: readonly SkipEntry[];
+  /** Package metadata: the default package name, the project's homepage and where its source is published. */
+  readonly packageName: string;
+  readonly homepage: string;
+  readonly sourceUrl: string;
+  /**
+   * The hook where a flavor adds its own tasks before a variant's
+   * configure (Pyston's bitcode and AOT steps arrive here). Returns the
+   * tasks and the ids configure must wait for.
+   */
+  preConfigure(ctx: PreConfigureContext): { readonly tasks: readonly Task[]; readonly deps: readonly string[] };
+}
+
+/**
+ * The regex matcher dispatches through computed gotos. On a GCC build linked
+ * with --emit-relocs, llvm-bolt 19 cannot instrument it ("BOLT-ERROR: unable
+ * to get new address" for sre_ucs1_match/1, NOTES.md). CPython 3.12+ skips it
+ * for the same reason under LLVM 19. Names are as BOLT prints them: a local
+ * symbol gets `/N`, and GCC's LTO renames file-local functions `.lto_priv.N`.
+ */
+const SRE_MATCH: SkipEntry = {
+  names: ['sre_ucs1_match/1', 'sre_ucs2_match/1', 'sre_ucs4_match/1', 'sre_ucs1_match.lto_priv.0/1', 'sre_ucs2_match.lto_priv.0/1', 'sre_ucs4_match.lto_priv.0/1'],
+  why: 'computed gotos that llvm-bolt 19 cannot instrument in a GCC build with --emit-relocs (CPython 3.12+ skips them too)',
+};
+
+/**
+ * The eval loop is a computed-goto interpreter. In position-independent code
+ * its dispatch table holds relative offsets that BOLT does not rewrite when
+ * it moves the blocks (CPython 3.12+ skips it). pyston-build links a static
+ * interpreter -no-pie, where the table holds absolute addresses that BOLT
+ * relocates, so there the eval loop is BOLTed; a shared libpython keeps the skip.
+ */
+const EVAL_LOOP: SkipEntry = {
+  names: ['_PyEval_EvalFrameDefault', '_PyEval_EvalFrameDefault.lto_priv.0'],
+  why: 'a computed-goto dispatch table with relative offsets in PIC code, which BOLT does not rewrite',
+};
+
+const noTasks = (): { tasks: readonly Task[]; deps: readonly string[] } => ({ tasks: [], deps: [] });
+
+export const CPYTHON: Flavor = {
+  name: 'cpython',
+  title: 'CPython',
+  configureArgs: [],
+  stockConfigureArgs: undefined,
+  hotFunction: '_PyEval_EvalFrameDefault',
+  hotObject: 'ceval',
+  boltSkip: [SRE_MATCH],
+  boltSkipPic: [EVAL_LOOP],
+  packageName: 'cpython',
+  homepage: 'https://www.python.org/',
+  sourceUrl: 'https://www.python.org/downloads/source/',
+  preConfigure: noTasks,
+};
+
+export const PYSTON: Flavor = {
+  name: 'pyston',
+  title: 'Pyston',
+  // Pyston's configure refuses to run without --enable-configure (its
+  // Makefile is meant to drive it); --disable-debugging-features is what its
+  // Makefile passes to every JIT variant.
+  configureArgs: ['--disable-debugging-features', '--enable-configure'],
+  // The stock variants build the same tree as plain CPython (NOTES.md).
+  stockConfigureArgs: ['--disable-pyston', '--enable-configure'],
+  hotFunction: '_PyEval_EvalFrameDefault',
+  hotObject: 'ceval',
+  boltSkip: [SRE_MATCH],
+  // llvm-bolt matches these names as anchored regular expressions.
+  boltSkipPic: [EVAL_LOOP, { names: ['_PyEval_EvalFrame_AOT_Interpreter.*'], why: "Pyston's AOT interpreter loops: computed gotos in PIC code, as the eval loop (Pyston's Makefile skips them in the .so)" }],
+  packageName: 'pyston',
+  homepage: 'https://www.pyston.org/',
+  sourceUrl: 'https://github.com/pyston/pyston',
+  preConfigure: noTasks,
+};
+
+export const FLAVORS: Readonly<Record<FlavorName, Flavor>> = { cpython: CPYTHON, pyston: PYSTON };
+
+/** The flavor of a checkout: a Pyston tree has its `pyston/` directory beside CPython's. */
+export function detectFlavor(dir: string): Flavor {
+  return existsSync(join(dir, 'pyston')) ? PYSTON : CPYTHON;
+}
+
+/** The flavor of a pinned source, by the pin's project name. */
+export function flavorOfPin(name: string): Flavor {
+  return name === 'pyston' ? PYSTON : CPYTHON;
+}
+
+/** The flavor's default BOLT skip list (names only), for PIC code or not. */
+export function defaultSkipFuncs(flavor: Flavor, pic: boolean): string[] {
+  return [...flavor.boltSkip, ...(pic ? flavor.boltSkipPic : [])].flatMap((e) => e.names);
+}
