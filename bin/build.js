@@ -1,4 +1,4 @@
-// Bundles src/ into dist/cli.cjs with esbuild (our own code only; packages stay external).
+// Bundles src/ into dist/cli.cjs (and the demo example into dist/demo.cjs) with esbuild (our own code only; packages stay external).
 // Runs on `npm install` (prepare) and, when src/ is newer than dist/, from bin/pyston-build.js.
 // CommonJS loads measurably faster than an ESM bundle on Node 20, which a no-op build feels.
 import { fileURLToPath } from 'node:url';
@@ -35,8 +35,12 @@ export async function bundle(entry, outfile) {
 
 export const CLI_BUNDLE = join(root, 'dist', 'cli.cjs');
 
+export const DEMO_BUNDLE = join(root, 'dist', 'demo.cjs');
+
 export async function build() {
   await bundle(join(root, 'src', 'cli.ts'), CLI_BUNDLE);
+  // The example graph's command (examples/demo): the same CLI, its own graph.
+  await bundle(join(root, 'examples', 'demo', 'cli.ts'), DEMO_BUNDLE);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -71,9 +71,6 @@ export const SCHEMA = {
   'package.maintainer': { type: 'string', default: 'pyston-build <pyston-build@example.org>', doc: "The .deb's Maintainer, 'Name <email>' (set your own: the default names no one)." },
   'package.suite': { type: 'string', default: 'bookworm', doc: 'Debian suite of the minimal root the packages are test-installed into (debootstrap --variant=minbase).' },
   'package.mirror': { type: 'string', default: '', doc: "Debian mirror for that root (default: the first 'deb' URI of this machine's apt sources)." },
-  'demo.greeting': { type: 'string', default: 'hello from pyston-build', doc: 'Text the demonstration program prints (compiled in by demo:configure).' },
-  'demo.cflags': { type: 'string', default: '-O2', env: 'DEMO_CFLAGS', doc: 'CFLAGS for the demonstration program.' },
-  'demo.iterations': { type: 'int', default: 200000, min: 1, max: 1_000_000_000, doc: 'Work the demonstration program does when demo:check runs it.' },
 } as const satisfies Record<string, Spec>;
 
 export type ConfigKey = keyof typeof SCHEMA;
@@ -211,7 +208,7 @@ export async function loadConfig(src: ConfigSources): Promise<LoadedConfig> {
 
   for (const s of src.sets) {
     const eq = s.indexOf('=');
-    if (eq <= 0) throw new ConfigError(`--set expects KEY=VALUE, got '${s}'`, `for example: --set demo.greeting=hi; ${validKeysHint()}`);
+    if (eq <= 0) throw new ConfigError(`--set expects KEY=VALUE, got '${s}'`, `for example: --set package.name=fastpy; ${validKeysHint()}`);
     const k = s.slice(0, eq);
     if (!(k in SCHEMA)) throw new ConfigError(`--set: unknown config key '${k}'`, validKeysHint());
     values.set(k as ConfigKey, parseText(k as ConfigKey, s.slice(eq + 1), `--set ${k}`));

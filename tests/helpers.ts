@@ -73,12 +73,22 @@ export function catTask(id: string, opts: { deps?: string[]; files?: string[]; c
 
 /** Run the real CLI (bin/pyston-build.js) as a new process. */
 export function cli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}): SpawnSyncReturns<string> {
+  return runCommand(join(REPO, 'bin', 'pyston-build.js'), args, opts);
+}
+
+/** The demo example's command (examples/demo/pyston-build-demo.js: the same CLI on the example graph), as a new process. */
+export const DEMO_CLI = join(REPO, 'examples', 'demo', 'pyston-build-demo.js');
+export function demoCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}): SpawnSyncReturns<string> {
+  return runCommand(DEMO_CLI, args, opts);
+}
+
+function runCommand(script: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number }): SpawnSyncReturns<string> {
   const base = { ...process.env };
   delete base.GITHUB_ACTIONS;
   delete base.GITHUB_STEP_SUMMARY;
   delete base.FORCE_COLOR;
   const env = { ...base, ...opts.env };
-  return spawnSync(process.execPath, [join(REPO, 'bin', 'pyston-build.js'), ...args], {
+  return spawnSync(process.execPath, [script, ...args], {
     cwd: opts.cwd ?? REPO,
     env,
     encoding: 'utf8',

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build, catTask, cli, demoProject, graphOf, tmpProject, write } from '../helpers.js';
+import { build, catTask, cli, demoCli, demoProject, graphOf, tmpProject, write } from '../helpers.js';
 import { loadState, mountsUnder, statePath, type Task } from '../../src/graph/index.js';
 
 const mnt = join(tmpProject('pb-fullfs-'), 'fs');
@@ -105,7 +105,7 @@ describe.skipIf(process.getuid?.() !== 0)('a mount a killed package check left i
   it('clean TARGET unmounts what is under that target\'s outputs', () => {
     // build/demo_install is an output directory of demo:install.
     const { root } = leftMounted('build/demo_install');
-    const r = cli(['-C', root, 'clean', 'demo']);
+    const r = demoCli(['-C', root, 'clean', 'demo']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(mountsUnder(root)).toEqual([]);

@@ -1,14 +1,27 @@
 /**
- * The demonstration graph: configure, make and install a small C program
- * (tests/fixtures/cdemo) out of tree, then run it. It has the shape every
- * interpreter variant will have (configure -> make -> install -> check), and
- * shows the engine's caching, jobserver and `--explain` on real tools.
+ * An example graph: configure, make and install a small C program
+ * (tests/fixtures/cdemo) out of tree, then run it. It has the shape of an
+ * interpreter variant (configure -> make -> install -> check), and shows
+ * the engine's caching, jobserver and `--explain` on real tools, in a few
+ * seconds.
+ *
+ * It is not part of the product: it has its own settings (environment
+ * variables, below) and its own env allow-list, and reaches the CLI through
+ * its graph seam (`Io.makeGraph`, src/cli.ts) from ./cli.ts. Run it with
+ * `node examples/demo/pyston-build-demo.js [options] [demo]`, which takes
+ * every option pyston-build takes.
+ *
+ * Settings:
+ *   DEMO_GREETING   the text the program prints (compiled in by demo:configure)
+ *   DEMO_CFLAGS     CFLAGS for the program (default -O2)
+ *   DEMO_ITERATIONS how much work demo:check has it do (default 200000)
+ *   CC, CFLAGS, LDFLAGS  read by the C build, under their Makefile names
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import type { Task, ToolRef } from '../graph/index.js';
-import { TaskFailure } from '../graph/index.js';
-import type { BuildConfig } from '../config.js';
-import { packageRoot } from './paths.js';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Task, TaskGraph, ToolRef } from '../../src/graph/index.js';
+import { TaskFailure, UsageError } from '../../src/graph/index.js';
 
 export const DEMO_SOURCE = 'tests/fixtures/cdemo';
 
@@ -18,10 +31,47 @@ export const TOOLS = {
   cc: { name: 'cc', package: 'gcc' },
 } as const satisfies Record<string, ToolRef>;
 
-/** Env vars the C build reads, under their Makefile names. */
+/** Env vars the C build reads, under their Makefile names: the demo graph's allow-list. */
 export const DEMO_ENV = ['CC', 'CFLAGS', 'LDFLAGS'] as const;
 
-export function demoTasks(config: BuildConfig): Task[] {
+/** The pyston-build checkout this example belongs to (where the fixture's original is). */
+function checkout(): string {
+  // Bundled into dist/demo.cjs, or run from examples/demo/ by tsx.
+  const here = dirname(fileURLToPath(import.meta.url));
+  return existsSync(join(here, '..', 'package.json')) ? join(here, '..') : join(here, '..', '..');
+}
+
+export interface DemoSettings {
+  readonly greeting: string;
+  readonly cflags: string;
+  readonly iterations: number;
+}
+
+/** The demo's settings from its environment variables; a bad value is a usage error. */
+export function demoSettings(env: NodeJS.ProcessEnv): DemoSettings {
+  const it = env.DEMO_ITERATIONS ?? '200000';
+  if (!/^\d+$/.test(it) || Number(it) < 1 || Number(it) > 1_000_000_000) throw new UsageError(`DEMO_ITERATIONS must be a whole number from 1 to 1000000000, got '${it}'`, 'for example: DEMO_ITERATIONS=1000');
+  const greeting = env.DEMO_GREETING ?? 'hello from pyston-build';
+  if (/[\0-\x1f\x7f]/.test(greeting)) throw new UsageError('DEMO_GREETING must be one line of text without control characters', 'for example: DEMO_GREETING="hi there"');
+  return { greeting, cflags: env.DEMO_CFLAGS ?? '-O2', iterations: Number(it) };
+}
+
+/** The example graph: one target, `demo` (also the default, `all`). */
+export function demoGraph(env: NodeJS.ProcessEnv): TaskGraph {
+  const tasks = demoTasks(demoSettings(env));
+  const roots = ['demo:check'];
+  return {
+    tasks: new Map(tasks.map((t) => [t.id, t])),
+    targets: new Map([
+      ['demo', { name: 'demo', description: 'configure, make, install and run a small C program through the engine', roots }],
+      ['all', { name: 'all', description: 'the same as demo', roots }],
+    ]),
+    envAllowList: DEMO_ENV,
+  };
+}
+
+export function demoTasks(settings: DemoSettings): Task[] {
+  const config = { 'demo.greeting': settings.greeting, 'demo.cflags': settings.cflags, 'demo.iterations': settings.iterations };
   const src = DEMO_SOURCE;
   const buildDir = 'build/demo_build';
   const installDir = 'build/demo_install';
@@ -47,7 +97,7 @@ export function demoTasks(config: BuildConfig): Task[] {
         // The demo builds the project's own copy of the fixture (the tests
         // edit it there), so a project without one cannot build it.
         if (!existsSync(ctx.path(src, 'configure')))
-          throw new TaskFailure(`the demo target builds ${src}, which ${ctx.path('.')} does not have`, `run it in the pyston-build checkout: pyston-build -C ${packageRoot()} demo`);
+          throw new TaskFailure(`the demo target builds ${src}, which ${ctx.path('.')} does not have`, `run it in the pyston-build checkout: node examples/demo/pyston-build-demo.js -C ${checkout()} demo`);
         mkdirSync(ctx.path(buildDir), { recursive: true });
         await ctx.exec('sh', [ctx.path(src, 'configure'), `--prefix=${prefix}`, `--with-greeting=${config['demo.greeting']}`], {
           cwd: ctx.path(buildDir),
