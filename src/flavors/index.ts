@@ -5,12 +5,13 @@
  * is here. Everything else in the build asks the flavor instead of testing
  * the tree's name.
  *
- * The flavor is decided in one place, {@link detectFlavor} (a checkout) or
- * {@link flavorOfPin} (a pinned archive), and travels with the source
+ * The flavor is decided here only: {@link detectFlavor} (a checkout or an
+ * unpacked tree), {@link flavorOfPin} (a pinned archive) and
+ * {@link archiveFlavor} (a `--source` archive), and travels with the source
  * (src/steps/source.ts) to the variants and the packages.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Task } from '../graph/index.js';
 
 export type FlavorName = 'cpython' | 'pyston';
@@ -126,6 +127,14 @@ export function detectFlavor(dir: string): Flavor {
 /** The flavor of a pinned source, by the pin's project name. */
 export function flavorOfPin(name: string): Flavor {
   return name === 'pyston' ? PYSTON : CPYTHON;
+}
+
+/**
+ * The flavor of a source archive, known before it is unpacked: by its file
+ * name (`pyston-*` is Pyston's). The unpack task checks the tree against it.
+ */
+export function archiveFlavor(file: string): Flavor {
+  return /^pyston[-_]/i.test(basename(file)) ? PYSTON : CPYTHON;
 }
 
 /** The flavor's default BOLT skip list (names only), for PIC code or not. */

@@ -17,7 +17,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { PbError, TaskFailure, errorMessage, type Task, type TaskContext } from '../graph/index.js';
 import { packageRoot } from './paths.js';
-import { detectFlavor, flavorOfPin, PYSTON, CPYTHON, type Flavor } from '../flavors/index.js';
+import { archiveFlavor, detectFlavor, flavorOfPin, type Flavor } from '../flavors/index.js';
 
 export type Mirror =
   | { readonly kind: 'url'; readonly url: string }
@@ -156,14 +156,6 @@ export async function fetchPinned(pin: Pin, dest: string, ctx: TaskContext): Pro
     `could not fetch ${pin.archive} (${pin.name} ${pin.version}) from any mirror: ${failures.join('; ')}`,
     mismatch ? 'a mirror served different bytes than the pin; check the pin and the mirror' : "run 'pyston-build setup' (it adds Debian's deb-src entry for apt-get source), or pass --source DIR|ARCHIVE",
   );
-}
-
-/**
- * The flavor of an archive, known before it is unpacked: by its name
- * (`pyston-*` is Pyston's). The unpack task checks the tree against it.
- */
-export function archiveFlavor(file: string): Flavor {
-  return /^pyston[-_]/i.test(basename(file)) ? PYSTON : CPYTHON;
 }
 
 /** Unpack an archive into `destDir` (which must not exist yet), via a temp dir and a rename; with `flavor`, check the tree is of it. */
