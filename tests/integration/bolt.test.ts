@@ -91,7 +91,7 @@ const run = (file: string, args: string[], env: Record<string, string> = {}): st
 
 const failOf = (r: Awaited<ReturnType<typeof build>>): string => {
   const f = r.events.find((e) => e.type === 'fail');
-  return f?.type === 'fail' ? `${f.id}: ${f.message}` : '';
+  return f?.type === 'fail' ? `${f.id}: ${f.message}${f.hint ? ` (${f.hint})` : ''}` : '';
 };
 
 describe('BOLT on an executable', () => {
