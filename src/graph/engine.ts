@@ -22,7 +22,7 @@ import { criticalPriorities, forceMatcher, resolveTargets, topoClosure, validate
 import { ProcessManager } from './proc.js';
 import { DetailsStore, detailsPath, loadState, saveState, stateDir, statePath, type StateData, type TaskRecord } from './state.js';
 import type { ExecOptions, Task, TaskContext, TaskGraph } from './task.js';
-import { ToolResolver } from './tools.js';
+import { builtToolFiles, ToolResolver } from './tools.js';
 import { TraceWriter, tracePath } from './trace.js';
 
 export interface EngineOptions {
@@ -475,6 +475,7 @@ class Run {
     const env = opts.env ?? process.env;
     const base: Record<string, string> = {};
     for (const k of BASE_ENV) if (env[k] !== undefined) base[k] = env[k]!;
+    const builtTools = builtToolFiles(task, opts.root);
     let lastEmit = 0;
     const onLine = (line: string): void => {
       const now = Date.now();
@@ -509,7 +510,7 @@ class Run {
         if (form) childEnv.MAKEFLAGS = js.makeflags(form);
         const start = o.capture ? fstatSync(logFd).size : 0;
         await this.procs.run({
-          file,
+          file: builtTools.get(file) ?? file,
           args,
           cwd: o.cwd ?? opts.root,
           env: childEnv,

@@ -196,7 +196,9 @@ describe('BOLT on an executable', () => {
 
   it('a missing llvm-bolt fails planning in one line naming the package', async () => {
     const root = tmpProject();
-    const missing = { ...tc.llvm['llvm-bolt'], command: '/nonexistent/llvm-19/bin/llvm-bolt' };
+    const bolt = tc.llvm['llvm-bolt'];
+    if (bolt.producer !== undefined) throw new Error('the discovered llvm-bolt is an installed tool');
+    const missing = { ...bolt, command: '/nonexistent/llvm-19/bin/llvm-bolt' };
     let err: unknown;
     try {
       await build(pipeline(root, { bolt: missing }), root);
