@@ -270,13 +270,14 @@ export function outputReason(outputs: readonly string[], rec: TaskRecord, root: 
 export function allChanges(fp: Fingerprint, rec: TaskDetails | undefined, limit = 20): string[] {
   if (!rec) return [];
   const out: string[] = [];
-  const diff = (label: string, a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): void => {
+  const diff = (label: string, a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>, detail?: (k: string) => string): void => {
     for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
       if (a[k] === b[k]) continue;
-      out.push(`${label}: ${k}${b[k] === undefined ? ' (added)' : a[k] === undefined ? ' (removed)' : ''}`);
+      out.push(`${label}: ${k}${b[k] === undefined ? ' (added)' : a[k] === undefined ? ' (removed)' : detail?.(k) ?? ''}`);
     }
   };
-  diff('tool changed', fp.tools, rec.tools);
+  const producers = new Map(fp.resolvedTools.flatMap((t) => (t.producer === undefined ? [] : [[t.name, t.producer] as const])));
+  diff('tool changed', fp.tools, rec.tools, (k) => (producers.has(k) ? ` (rebuilt by ${producers.get(k)})` : ''));
   diff('config changed', fp.config, rec.config);
   diff('env changed', fp.env, rec.env);
   diff('input changed', fp.files, rec.files);

@@ -11,6 +11,7 @@ import { build, graphOf, read, tmpProject, write } from '../helpers.js';
 import { formatReason, planBuild, PlanError, topoClosure, validateGraph, type EngineOptions, type Task, type TaskGraph } from '../../src/graph/index.js';
 import { exportGraph } from '../../src/graph/export.js';
 import { doctor } from '../../src/doctor.js';
+import { planText } from '../../src/report/dryrun.js';
 
 const TOOL_PATH = 'build/tool/bin/mytool';
 
@@ -96,6 +97,16 @@ describe('a tool built by the graph', () => {
     // Editing the tool's source reruns both, and the output shows the new tool.
     write(root, 'src/tool/mytool.c', toolSource('v2: '));
     expect(explain(g, root, env)).toEqual({ 'tool:build': 'input changed: src/tool/mytool.c', use: 'tool rebuilt: mytool (by tool:build)' });
+    expect(planText(planBuild(g, opts(root, env)), { targets: ['use'], jobs: 2, explain: true })).toBe(
+      [
+        '2 of 2 tasks would run for use (-j 2)',
+        '  tool:build  input changed: src/tool/mytool.c',
+        '  use         tool rebuilt: mytool (by tool:build)',
+        '                tool changed: mytool (rebuilt by tool:build)',
+        '                dependency rebuilt: tool:build',
+        '',
+      ].join('\n'),
+    );
     const edited = await run();
     expect(edited.ran).toEqual(['tool:build', 'use']);
     expect(read(root, 'build/out/result.txt')).toBe('v2: HELLO\n');
