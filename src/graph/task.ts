@@ -145,7 +145,8 @@ export interface TaskContext {
    * Each declared tool's version, the first line it printed for its version
    * arguments, as the engine read it for the key (by tool name). A task that
    * records versions (a build report) reads them here instead of running
-   * the tools again.
+   * the tools again. A built tool is never probed: its entry reads
+   * `built by <producer>`.
    */
   readonly toolVersions: Readonly<Record<string, string>>;
   /** The global job budget (`-j`). */
