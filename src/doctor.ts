@@ -1,7 +1,8 @@
 /**
  * `pyston-build doctor`: is this machine ready to build? Lists every tool
  * the graph's tasks need with its version, what is missing, and the exact
- * command that installs it.
+ * command that installs it. A tool the graph builds is listed as built by
+ * its task, never as missing.
  */
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { relative } from 'node:path';
@@ -39,12 +40,16 @@ export function doctor(graph: TaskGraph, root: string, buildDir: string, env: No
   for (const t of basics) users.set(t.name, { tool: t, tasks: ['the jobserver'] });
   for (const task of graph.tasks.values()) {
     for (const tool of task.inputs.tools ?? []) {
-      const k = `${tool.name}\0${tool.command ?? tool.name}`;
+      const k = `${tool.name}\0${tool.command ?? tool.path ?? tool.name}`;
       (users.get(k) ?? users.set(k, { tool, tasks: [] }).get(k)!).tasks.push(task.id);
     }
   }
   const resolver = new ToolResolver(env.PATH, new FileHasher(), {});
   for (const { tool, tasks } of [...users.values()].sort((a, b) => (a.tool.name < b.tool.name ? -1 : 1))) {
+    if (tool.producer !== undefined) {
+      row('ok', `${tool.name} built by ${tool.producer} (${tool.path})`);
+      continue;
+    }
     const cmd = tool.command ?? tool.name;
     if (!which(cmd, env.PATH)) {
       ok = false;

@@ -11,8 +11,9 @@ import { closeSync, mkdirSync, openSync, readSync, fstatSync, writeSync } from '
 import { join, resolve } from 'node:path';
 import type { BuildSummary, EngineEvent, PlannedTask, TaskSummary } from './events.js';
 import { EventBus } from './events.js';
-import { errorMessage, Interrupted, PbError, TaskFailure } from './errors.js';
+import { errorMessage, Interrupted, TaskFailure } from './errors.js';
 import { formatReason, type Reason } from './explain.js';
+import { failureReport, type FailureReport } from './failure.js';
 import { FileHasher } from './hash.js';
 import { Jobserver, type Token } from './jobserver.js';
 import { computeFingerprint, detailsOf, keyReason, outputDigests, outputReason, type Fingerprint } from './key.js';
@@ -21,7 +22,7 @@ import { criticalPriorities, forceMatcher, resolveTargets, topoClosure, validate
 import { ProcessManager } from './proc.js';
 import { DetailsStore, detailsPath, loadState, saveState, stateDir, statePath, type StateData, type TaskRecord } from './state.js';
 import type { ExecOptions, Task, TaskContext, TaskGraph } from './task.js';
-import { ToolResolver } from './tools.js';
+import { builtToolFiles, ToolResolver } from './tools.js';
 import { TraceWriter, tracePath } from './trace.js';
 
 export interface EngineOptions {
@@ -210,6 +211,7 @@ class Run {
   private readonly status = new Map<string, Status>();
   private readonly durations = new Map<string, number>();
   private readonly reasons = new Map<string, Reason>();
+  private readonly failures = new Map<string, FailureReport>();
   private plan!: Plan;
   private jobserver: Jobserver | undefined;
   private interruptedBy: string | undefined;
@@ -408,9 +410,10 @@ class Run {
       logFd = openSync(logPath, 'w', 0o644);
     } catch (e) {
       this.status.set(id, 'failed');
-      const message = `cannot open log ${logPath}: ${errorMessage(e)}`;
+      const failure = { ...failureReport(id, e), message: `cannot open log ${logPath}: ${errorMessage(e)}` };
+      this.failures.set(id, failure);
       this.emit({ type: 'start', id, reason, slot, logPath, time: t0 });
-      this.emit({ type: 'fail', id, message, logPath, logTail: [], durationMs: 0, time: Date.now() });
+      this.emit({ type: 'fail', id, ...failure, logPath, logTail: [], durationMs: 0, time: Date.now() });
       return false;
     }
     this.emit({ type: 'start', id, reason, slot, logPath, time: t0 });
@@ -424,7 +427,7 @@ class Run {
       if (this.abort.signal.aborted) throw this.abort.signal.reason;
       const outputs: Record<string, string> = {};
       for (const [o, d] of outputDigests(task.outputs, this.opts.root, this.plan.hasher)) {
-        if (d === undefined) throw new TaskFailure(`task ${id} did not produce its declared output ${o}`, 'fix the task, or its declared outputs');
+        if (d === undefined) throw new TaskFailure(`task ${id} did not produce its declared output ${o}`, 'fix the task, or its declared outputs', { kind: 'missing-output', path: o });
         outputs[o] = d;
       }
       const durationMs = Date.now() - t0;
@@ -454,14 +457,15 @@ class Run {
     }
     state.tasks[id] = { ...(prev ?? blankRecord()), status: 'failed' };
     this.status.set(id, 'failed');
-    const message = error instanceof PbError ? error.message + (error.hint ? ` (${error.hint})` : '') : `task ${id} threw: ${errorMessage(error)}`;
+    const failure = failureReport(id, error);
+    this.failures.set(id, failure);
     try {
-      writeSync(fd, `# failed: ${message}\n`);
+      writeSync(fd, `# failed: ${failure.message}\n${failure.hint ? `# hint: ${failure.hint}\n` : ''}`);
     } catch {
       // the log is best effort here
     }
     closeSync(fd);
-    this.emit({ type: 'fail', id, message, logPath, logTail: tailFile(logPath), durationMs, time: Date.now() });
+    this.emit({ type: 'fail', id, ...failure, logPath, logTail: tailFile(logPath), durationMs, time: Date.now() });
     return false;
   }
 
@@ -471,6 +475,7 @@ class Run {
     const env = opts.env ?? process.env;
     const base: Record<string, string> = {};
     for (const k of BASE_ENV) if (env[k] !== undefined) base[k] = env[k]!;
+    const builtTools = builtToolFiles(task, opts.root);
     let lastEmit = 0;
     const onLine = (line: string): void => {
       const now = Date.now();
@@ -505,7 +510,7 @@ class Run {
         if (form) childEnv.MAKEFLAGS = js.makeflags(form);
         const start = o.capture ? fstatSync(logFd).size : 0;
         await this.procs.run({
-          file,
+          file: builtTools.get(file) ?? file,
           args,
           cwd: o.cwd ?? opts.root,
           env: childEnv,
@@ -550,7 +555,8 @@ class Run {
   private summarize(saved: boolean): BuildSummary {
     const tasks: TaskSummary[] = this.plan.entries.map((e) => {
       const reason = this.reasons.get(e.task.id);
-      return { id: e.task.id, status: this.status.get(e.task.id)!, durationMs: this.durations.get(e.task.id) ?? 0, ...(reason ? { reason } : {}) };
+      const failure = this.failures.get(e.task.id);
+      return { id: e.task.id, status: this.status.get(e.task.id)!, durationMs: this.durations.get(e.task.id) ?? 0, ...(reason ? { reason } : {}), ...(failure ? { failure } : {}) };
     });
     const ran = tasks.filter((t) => t.status === 'ran').length;
     const failed = tasks.filter((t) => t.status === 'failed').map((t) => t.id);

@@ -2,6 +2,8 @@
  * Typed errors. The CLI prints `error: <message>` and `hint: <hint>` and
  * exits with `exitCode`; a stack trace appears only with `--debug`.
  */
+import type { FailureReason } from './failure.js';
+
 export class PbError extends Error {
   /** How the user fixes it. One line. */
   readonly hint: string | undefined;
@@ -30,10 +32,17 @@ export class MissingToolError extends PlanError {
   }
 }
 
-/** A task's command failed. Carries the exit status; the log holds the details. */
+/**
+ * A task failed: a command it ran, or a check it makes. `reason` says which
+ * way (see {@link FailureReason}); the log holds the details. Without a
+ * reason it is an `exception` named after the class, so a domain error
+ * that extends this (`TarError`, ...) is reported under its own name.
+ */
 export class TaskFailure extends PbError {
-  constructor(message: string, hint?: string) {
+  readonly reason: FailureReason;
+  constructor(message: string, hint?: string, reason?: FailureReason) {
     super(message, hint, 1);
+    this.reason = reason ?? { kind: 'exception', name: new.target.name };
   }
 }
 

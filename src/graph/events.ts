@@ -3,6 +3,9 @@
  * subscribe to these; nothing else renders. A discriminated union on `type`.
  */
 import type { Reason } from './explain.js';
+import type { FailureReason } from './failure.js';
+
+export type { FailureReason } from './failure.js';
 
 export interface PlannedTask {
   readonly id: string;
@@ -17,6 +20,8 @@ export interface TaskSummary {
   readonly status: 'ran' | 'cached' | 'failed' | 'cancelled' | 'interrupted' | 'not-run';
   readonly durationMs: number;
   readonly reason?: Reason;
+  /** For a failed task: what its `fail` event said. */
+  readonly failure?: { readonly message: string; readonly reason: FailureReason; readonly hint?: string };
 }
 
 export interface BuildSummary {
@@ -45,10 +50,23 @@ export type EngineEvent =
   /** A task finished successfully. */
   | { readonly type: 'finish'; readonly id: string; readonly durationMs: number; readonly time: number }
   /**
-   * A task failed. `logTail` holds the last lines of its log.
+   * A task failed. `message` is one line for people; `reason` says which
+   * way it failed, as a value (exit status, signal, timeout, spawn failure,
+   * missing output, exception: see {@link FailureReason}); `hint`, when
+   * known, says how to fix it. `logTail` holds the last lines of its log.
    * Its dependents will be reported as `cancel`.
    */
-  | { readonly type: 'fail'; readonly id: string; readonly message: string; readonly logPath: string; readonly logTail: readonly string[]; readonly durationMs: number; readonly time: number }
+  | {
+      readonly type: 'fail';
+      readonly id: string;
+      readonly message: string;
+      readonly reason: FailureReason;
+      readonly hint?: string;
+      readonly logPath: string;
+      readonly logTail: readonly string[];
+      readonly durationMs: number;
+      readonly time: number;
+    }
   /** A task will not run because a dependency failed, or the build is stopping. */
   | { readonly type: 'cancel'; readonly id: string; readonly because: string }
   /** SIGINT/SIGTERM arrived; running tasks are being stopped. */

@@ -1,7 +1,7 @@
 /**
  * Why a task runs. Every rerun has exactly one reason, the first that
  * applies in this order: forced, new, previous run failed/interrupted,
- * tool changed, config changed, env changed, input changed,
+ * tool changed (or tool rebuilt, for a tool the graph builds), config changed, env changed, input changed,
  * definition changed (or inputs changed, when what changed is unknown), dependency rebuilt, output missing, output changed.
  */
 export type Reason =
@@ -10,6 +10,8 @@ export type Reason =
   | { readonly kind: 'previous run failed' }
   | { readonly kind: 'previous run interrupted' }
   | { readonly kind: 'tool changed'; readonly name: string }
+  /** A tool the graph builds will be rebuilt: its producer's key changed. */
+  | { readonly kind: 'tool rebuilt'; readonly name: string; readonly producer: string }
   | { readonly kind: 'config changed'; readonly key: string }
   | { readonly kind: 'env changed'; readonly name: string }
   | { readonly kind: 'input changed'; readonly path: string }
@@ -26,6 +28,8 @@ export function formatReason(reason: Reason): string {
     case 'tool changed':
     case 'env changed':
       return `${reason.kind}: ${reason.name}`;
+    case 'tool rebuilt':
+      return `${reason.kind}: ${reason.name} (by ${reason.producer})`;
     case 'config changed':
       return `${reason.kind}: ${reason.key}`;
     case 'input changed':

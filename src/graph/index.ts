@@ -1,6 +1,6 @@
 /** The engine's public surface. Nothing here knows about Python, LLVM or packaging. */
-export type { Task, TaskInputs, TaskContext, ToolRef, Target, TaskGraph, ExecOptions, ExecResult } from './task.js';
-export type { EngineEvent, EngineListener, BuildSummary, PlannedTask, TaskSummary } from './events.js';
+export type { Task, TaskInputs, TaskContext, ToolRef, InstalledTool, BuiltTool, Target, TaskGraph, ExecOptions, ExecResult } from './task.js';
+export type { EngineEvent, EngineListener, BuildSummary, PlannedTask, TaskSummary, FailureReason } from './events.js';
 export { EventBus } from './events.js';
 export { PbError, UsageError, PlanError, MissingToolError, TaskFailure, errorMessage } from './errors.js';
 export { formatReason, type Reason } from './explain.js';

@@ -6,13 +6,17 @@
  * config values, its allow-listed env values, its tools' identities, its
  * upstream keys and its dependencies' keys. The components are kept too, so
  * that a changed key can be explained by naming what changed.
+ *
+ * A tool built by the graph enters the key through its producer's key
+ * (`builtToolIdentity` in tools.ts says why that is sound), so its users'
+ * keys can be computed before it exists.
  */
 import { lstatSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { LSTAT_OPTS, sha256, type FileHasher } from './hash.js';
 import type { Task } from './task.js';
-import type { ResolvedTool, ToolResolver } from './tools.js';
+import { builtToolIdentity, type ResolvedTool, type ToolResolver } from './tools.js';
 import type { TaskDetails, TaskRecord } from './state.js';
 import type { Reason } from './explain.js';
 
@@ -166,9 +170,16 @@ function valueDigest(s: string): string {
   return d;
 }
 
+/** The key of a built tool's producer. It is always there: the producer is a dependency (see `withToolProducers`), so its key was computed first. */
+function producerKey(producer: string, depKeys: ReadonlyMap<string, string>): string {
+  const k = depKeys.get(producer);
+  if (k === undefined) throw new Error(`internal: the key of tool producer ${producer} is not known yet`);
+  return k;
+}
+
 export function computeFingerprint(task: Task, depKeys: ReadonlyMap<string, string>, fx: FingerprintContext): Fingerprint {
   const inp = task.inputs;
-  const resolvedTools = (inp.tools ?? []).map((t) => fx.tools.resolve(t));
+  const resolvedTools = (inp.tools ?? []).map((t) => (t.producer === undefined ? fx.tools.resolve(t) : builtToolIdentity(t, producerKey(t.producer, depKeys), fx.root)));
   const tools = sortedRecord(resolvedTools.map((t) => [t.name, t.identity]));
   const envValues: Record<string, string> = {};
   const env = sortedRecord(
@@ -212,7 +223,10 @@ export function keyReason(fp: Fingerprint, rec: TaskRecord | undefined, details:
   if (rec.key === fp.key) return undefined;
   if (!details) return { kind: 'inputs changed' };
   let d: string | undefined;
-  if ((d = firstDiff(fp.tools, details.tools))) return { kind: 'tool changed', name: d };
+  if ((d = firstDiff(fp.tools, details.tools))) {
+    const producer = fp.resolvedTools.find((t) => t.name === d)?.producer;
+    return producer === undefined ? { kind: 'tool changed', name: d } : { kind: 'tool rebuilt', name: d, producer };
+  }
   if ((d = firstDiff(fp.config, details.config))) return { kind: 'config changed', key: d };
   if ((d = firstDiff(fp.env, details.env))) return { kind: 'env changed', name: d };
   if ((d = firstDiff(fp.files, details.files))) return { kind: 'input changed', path: d };
@@ -256,13 +270,14 @@ export function outputReason(outputs: readonly string[], rec: TaskRecord, root: 
 export function allChanges(fp: Fingerprint, rec: TaskDetails | undefined, limit = 20): string[] {
   if (!rec) return [];
   const out: string[] = [];
-  const diff = (label: string, a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): void => {
+  const diff = (label: string, a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>, detail?: (k: string) => string): void => {
     for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
       if (a[k] === b[k]) continue;
-      out.push(`${label}: ${k}${b[k] === undefined ? ' (added)' : a[k] === undefined ? ' (removed)' : ''}`);
+      out.push(`${label}: ${k}${b[k] === undefined ? ' (added)' : a[k] === undefined ? ' (removed)' : detail?.(k) ?? ''}`);
     }
   };
-  diff('tool changed', fp.tools, rec.tools);
+  const producers = new Map(fp.resolvedTools.flatMap((t) => (t.producer === undefined ? [] : [[t.name, t.producer] as const])));
+  diff('tool changed', fp.tools, rec.tools, (k) => (producers.has(k) ? ` (rebuilt by ${producers.get(k)})` : ''));
   diff('config changed', fp.config, rec.config);
   diff('env changed', fp.env, rec.env);
   diff('input changed', fp.files, rec.files);

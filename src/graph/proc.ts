@@ -111,14 +111,15 @@ export class ProcessManager {
     }
     try {
       const r = await done;
-      if (timedOut) throw new TaskFailure(`${name} timed out after ${req.timeoutMs! / 1000} s`, 'it may hang: see its log; raise the timeout if it is just slow');
+      if (timedOut) throw new TaskFailure(`${name} timed out after ${req.timeoutMs! / 1000} s`, 'it may hang: see its log; raise the timeout if it is just slow', { kind: 'timeout', command: name, ms: req.timeoutMs! });
       if (partial.trim() !== '' && req.onLine) req.onLine(partial);
       if (r.error) {
-        if (r.error.code === 'ENOENT') throw new TaskFailure(`command not found: ${req.file}`, `install ${name} or declare it as a tool of the task`);
-        throw new TaskFailure(`cannot start ${name}: ${r.error.message}`);
+        const spawnFailed = { kind: 'spawn', command: name, code: r.error.code ?? 'unknown' } as const;
+        if (r.error.code === 'ENOENT') throw new TaskFailure(`command not found: ${req.file}`, `install ${name} or declare it as a tool of the task`, spawnFailed);
+        throw new TaskFailure(`cannot start ${name}: ${r.error.message}`, undefined, spawnFailed);
       }
-      if (r.signal) throw new TaskFailure(`${name} was killed by ${r.signal}`);
-      if (r.code !== 0) throw new TaskFailure(`${name} exited with status ${r.code ?? 'unknown'}`);
+      if (r.signal) throw new TaskFailure(`${name} was killed by ${r.signal}`, undefined, { kind: 'signal', command: name, signal: r.signal });
+      if (r.code !== 0) throw new TaskFailure(`${name} exited with status ${r.code ?? 'unknown'}`, undefined, { kind: 'exit', command: name, code: r.code ?? -1 });
     } finally {
       for (const t of timers) clearTimeout(t);
       if (entry) this.live.delete(entry);

@@ -8,8 +8,14 @@
  * outside `src/graph/`.
  */
 
-/** A tool a task runs. Its identity (resolved path, version, content digest) is part of the key. */
-export interface ToolRef {
+/**
+ * A tool a task runs: installed on the machine ({@link InstalledTool}) or
+ * built by the graph ({@link BuiltTool}). Its identity is part of the key.
+ */
+export type ToolRef = InstalledTool | BuiltTool;
+
+/** A tool on the machine. Its identity (resolved path, version, content digest) is part of the key. */
+export interface InstalledTool {
   /** Short name used in reasons and messages, e.g. `make`, `clang`. */
   readonly name: string;
   /** A command looked up on PATH, or an absolute path. Defaults to `name`. */
@@ -21,6 +27,40 @@ export interface ToolRef {
   readonly versionArgs?: readonly string[];
   /** The Debian package that provides it, e.g. `make`. Named in the hint when the tool is missing. */
   readonly package?: string;
+  readonly producer?: never;
+  readonly path?: never;
+}
+
+/**
+ * A tool that a task of the graph builds (a compiler, llvm-bolt, a build
+ * Python), e.g.
+ *
+ *     { name: 'mytool', producer: 'tool:build', path: 'build/tool/bin/mytool' }
+ *
+ * - The engine adds `producer` to the deps of every task that uses the
+ *   tool (`topoClosure` returns the tasks with that edge), so a factory
+ *   need not list it, and the producer runs first.
+ * - The tool is never looked up on PATH or probed for a version, and is
+ *   never "missing" at plan time: it does not have to exist before the
+ *   build. `ctx.exec(name, ...)` (or `ctx.exec(path, ...)`) runs the built
+ *   file, `<root>/<path>`.
+ * - Its identity in the user's key is derived from the producer's key (see
+ *   `builtToolIdentity` in tools.ts), which covers everything the file is
+ *   made from; `--explain` says `tool rebuilt: NAME (by PRODUCER)`.
+ */
+export interface BuiltTool {
+  /** Short name used in reasons and messages, and by `ctx.exec`. */
+  readonly name: string;
+  /** The id of the task that builds it. */
+  readonly producer: string;
+  /**
+   * Where the producer puts it, relative to the root: one of the
+   * producer's declared outputs, or a file inside an output directory.
+   */
+  readonly path: string;
+  readonly command?: never;
+  readonly versionArgs?: never;
+  readonly package?: never;
 }
 
 /** Everything a task reads. Each kind feeds the action key and has its own `--explain` reason. */
@@ -105,7 +145,8 @@ export interface TaskContext {
    * Each declared tool's version, the first line it printed for its version
    * arguments, as the engine read it for the key (by tool name). A task that
    * records versions (a build report) reads them here instead of running
-   * the tools again.
+   * the tools again. A built tool is never probed: its entry reads
+   * `built by <producer>`.
    */
   readonly toolVersions: Readonly<Record<string, string>>;
   /** The global job budget (`-j`). */
@@ -119,7 +160,9 @@ export interface TaskContext {
   warn(message: string): void;
   /**
    * Run a command: an argument array, never a shell string. Output goes to
-   * the task log. Rejects with a `TaskFailure` on a non-zero exit.
+   * the task log. Rejects with a `TaskFailure` on a non-zero exit (its
+   * `reason` says how it failed). `file` is looked up on PATH, except that
+   * the name or path of a declared built tool runs the built file.
    */
   exec(file: string, args: readonly string[], options?: ExecOptions): Promise<ExecResult>;
   /** Resolve a path relative to the project root. */

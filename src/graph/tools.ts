@@ -1,27 +1,34 @@
 /**
  * Tool identity: resolved path + version + content digest.
  *
- * Looking a tool up is a PATH walk and a stat. Its version (which needs a
- * child process) and digest are cached in the state by the executable's
- * stat identity, so a no-op build starts no process.
+ * Looking an installed tool up is a PATH walk and a stat. Its version
+ * (which needs a child process) and digest are cached in the state by the
+ * executable's stat identity, so a no-op build starts no process.
+ *
+ * A tool built by the graph ({@link BuiltTool}) is not looked up at all:
+ * see {@link builtToolIdentity}.
  */
 import { accessSync, constants, realpathSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { delimiter, isAbsolute, join } from 'node:path';
-import { MissingToolError } from './errors.js';
-import type { ToolRef } from './task.js';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { MissingToolError, PlanError } from './errors.js';
+import type { BuiltTool, Task, ToolRef } from './task.js';
 import type { FileHasher } from './hash.js';
 import type { ToolCacheEntry } from './state.js';
 import { sha256 } from './hash.js';
 
 export interface ResolvedTool {
   readonly name: string;
-  /** The real path of the executable (symlinks resolved). */
+  /** The real path of the executable (symlinks resolved); for a built tool, `<root>/<path>`. */
   readonly path: string;
+  /** The first line of its version output; for a built tool, `built by <producer>` (it is never probed). */
   readonly version: string;
+  /** sha256 of the executable; for a built tool, the producer's key (the file may not exist yet). */
   readonly digest: string;
   /** sha256 over path, version and digest: what goes into keys. */
   readonly identity: string;
+  /** For a built tool: the task that builds it. */
+  readonly producer?: string;
 }
 
 /** Find an executable on PATH (or check an absolute path). `undefined` if absent. */
@@ -48,8 +55,13 @@ export class ToolResolver {
     readonly cache: Record<string, ToolCacheEntry>,
   ) {}
 
-  /** Resolve a tool or throw {@link MissingToolError} with its install hint. */
+  /**
+   * Resolve an installed tool or throw {@link MissingToolError} with its
+   * install hint. A built tool has no installed identity: it is a
+   * {@link PlanError} to ask for one (use {@link builtToolIdentity}).
+   */
   resolve(tool: ToolRef): ResolvedTool {
+    if (tool.producer !== undefined) throw new PlanError(`tool ${tool.name} is built by task ${tool.producer}: it is not looked up on PATH`, 'compute its identity from its producer (builtToolIdentity)');
     const command = tool.command ?? tool.name;
     const memo = this.resolved.get(command + '\0' + tool.name);
     if (memo) return memo;
@@ -68,6 +80,48 @@ export class ToolResolver {
     this.resolved.set(command + '\0' + tool.name, r);
     return r;
   }
+}
+
+/**
+ * The identity of a tool the graph builds, for the keys of the tasks that
+ * use it, computed when the build is planned.
+ *
+ * At that time the producer may not have run yet, so the file's digest is
+ * not known. The producer's key stands for it: that key covers everything
+ * the file is made from (its sources, compiler, flags, the producer's own
+ * tools), so it changes whenever the file can change; that is sound.
+ * The engine has no early cut-off (a task whose dependency reran reruns),
+ * so digesting the file once it exists would rerun no fewer tasks. And an
+ * edited or deleted tool is still caught: it is the producer's declared
+ * output, so the producer reruns ("output changed"), and its users with
+ * it ("dependency rebuilt").
+ */
+export function builtToolIdentity(tool: BuiltTool, producerKey: string, root: string): ResolvedTool {
+  const version = `built by ${tool.producer}`;
+  return {
+    name: tool.name,
+    path: resolve(root, tool.path),
+    version,
+    digest: producerKey,
+    identity: sha256(`built\0${tool.path}\0${version}\0${producerKey}`),
+    producer: tool.producer,
+  };
+}
+
+/**
+ * What `ctx.exec` runs for a task's built tools: its name and its declared
+ * path both map to the file under the root. Installed tools are not in it
+ * (they are found on PATH, as any command).
+ */
+export function builtToolFiles(task: Task, root: string): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const t of task.inputs.tools ?? []) {
+    if (t.producer === undefined) continue;
+    const abs = resolve(root, t.path);
+    files.set(t.name, abs);
+    files.set(t.path, abs);
+  }
+  return files;
 }
 
 /** First non-empty line the tool prints for its version arguments; '' if it prints nothing or fails. */

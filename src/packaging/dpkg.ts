@@ -7,15 +7,15 @@
  */
 import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { PbError } from '../graph/errors.js';
 
-/** The dpkg database cannot be read. */
-export class DpkgError extends Error {
+/** The dpkg database cannot be read: an unusable environment (exit 2), with its fix. */
+export class DpkgError extends PbError {
   constructor(
     message: string,
-    readonly hint: string,
+    override readonly hint: string,
   ) {
-    super(message);
-    this.name = 'DpkgError';
+    super(message, hint);
   }
 }
 

@@ -20,14 +20,15 @@
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { TaskFailure } from '../graph/errors.js';
 
-export class TarError extends Error {
+/** A tree or an entry that cannot go into an archive (a bad path, a fifo, a bad mtime): a build failure, with its fix. */
+export class TarError extends TaskFailure {
   constructor(
     message: string,
-    readonly hint: string,
+    override readonly hint: string,
   ) {
-    super(message);
-    this.name = 'TarError';
+    super(message, hint);
   }
 }
 

@@ -4,12 +4,13 @@
  *
  *     task make:opt failed after 12.3s
  *       error: make exited with code 2
+ *       hint:  (when the failure has one) how to fix it
  *       log:   build/logs/make:opt.log
  *       last 40 lines of the log:
  *       | gcc: error: ...
  */
 import type { EngineEvent } from '../graph/events.js';
-import { cleanLine, formatDuration, paint } from './format.js';
+import { cleanLine, firstLine, formatDuration, paint } from './format.js';
 
 /** The `fail` event. */
 export type FailEvent = Extract<EngineEvent, { type: 'fail' }>;
@@ -35,6 +36,7 @@ export function formatFailureBlock(e: FailEvent, options: FailureBlockOptions = 
   const message = e.message.split('\n').map((l) => cleanLine(l, color));
   lines.push(`  error: ${message[0] ?? ''}`);
   for (const more of message.slice(1)) lines.push(`         ${more}`);
+  if (e.hint) lines.push(`  hint:  ${cleanLine(firstLine(e.hint), color)}`);
   lines.push(`  log:   ${e.logPath}`);
 
   const tail = e.logTail.slice(-FAILURE_TAIL_LINES).map((l) => cleanLine(l, color));

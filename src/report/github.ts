@@ -157,12 +157,13 @@ export class GithubReporter implements Reporter {
       `reason: ${r === undefined ? 'unknown' : formatReason(r.reason)}`,
       `duration: ${formatDuration(e.durationMs)}`,
       `error: ${e.message}`,
+      ...(e.hint ? [`hint: ${e.hint}`] : []),
       `log: ${e.logPath}`,
     ], tail);
 
     if (this.#errorAnnotations < MAX_ANNOTATIONS) {
       this.#errorAnnotations++;
-      const body = [e.message, ...e.logTail.slice(-ANNOTATION_TAIL_LINES)].map((l) => cleanLine(l, false));
+      const body = [e.message, ...(e.hint ? [`hint: ${e.hint}`] : []), ...e.logTail.slice(-ANNOTATION_TAIL_LINES)].map((l) => cleanLine(l, false));
       core.error(body.join('\n'), { title: `task ${e.id} failed` });
     } else if (this.#errorAnnotations === MAX_ANNOTATIONS) {
       this.#errorAnnotations++; // say it once
@@ -240,7 +241,7 @@ export class GithubReporter implements Reporter {
 
       for (const f of this.#failures.slice(0, MAX_SUMMARY_FAILURES)) {
         const tail = f.logTail.slice(-40).map((l) => cleanLine(l, false));
-        s.addDetails(escapeHtml(`task ${f.id} failed: ${f.message.split('\n')[0] ?? ''}`), `\n\n<pre>${escapeHtml([`log: ${f.logPath}`, ...tail].join('\n'))}</pre>\n\n`);
+        s.addDetails(escapeHtml(`task ${f.id} failed: ${f.message.split('\n')[0] ?? ''}`), `\n\n<pre>${escapeHtml([...(f.hint ? [`hint: ${f.hint}`] : []), `log: ${f.logPath}`, ...tail].join('\n'))}</pre>\n\n`);
       }
       await s.write();
     } catch {

@@ -91,7 +91,7 @@ const run = (file: string, args: string[], env: Record<string, string> = {}): st
 
 const failOf = (r: Awaited<ReturnType<typeof build>>): string => {
   const f = r.events.find((e) => e.type === 'fail');
-  return f?.type === 'fail' ? `${f.id}: ${f.message}` : '';
+  return f?.type === 'fail' ? `${f.id}: ${f.message}${f.hint ? ` (${f.hint})` : ''}` : '';
 };
 
 describe('BOLT on an executable', () => {
@@ -196,7 +196,9 @@ describe('BOLT on an executable', () => {
 
   it('a missing llvm-bolt fails planning in one line naming the package', async () => {
     const root = tmpProject();
-    const missing = { ...tc.llvm['llvm-bolt'], command: '/nonexistent/llvm-19/bin/llvm-bolt' };
+    const bolt = tc.llvm['llvm-bolt'];
+    if (bolt.producer !== undefined) throw new Error('the discovered llvm-bolt is an installed tool');
+    const missing = { ...bolt, command: '/nonexistent/llvm-19/bin/llvm-bolt' };
     let err: unknown;
     try {
       await build(pipeline(root, { bolt: missing }), root);

@@ -156,7 +156,8 @@ describe('the demonstration build', () => {
     const root = tmpProject('pb-nodemo-');
     const r = demoCli(['-C', root, 'demo']);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`error: the demo target builds tests/fixtures/cdemo, which ${root} does not have (run it in the pyston-build checkout: node examples/demo/pyston-build-demo.js -C `);
+    expect(r.stderr).toContain(`error: the demo target builds tests/fixtures/cdemo, which ${root} does not have
+  hint:  run it in the pyston-build checkout: node examples/demo/pyston-build-demo.js -C `);
     expect(r.stderr).not.toContain('cannot open');
     expect(existsSync(join(root, 'build/demo_build'))).toBe(false);
     expect(r.stderr).not.toMatch(/\n\s+at /);

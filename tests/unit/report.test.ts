@@ -69,6 +69,8 @@ function summary(over: Partial<BuildSummary> = {}): BuildSummary {
   };
 }
 
+const HINT = 'fix the compiler error at the end of the log';
+
 /** plan, skip, start, output, finish, fail, cancel, done: one failed build. */
 function failingBuild(): EngineEvent[] {
   return [
@@ -83,7 +85,17 @@ function failingBuild(): EngineEvent[] {
     { type: 'output', id: 'make', line: '\x1b[1mgcc -c Python/ceval.c\x1b[0m' },
     { type: 'output', id: 'docs', line: 'building html\r' },
     { type: 'finish', id: 'docs', durationMs: 300, time: 4 },
-    { type: 'fail', id: 'make', message: 'make exited with code 2', logPath: 'build/logs/make.log', logTail, durationMs: 2700, time: 5 },
+    {
+      type: 'fail',
+      id: 'make',
+      message: 'make exited with code 2',
+      reason: { kind: 'exit', command: 'make', code: 2 },
+      hint: HINT,
+      logPath: 'build/logs/make.log',
+      logTail,
+      durationMs: 2700,
+      time: 5,
+    },
     { type: 'cancel', id: 'install', because: 'dependency failed: make' },
     { type: 'done', summary: summary() },
   ];
@@ -144,10 +156,22 @@ describe('format', () => {
     expect(block[0]).toBe('task make failed after 2.7s');
     expect(block.join('\n')).toContain('build/logs/make.log');
     expect(block.join('\n')).toContain('make exited with code 2');
+    expect(block.slice(1, 4)).toEqual(['  error: make exited with code 2', `  hint:  ${HINT}`, '  log:   build/logs/make.log']);
     const tail = block.filter((l) => l.startsWith('  | '));
     expect(tail).toHaveLength(40);
     expect(tail[0]).toBe('  | make[1]: line 6');
     expect(tail[39]).toBe('  | make: *** [Makefile:12: python] Error 2');
+  });
+
+  it('writes no hint line for a failure without a hint, and only the first line of a hint', () => {
+    const fail = failingBuild().find((e) => e.type === 'fail');
+    if (fail?.type !== 'fail') throw new Error('fixture has no fail event');
+    const { hint: _, ...noHint } = fail;
+    const block = formatFailureBlock(noHint);
+    expect(block.some((l) => l.includes('hint:'))).toBe(false);
+    expect(block[2]).toBe('  log:   build/logs/make.log');
+    const twoLines = formatFailureBlock({ ...fail, hint: 'first\nsecond' });
+    expect(twoLines.filter((l) => l.startsWith('  hint:'))).toEqual(['  hint:  first']);
   });
 });
 
@@ -176,6 +200,7 @@ describe('plain reporter', () => {
     const e = err.text();
     expect(e).toContain('warning: state record of docs could not be read');
     expect(e).toContain('task make failed after 2.7s');
+    expect(e).toContain(`\n  hint:  ${HINT}\n`);
     expect(e).toContain('log:   build/logs/make.log');
     expect(e).toContain('  | make[1]: line 6\n');
     expect(e).toContain('  | make: *** [Makefile:12: python] Error 2\n');
@@ -216,6 +241,7 @@ describe('json and silent reporters', () => {
     await reporter.close();
     expect(out.text()).toBe('');
     expect(err.text()).toContain('task make failed after 2.7s');
+    expect(err.text()).toContain(`\n  hint:  ${HINT}\n`);
     expect(err.text()).toContain('build/logs/make.log');
   });
 
@@ -276,18 +302,24 @@ describe('github reporter', () => {
     const errors = stdout.text.split('\n').filter((l) => l.startsWith('::error'));
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain('title=task make failed');
+    // The annotation's message is URL-encoded: its lines are joined by %0A.
+    expect(errors[0]).toContain(`make exited with code 2%0Ahint: ${HINT}%0A`);
     expect(errors[0]).toContain('Error 2');
     expect(errors[0]).not.toContain('\x1b[');
     expect(stdout.text).toContain('::warning::state record of docs could not be read');
     expect(stdout.text).toContain('FAILED: 1 failed (make)');
 
     expect(err.text()).toContain('task make failed after 2.7s');
+    expect(err.text()).toContain(`\n  hint:  ${HINT}\n`);
+    // The failed task's group says the hint on its own line.
+    expect(stdout.text).toContain(`\nerror: make exited with code 2\nhint: ${HINT}\nlog: build/logs/make.log\n`);
 
     const html = readFileSync(summaryFile, 'utf8');
     expect(html).toContain('<table>');
     for (const t of summary().tasks) expect(html).toContain(`<td>${t.id}</td>`);
     expect(html.match(/<tr>/g)).toHaveLength(summary().tasks.length + 1);
     expect(html).toContain('task make failed');
+    expect(html).toContain(`<pre>hint: ${HINT}\nlog: build/logs/make.log\n`);
   });
 
   it('caps error annotations at 10 and says so', async () => {
@@ -297,7 +329,7 @@ describe('github reporter', () => {
     feed(reporter, [
       { type: 'plan', tasks: ids.map((id) => ({ id, title: id, deps: [], reason: { kind: 'new' } })), jobs: 12, targets: ['all'] },
       ...ids.map((id): EngineEvent => ({ type: 'start', id, reason: { kind: 'new' }, slot: 0, logPath: `build/logs/${id}.log`, time: 0 })),
-      ...ids.map((id): EngineEvent => ({ type: 'fail', id, message: 'boom', logPath: `build/logs/${id}.log`, logTail: ['x'], durationMs: 1, time: 1 })),
+      ...ids.map((id): EngineEvent => ({ type: 'fail', id, message: 'boom', reason: { kind: 'exception', name: 'Error' }, logPath: `build/logs/${id}.log`, logTail: ['x'], durationMs: 1, time: 1 })),
       { type: 'done', summary: summary({ failed: ids, tasks: [] }) },
     ]);
     await reporter.close();
@@ -316,6 +348,7 @@ describe('tty reporter', () => {
     feed(reporter, failingBuild());
     await reporter.close();
     expect(err.text()).toContain('task make failed after 2.7s');
+    expect(err.text()).toContain(`\n  hint:  ${HINT}\n`);
     expect(err.text()).toContain('build/logs/make.log');
     expect(out.text()).toContain('make: make exited with code 2');
     expect(out.text()).toContain('install cancelled: dependency failed: make');

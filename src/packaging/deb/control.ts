@@ -8,13 +8,15 @@
  * Installed-Size is in KiB, rounded up (Policy 5.6.20).
  */
 import { createHash } from 'node:crypto';
+import { PbError } from '../../graph/errors.js';
 
-export class ControlError extends Error {
+/** A control field with a value Debian does not accept: bad config (exit 2), with its fix. */
+export class ControlError extends PbError {
   constructor(
     message: string,
-    readonly hint: string,
+    override readonly hint: string,
   ) {
-    super(message);
+    super(message, hint);
   }
 }
 

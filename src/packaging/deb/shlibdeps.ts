@@ -23,13 +23,15 @@
 import type { ElfFile } from '../../elf/reader.js';
 import { librarySearchPath, resolveLibrary } from '../../elf/search.js';
 import { DpkgDb, splitSoname, type SymbolsLibrary } from '../dpkg.js';
+import { TaskFailure } from '../../graph/errors.js';
 
-export class ShlibdepsError extends Error {
+/** A dependency the package cannot state (a library not found, owned by no package, an unsupported template): a build failure, with its fix. */
+export class ShlibdepsError extends TaskFailure {
   constructor(
     message: string,
-    readonly hint: string,
+    override readonly hint: string,
   ) {
-    super(message);
+    super(message, hint);
   }
 }
 
