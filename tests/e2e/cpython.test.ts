@@ -3,9 +3,8 @@
  * `all` (opt with our PGO + LTO + BOLT, the probes, the pyston3 links), then a
  * second `all` that runs nothing; then `package` (the release variant, the
  * .deb and the portable tarball with every verification) and a rebuild of
- * both packages that must give the same bytes. Then `opt` again with
- * --enable-shared (no LTO), where libpython3.11.so is trained and BOLTed
- * too. Slow: about 30 minutes on 2 cores.
+ * both packages that must give the same bytes. Then the optshared variant
+ * (no LTO), where libpython3.11.so is trained and BOLTed too. Slow: about 30 minutes on 2 cores.
  * Run alone with: npx vitest run tests/e2e
  */
 import { afterAll, describe, expect, it } from 'vitest';
@@ -109,19 +108,19 @@ describe('CPython 3.11.2 from the embedded pin', () => {
   }, 75 * MIN);
 });
 
-describe('CPython 3.11.2 with --enable-shared (opt: PGO + BOLT of the executable and libpython, no LTO to save time)', () => {
+describe('CPython 3.11.2, the optshared variant (PGO + BOLT of the executable and libpython, no LTO to save time)', () => {
   const root = tmpProject('pb-e2e-shared-');
   projects.push(root);
 
   it('trains on its own instrumented libpython, BOLTs both files, and the installed interpreter loads its own library', () => {
     const so = 'libpython3.11.so.1.0';
-    const r = cli(['-C', root, 'opt', '-j', '2', '--set', 'configure.extra=--enable-shared', '--set', 'lto=false'], { timeout: 30 * MIN });
+    const r = cli(['-C', root, 'optshared', '-j', '2', '--set', 'lto=false'], { timeout: 30 * MIN });
     expect(r.status, r.stderr + r.stdout.slice(-3000)).toBe(0);
-    const bolt = JSON.parse(readFileSync(join(root, 'build/opt_bolt/report.json'), 'utf8'));
+    const bolt = JSON.parse(readFileSync(join(root, 'build/optshared_bolt/report.json'), 'utf8'));
     expect(bolt.bolted, JSON.stringify(bolt)).toBe(true);
     expect(Object.keys(bolt.files).sort()).toEqual([so, 'python'].sort());
     expect(bolt.files[so].coverage.percent).toBeGreaterThanOrEqual(20);
-    const usr = join(root, 'build/opt_install/usr');
+    const usr = join(root, 'build/optshared_install/usr');
     for (const f of [join(usr, 'lib', so), join(usr, 'bin/python3.11')]) {
       const elf = readElf(realpathSync(f));
       expect(hasSection(elf, '.note.bolt_info'), f).toBe(true);
@@ -129,16 +128,16 @@ describe('CPython 3.11.2 with --enable-shared (opt: PGO + BOLT of the executable
     }
     // Found through RUNPATH wherever the tree is, and never a system libpython with the same soname.
     expect(readElf(join(usr, 'bin/python3.11')).runpath).toBe('$ORIGIN/../lib');
-    const maps = spawnSync(join(root, 'build/opt_env/bin/python'), ['-c', 'print(open("/proc/self/maps").read())'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+    const maps = spawnSync(join(root, 'build/optshared_env/bin/python'), ['-c', 'print(open("/proc/self/maps").read())'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
     const loaded = [...new Set(maps.stdout.split('\n').map((l) => l.split(/\s+/)[5] ?? '').filter((p) => p.includes('libpython')))];
     expect(loaded).toEqual([realpathSync(join(usr, 'lib', so))]);
-    const probe = readFileSync(join(root, 'build/logs/opt:probe.log'), 'utf8');
-    expect(probe).toMatch(new RegExp(`^ok libpython: .*/build/opt_install/usr/lib/${so.replace(/\./g, '\\.')}$`, 'm'));
-    expect(readFileSync(join(root, 'build/opt_probe.txt'), 'utf8')).toMatch(/^probe: OK/);
+    const probe = readFileSync(join(root, 'build/logs/optshared:probe.log'), 'utf8');
+    expect(probe).toMatch(new RegExp(`^ok libpython: .*/build/optshared_install/usr/lib/${so.replace(/\./g, '\\.')}$`, 'm'));
+    expect(readFileSync(join(root, 'build/optshared_probe.txt'), 'utf8')).toMatch(/^probe: OK/);
     // Retraining changes the profile; make does not track it, so the rebuild must compile everything again.
-    const again = cli(['-C', root, 'opt', '-j', '2', '--set', 'configure.extra=--enable-shared', '--set', 'lto=false', '--force', 'opt:pgo:train'], { timeout: 20 * MIN });
+    const again = cli(['-C', root, 'optshared', '-j', '2', '--set', 'lto=false', '--force', 'optshared:pgo:train'], { timeout: 20 * MIN });
     expect(again.status, again.stderr + again.stdout.slice(-3000)).toBe(0);
-    const make = readFileSync(join(root, 'build/logs/opt:make.log'), 'utf8');
+    const make = readFileSync(join(root, 'build/logs/optshared:make.log'), 'utf8');
     expect(make).toMatch(/^\$ make clean /m);
     expect(make).toMatch(/-fprofile-use=.* -o Python\/ceval\.o /);
     passed();
