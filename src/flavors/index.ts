@@ -44,6 +44,12 @@ export interface Flavor {
   readonly boltSkip: readonly SkipEntry[];
   /** Functions BOLT leaves alone in position-independent code (a shared libpython). */
   readonly boltSkipPic: readonly SkipEntry[];
+  /**
+   * The tree's own version from Include/patchlevel.h's text (Pyston's
+   * version for a Pyston tree, CPython's otherwise): it names the tree's
+   * patch set (src/steps/patches.ts).
+   */
+  treeVersion(patchlevel: string): string | undefined;
   /** Package metadata: the default package name, the project's homepage and where its source is published. */
   readonly packageName: string;
   readonly homepage: string;
@@ -80,6 +86,8 @@ const EVAL_LOOP: SkipEntry = {
   why: 'a computed-goto dispatch table with relative offsets in PIC code, which BOLT does not rewrite',
 };
 
+const define = (text: string, name: string): string | undefined => new RegExp(`#define\\s+${name}\\s+"?([^"\\s]+)"?`).exec(text)?.[1];
+
 const noTasks = (): { tasks: readonly Task[]; deps: readonly string[] } => ({ tasks: [], deps: [] });
 
 export const CPYTHON: Flavor = {
@@ -91,6 +99,7 @@ export const CPYTHON: Flavor = {
   hotObject: 'ceval',
   boltSkip: [SRE_MATCH],
   boltSkipPic: [EVAL_LOOP],
+  treeVersion: (text) => define(text, 'PY_VERSION'),
   packageName: 'cpython',
   homepage: 'https://www.python.org/',
   sourceUrl: 'https://www.python.org/downloads/source/',
@@ -111,6 +120,10 @@ export const PYSTON: Flavor = {
   boltSkip: [SRE_MATCH],
   // llvm-bolt matches these names as anchored regular expressions.
   boltSkipPic: [EVAL_LOOP, { names: ['_PyEval_EvalFrame_AOT_Interpreter.*'], why: "Pyston's AOT interpreter loops: computed gotos in PIC code, as the eval loop (Pyston's Makefile skips them in the .so)" }],
+  treeVersion: (text) => {
+    const [a, b, c] = ['MAJOR', 'MINOR', 'MICRO'].map((k) => define(text, `PYSTON_${k}_VERSION`));
+    return a && b && c ? `${a}.${b}.${c}` : undefined;
+  },
   packageName: 'pyston',
   homepage: 'https://www.pyston.org/',
   sourceUrl: 'https://github.com/pyston/pyston',

@@ -17,6 +17,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { PbError, TaskFailure, errorMessage, type Task, type TaskContext } from '../graph/index.js';
 import { packageRoot } from './paths.js';
+import { describePatches, patchSetFor, patchTask } from './patches.js';
 import { archiveFlavor, detectFlavor, flavorOfPin, type Flavor } from '../flavors/index.js';
 
 export type Mirror =
@@ -190,6 +191,8 @@ export interface SourceTasks {
   readonly files: string[];
   readonly flavor: Flavor;
   readonly version: string;
+  /** The tree's own version (Pyston's for a Pyston tree): names its patch set. */
+  readonly flavorVersion: string;
   /** For build-info: what was built. */
   readonly describe: Record<string, string>;
 }
@@ -197,7 +200,16 @@ export interface SourceTasks {
 /** Globs that make up a checkout's sources, for the configure key. Build outputs and VCS data are excluded. */
 export const CHECKOUT_INPUTS = ['**/*', '!build/**', '!.git/**', '!**/__pycache__/**', '!pyston3', '!pyston3.*', '!pyston-build.toml'];
 
+/** The source's tasks, with the project's patch set for the tree applied to a copy when there is one. */
 export function sourceTasks(spec: SourceSpec, root: string, cache: string): SourceTasks {
+  const base = unpatchedSourceTasks(spec, root, cache);
+  const set = patchSetFor(base.flavor.name, base.flavorVersion);
+  if (!set) return base;
+  const p = patchTask({ set, srcDir: base.srcDir, root, deps: base.deps, files: base.files });
+  return { ...base, tasks: [...base.tasks, p.task], srcDir: p.srcDir, deps: ['source:patch'], files: [], describe: { ...base.describe, patches: describePatches(set) } };
+}
+
+function unpatchedSourceTasks(spec: SourceSpec, root: string, cache: string): SourceTasks {
   if (spec.kind === 'checkout') {
     const rel = spec.dir === root ? '' : spec.dir;
     return {
@@ -207,6 +219,7 @@ export function sourceTasks(spec: SourceSpec, root: string, cache: string): Sour
       files: CHECKOUT_INPUTS.map((g) => (rel ? (g.startsWith('!') ? `!${rel}/${g.slice(1)}` : `${rel}/${g}`) : g)),
       flavor: spec.flavor,
       version: spec.version,
+      flavorVersion: spec.flavor.treeVersion(readFileSync(join(spec.dir, 'Include', 'patchlevel.h'), 'utf8')) ?? spec.version,
       describe: { kind: 'checkout', dir: spec.dir, version: spec.version },
     };
   }
@@ -229,6 +242,7 @@ export function sourceTasks(spec: SourceSpec, root: string, cache: string): Sour
       files: [],
       flavor: archiveFlavor(spec.file),
       version: name.replace(/^(Python|pyston)[-_]/i, ''),
+      flavorVersion: name.replace(/^(Python|pyston)[-_]/i, ''),
       describe: { kind: 'archive', file: spec.file },
     };
   }
@@ -261,6 +275,7 @@ export function sourceTasks(spec: SourceSpec, root: string, cache: string): Sour
     files: [],
     flavor: flavorOfPin(pin.name),
     version: pin.version,
+    flavorVersion: pin.version,
     describe: { kind: 'pinned', name: pin.name, version: pin.version, sha256: pin.sha256, archive: pin.archive },
   };
 }
