@@ -10,6 +10,7 @@
 import { lstatSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createRequire } from 'node:module';
+import { GLOB_EXCLUDE, globMatcher } from './glob.js';
 import { LSTAT_OPTS, sha256, type FileHasher } from './hash.js';
 import type { Task } from './task.js';
 import type { ResolvedTool, ToolResolver } from './tools.js';
@@ -98,7 +99,7 @@ export function canonicalJson(v: unknown): string {
 export function digestInputs(entries: readonly string[], root: string, hasher: FileHasher): Record<string, string> {
   const out: Record<string, string> = {};
   const ignore = entries.filter((e) => e.startsWith('!')).map((e) => e.slice(1));
-  const excluded = ignore.length > 0 ? excludeMatcher(ignore) : undefined;
+  const excluded = ignore.length > 0 ? globMatcher(ignore, GLOB_EXCLUDE) : undefined;
   for (const entry of entries) {
     if (entry.startsWith('!')) continue;
     if (GLOB_CHARS.test(entry)) {
@@ -122,25 +123,6 @@ export function digestInputs(entries: readonly string[], root: string, hasher: F
     }
   }
   return out;
-}
-
-/** A matcher for `!` globs: `**` spans directories, `*` and `?` do not. */
-export function excludeMatcher(globs: readonly string[]): (path: string) => boolean {
-  const res = globs.map((g) => {
-    let re = '';
-    for (let i = 0; i < g.length; i++) {
-      const c = g[i]!;
-      if (c === '*' && g[i + 1] === '*') {
-        re += '.*';
-        i++;
-        if (g[i + 1] === '/') i++;
-      } else if (c === '*') re += '[^/]*';
-      else if (c === '?') re += '[^/]';
-      else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-    }
-    return new RegExp(`^${re}$`);
-  });
-  return (path) => res.some((r) => r.test(path));
 }
 
 function sortedRecord(entries: [string, string][]): Record<string, string> {
@@ -234,7 +216,7 @@ export function detailsOf(fp: Fingerprint): TaskDetails {
  */
 export function outputDigests(outputs: readonly string[], root: string, hasher: FileHasher): Map<string, string | undefined> {
   const ignore = outputs.filter((o) => o.startsWith('!')).map((o) => o.slice(1));
-  const exclude = ignore.length > 0 ? excludeMatcher(ignore) : undefined;
+  const exclude = ignore.length > 0 ? globMatcher(ignore, GLOB_EXCLUDE) : undefined;
   const out = new Map<string, string | undefined>();
   for (const o of outputs) {
     if (o.startsWith('!')) continue;

@@ -3,6 +3,7 @@
  * topological order, and critical-path priorities.
  */
 import { PlanError, UsageError } from './errors.js';
+import { GLOB_TASK_ID, globMatcher } from './glob.js';
 import type { Task, TaskGraph } from './task.js';
 
 /** Check the graph itself: dangling deps, cycles, env names off the allow-list. */
@@ -80,8 +81,7 @@ export function criticalPriorities(order: readonly Task[], cost: (t: Task) => nu
   return prio;
 }
 
-/** `--force` patterns: `*` matches any run of characters. */
+/** `--force` patterns: `*` matches any run of characters, `:` and `/` included; nothing else is a wildcard. */
 export function forceMatcher(patterns: readonly string[]): (id: string) => boolean {
-  const res = patterns.map((p) => new RegExp('^' + p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$'));
-  return (id) => res.some((r) => r.test(id));
+  return globMatcher(patterns, GLOB_TASK_ID);
 }
