@@ -9,7 +9,8 @@ import { FileHasher } from './graph/hash.js';
 import { spawnSync } from 'node:child_process';
 import { loadState, statePath, ToolResolver, which, errorMessage, PbError, resolveTargets, topoClosure, validateGraph, type TaskGraph, type ToolRef } from './graph/index.js';
 import { extraPackages } from './targets.js';
-import { DEB_SRC_FILE, installedVersions, planSetup, writeDebSrc } from './steps/system.js';
+import { DEB_SRC_FILE, planSetup, writeDebSrc } from './debian/apt.js';
+import { installedVersions } from './debian/dpkg.js';
 
 export interface DoctorReport {
   readonly lines: string[];

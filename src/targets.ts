@@ -21,7 +21,8 @@ import { discoverToolchain } from './llvm/toolchain.js';
 import { linkTask, variantTasks, VARIANTS, type BoltOptions } from './variants.js';
 import { DEFAULT_APPLY_FLAGS, DEFAULT_INSTRUMENT_FLAGS } from './bolt/pipeline.js';
 import { skipFuncsFromConfig } from './bolt/skip.js';
-import { CPYTHON_BUILD_DEPS, packageKeys } from './steps/system.js';
+import { CPYTHON_BUILD_DEPS } from './debian/apt.js';
+import { packageKeys } from './debian/dpkg.js';
 import { checkMaintainer, checkRootfsSettings, checkSourceDateEpoch, releaseNames } from './packaging/release.js';
 import { packageTasks } from './packaging/tasks.js';
 

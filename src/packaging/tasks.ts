@@ -24,9 +24,9 @@ import { sha256, TaskFailure, writeFileAtomic, type Task, type TaskContext, type
 import { hasSection, maxGlibcVersion, readElf, stackPolicy, type ElfFile } from '../elf/reader.js';
 import { buildDeb, debFileName } from './deb/deb.js';
 import { computeDepends, formatDepends } from './deb/shlibdeps.js';
-import { DpkgDb } from './dpkg.js';
+import { DpkgDb } from '../debian/dpkg.js';
 import { GLIBC_ALLOW, makePortable, PATCHELF, type PortableReport } from './portable/portable.js';
-import { CHROOT, copyRoot, DEBOOTSTRAP, ensureRootfs, removeRoot, withMounts } from './rootfs.js';
+import { CHROOT, copyRoot, DEBOOTSTRAP, ensureRootfs, removeRoot, withMounts } from '../debian/rootfs.js';
 import { gzipDeterministic, tarArchive, walkTree } from './tar.js';
 import { sourceDateEpoch, type ReleaseNames } from './release.js';
 import { COMPILEALL_EXCLUDE, stageRelease } from './stage.js';

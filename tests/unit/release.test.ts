@@ -12,7 +12,7 @@ import { REPO, tmpProject } from '../helpers.js';
 import { MIN_EPOCH, prefixProblem, ReleaseConfigError, releaseNames, sourceDateEpoch } from '../../src/packaging/release.js';
 import { dropPipelineFlags, PIPELINE_FLAG } from '../../src/packaging/stage.js';
 import { relocatableScript } from '../../src/packaging/portable/portable.js';
-import { aptMirror } from '../../src/packaging/rootfs.js';
+import { aptMirror } from '../../src/debian/apt.js';
 import { debFileName } from '../../src/packaging/deb/deb.js';
 
 const base = { name: '', prefix: '', version: '', flavor: 'cpython' as const, sourceVersion: '3.11.2', arch: 'x64' };

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { readElf, type ElfFile } from '../../src/elf/reader.js';
 import { compareDebianVersions, computeDepends, formatDepends, ShlibdepsError } from '../../src/packaging/deb/shlibdeps.js';
-import { DpkgDb, DpkgError, parseShlibsFile, parseSymbolsFile, splitSoname } from '../../src/packaging/dpkg.js';
+import { DpkgDb, DpkgError, parseShlibsFile, parseSymbolsFile, splitSoname } from '../../src/debian/dpkg.js';
 import { librarySearchPath, resolveLibrary } from '../../src/elf/search.js';
 import { tmpProject, write } from '../helpers.js';
 

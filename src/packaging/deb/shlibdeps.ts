@@ -22,7 +22,7 @@
  */
 import type { ElfFile } from '../../elf/reader.js';
 import { librarySearchPath, resolveLibrary } from '../../elf/search.js';
-import { DpkgDb, splitSoname, type SymbolsLibrary } from '../dpkg.js';
+import { DpkgDb, splitSoname, type SymbolsLibrary } from '../../debian/dpkg.js';
 
 export class ShlibdepsError extends Error {
   constructor(
