@@ -6,6 +6,7 @@
  */
 import { statSync } from 'node:fs';
 import { join, posix } from 'node:path';
+import { ARCH_NAMES, archInfo, hostArch, isArch, type Arch } from '../debian/arch.js';
 import { PbError } from '../graph/errors.js';
 import { debianVersionProblem, maintainerProblem } from './deb/control.js';
 
@@ -29,15 +30,6 @@ export interface ReleaseNames {
   readonly triplet: string;
 }
 
-/** Node's process.arch -> [dpkg architecture, GNU triplet]. */
-const ARCHES: Readonly<Record<string, readonly [string, string]>> = {
-  x64: ['amd64', 'x86_64-linux-gnu'],
-  arm64: ['arm64', 'aarch64-linux-gnu'],
-  ppc64: ['ppc64el', 'powerpc64le-linux-gnu'],
-  s390x: ['s390x', 's390x-linux-gnu'],
-  riscv64: ['riscv64', 'riscv64-linux-gnu'],
-};
-
 /**
  * Prefixes where a Python already lives on Debian, or that would spill our
  * files among the system's: /usr or /usr/local would put a `python3.11`
@@ -53,7 +45,12 @@ export function prefixProblem(prefix: string): string | undefined {
   return undefined;
 }
 
-export function releaseNames(o: { name: string; prefix: string; version: string; flavor: 'cpython' | 'pyston'; sourceVersion: string; arch?: string }): ReleaseNames {
+/**
+ * `arch` is an {@link Arch} (dpkg's name) or, as callers passed it before
+ * the architecture became a value, Node's `process.arch` name (`x64`);
+ * it defaults to the build machine's.
+ */
+export function releaseNames(o: { name: string; prefix: string; version: string; flavor: 'cpython' | 'pyston'; sourceVersion: string; arch?: Arch | string }): ReleaseNames {
   const name = o.name || (o.flavor === 'pyston' ? 'pyston' : 'cpython');
   if (!/^[a-z][a-z0-9.+-]+$/.test(name)) throw new ReleaseConfigError(`invalid package.name '${name}'`, 'use lowercase letters, digits and + - . (at least two characters, starting with a letter)');
   const prefix = o.prefix || `/usr/lib/${name}`;
@@ -62,10 +59,10 @@ export function releaseNames(o: { name: string; prefix: string; version: string;
   const debVersion = o.version || `${o.sourceVersion}-1`;
   const vp = debianVersionProblem(debVersion);
   if (vp) throw new ReleaseConfigError(`invalid package.version '${debVersion}': ${vp}`, 'use [epoch:]upstream[-revision], e.g. 3.11.2-1');
-  const arch = o.arch ?? process.arch;
-  const a = ARCHES[arch];
-  if (!a) throw new ReleaseConfigError(`packaging does not know the architecture '${arch}'`, `build on one of: ${Object.keys(ARCHES).join(', ')}`);
-  return { name, flavor: o.flavor, prefix, upstreamVersion: o.sourceVersion, debVersion, debArch: a[0], triplet: a[1] };
+  const arch = o.arch === undefined ? hostArch() : isArch(o.arch) ? o.arch : hostArch(o.arch);
+  if (arch === undefined) throw new ReleaseConfigError(`packaging does not know the architecture ${o.arch === undefined ? 'of the build machine' : `'${o.arch}'`}`, `build on one of: ${ARCH_NAMES.join(', ')}`);
+  const a = archInfo(arch);
+  return { name, flavor: o.flavor, prefix, upstreamVersion: o.sourceVersion, debVersion, debArch: a.deb, triplet: a.triplet };
 }
 
 /** package.maintainer, checked before the .deb's control file gets it. */

@@ -21,6 +21,12 @@ describe('releaseNames', () => {
   it('defaults by flavor, and maps the architecture to dpkg and GNU names', () => {
     expect(releaseNames(base)).toEqual({ name: 'cpython', flavor: 'cpython', prefix: '/usr/lib/cpython', upstreamVersion: '3.11.2', debVersion: '3.11.2-1', debArch: 'amd64', triplet: 'x86_64-linux-gnu' });
     expect(releaseNames({ ...base, flavor: 'pyston', arch: 'arm64' })).toMatchObject({ name: 'pyston', prefix: '/usr/lib/pyston', debArch: 'arm64', triplet: 'aarch64-linux-gnu' });
+    // An Arch (dpkg's name) and Node's name for it give the same names; the default is the build machine's.
+    expect(releaseNames({ ...base, arch: 'amd64' })).toEqual(releaseNames(base));
+    expect(releaseNames({ ...base, arch: 'ppc64' })).toMatchObject({ debArch: 'ppc64el', triplet: 'powerpc64le-linux-gnu' });
+    expect(releaseNames({ ...base, arch: 'ppc64el' })).toMatchObject({ debArch: 'ppc64el', triplet: 'powerpc64le-linux-gnu' });
+    const { arch: _, ...noArch } = base;
+    expect(releaseNames(noArch).debArch).toBe(spawnSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).stdout.trim());
     expect(releaseNames({ ...base, name: 'fastpy', version: '1:3.11.2-0ubuntu1' })).toMatchObject({ prefix: '/usr/lib/fastpy', debVersion: '1:3.11.2-0ubuntu1' });
     // A renamed package keeps what its source is.
     expect(releaseNames({ ...base, name: 'mypyston', flavor: 'pyston' })).toMatchObject({ name: 'mypyston', flavor: 'pyston', prefix: '/usr/lib/mypyston' });
