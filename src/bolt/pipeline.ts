@@ -31,6 +31,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, s
 import { basename, dirname, join, relative } from 'node:path';
 import { copyFileAtomic, sha256, tailFile, TaskFailure, writeFileAtomic, type Task, type TaskContext, type TaskInputs, type ToolRef } from '../graph/index.js';
 import { ElfError, hasSection, readElf, stackPolicy } from '../elf/reader.js';
+import type { Command } from '../steps/command.js';
 
 /**
  * Flags for `llvm-bolt -instrument`, besides the output and profile file.
@@ -77,12 +78,8 @@ export interface BoltBinary {
   readonly extraApplyFlags?: readonly string[];
 }
 
-export interface BoltCommand {
-  readonly file: string;
-  readonly args: readonly string[];
-  readonly cwd: string;
-  readonly env?: Readonly<Record<string, string>>;
-}
+/** @deprecated The one command type is {@link Command} (src/steps/command.ts); this name stays until src/variants.ts imports that. */
+export type BoltCommand = Command;
 
 export type BoltPolicy = 'required' | 'auto';
 
@@ -99,11 +96,11 @@ export interface BoltSpec {
   /** The task that links the inputs. */
   readonly after: string;
   /** The training run: it must load every instrumented file. */
-  readonly train: BoltCommand;
+  readonly train: Command;
   /** What the training reads (its scripts and settings), for the keys and the cache. */
   readonly trainInputs: TaskInputs;
   /** A check run once the outputs are in place (e.g. the runtime/ probes); a non-zero exit fails verify. */
-  readonly check?: BoltCommand;
+  readonly check?: Command;
   readonly instrumentFlags: readonly string[];
   readonly applyFlags: readonly string[];
   /** Functions BOLT must leave alone (`-skip-funcs`). */
