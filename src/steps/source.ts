@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, extname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { PbError, TaskFailure, errorMessage, type Task, type TaskContext } from '../graph/index.js';
@@ -30,8 +30,6 @@ export interface Pin {
   readonly sha256: string;
   readonly mirrors: readonly Mirror[];
 }
-
-export const DEFAULT_PIN = 'submodules/cpython-3.11.2.json';
 
 /** What kind of interpreter tree this is: names install prefixes and configure flags. */
 export type Flavor = 'cpython' | 'pyston';
@@ -265,8 +263,4 @@ export function sourceTasks(spec: SourceSpec, root: string, cache: string): Sour
     version: pin.version,
     describe: { kind: 'pinned', name: pin.name, version: pin.version, sha256: pin.sha256, archive: pin.archive },
   };
-}
-
-export function isArchivePath(p: string): boolean {
-  return ['.tgz', '.gz', '.xz', '.bz2', '.tar'].includes(extname(p));
 }

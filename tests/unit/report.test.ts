@@ -207,7 +207,7 @@ describe('plain reporter', () => {
   });
 });
 
-describe('json and silent reporters', () => {
+describe('json reporter', () => {
   it('json prints only failure blocks (and warnings) to err', async () => {
     const out = sink();
     const err = sink();
@@ -217,15 +217,6 @@ describe('json and silent reporters', () => {
     expect(out.text()).toBe('');
     expect(err.text()).toContain('task make failed after 2.7s');
     expect(err.text()).toContain('build/logs/make.log');
-  });
-
-  it('silent prints nothing', async () => {
-    const out = sink();
-    const err = sink();
-    const reporter = await createReporter('silent', { out: out.stream, err: err.stream, color: false });
-    feed(reporter, failingBuild());
-    await reporter.close();
-    expect(out.text() + err.text()).toBe('');
   });
 });
 
