@@ -30,7 +30,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { copyFileAtomic, sha256, tailFile, TaskFailure, writeFileAtomic, type Task, type TaskContext, type TaskInputs, type ToolRef } from '../graph/index.js';
-import { ElfError, hasSection, readElf, stackPolicy } from '../elf/reader.js';
+import { ElfError, hasSection, readElf, stackPolicy, type ElfFile } from '../elf/reader.js';
 import type { Command } from '../steps/command.js';
 
 /**
@@ -397,7 +397,7 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
 
 /** The checks on one BOLTed file; throws a TaskFailure naming what is wrong. */
 export function verifyFile(path: string, coverage: Coverage | null, minCoverage: number, log?: string): { coverage: Coverage; stack: 'ok' } {
-  let elf;
+  let elf: ElfFile;
   try {
     elf = readElf(path);
   } catch (e) {

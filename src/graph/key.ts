@@ -62,6 +62,7 @@ export function underRoot(root: string, p: string): string {
 const MISSING = '<missing>';
 
 /** A string JSON.stringify would leave as it is between its quotes: no quote, backslash, control character or surrogate. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this pattern must exclude
 const JSON_PLAIN = /^[^"\\\x00-\x1f\ud800-\udfff]*$/;
 
 /**
@@ -144,7 +145,10 @@ function recordJson(r: Readonly<Record<string, string>>): string {
 const valueDigests = new Map<string, string>();
 function valueDigest(s: string): string {
   let d = valueDigests.get(s);
-  if (d === undefined) valueDigests.set(s, (d = sha256(s)));
+  if (d === undefined) {
+    d = sha256(s);
+    valueDigests.set(s, d);
+  }
   return d;
 }
 
@@ -193,14 +197,20 @@ export function keyReason(fp: Fingerprint, rec: TaskRecord | undefined, details:
   if (rec.status !== 'ok') return { kind: 'previous run interrupted' };
   if (rec.key === fp.key) return undefined;
   if (!details) return { kind: 'inputs changed' };
-  let d: string | undefined;
-  if ((d = firstDiff(fp.tools, details.tools))) return { kind: 'tool changed', name: d };
-  if ((d = firstDiff(fp.config, details.config))) return { kind: 'config changed', key: d };
-  if ((d = firstDiff(fp.env, details.env))) return { kind: 'env changed', name: d };
-  if ((d = firstDiff(fp.files, details.files))) return { kind: 'input changed', path: d };
-  if ((d = firstDiff(fp.upstream, details.upstream))) return { kind: 'input changed', path: `upstream:${d}` };
+  // In this order: the first difference found is the reason given.
+  const tool = firstDiff(fp.tools, details.tools);
+  if (tool) return { kind: 'tool changed', name: tool };
+  const config = firstDiff(fp.config, details.config);
+  if (config) return { kind: 'config changed', key: config };
+  const env = firstDiff(fp.env, details.env);
+  if (env) return { kind: 'env changed', name: env };
+  const file = firstDiff(fp.files, details.files);
+  if (file) return { kind: 'input changed', path: file };
+  const upstream = firstDiff(fp.upstream, details.upstream);
+  if (upstream) return { kind: 'input changed', path: `upstream:${upstream}` };
   if (fp.def !== details.def) return { kind: 'definition changed' };
-  if ((d = firstDiff(fp.deps, details.deps))) return { kind: 'dependency rebuilt', id: d };
+  const dep = firstDiff(fp.deps, details.deps);
+  if (dep) return { kind: 'dependency rebuilt', id: dep };
   return { kind: 'definition changed' };
 }
 

@@ -14,7 +14,7 @@
  * -fprofile-prefix-path, so the optimized build in another directory finds
  * the same .gcda names, then -fprofile-use -fprofile-correction.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TaskFailure, type Task, type TaskContext, type TaskInputs, type ToolRef } from '../graph/index.js';
 import type { Command } from '../steps/command.js';

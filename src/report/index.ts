@@ -36,7 +36,7 @@ export type ReportMode = 'tty' | 'plain' | 'github' | 'json';
  * terminal, else plain. (`json` is only chosen by its flag.)
  */
 export function detectMode(env: NodeJS.ProcessEnv, stdoutIsTTY: boolean): ReportMode {
-  if (env['GITHUB_ACTIONS'] === 'true') return 'github';
+  if (env.GITHUB_ACTIONS === 'true') return 'github';
   return stdoutIsTTY ? 'tty' : 'plain';
 }
 

@@ -11,7 +11,7 @@
  * again. Archives are unpacked into build/src/ (to a temp dir, then renamed).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, type Stats } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
@@ -74,7 +74,7 @@ export function checkoutVersion(dir: string): string {
 export function resolveSource(opts: { root: string; source: string; pin: string }): SourceSpec {
   if (opts.source) {
     const p = resolve(opts.root, opts.source);
-    let st;
+    let st: Stats;
     try {
       st = statSync(p);
     } catch {

@@ -64,6 +64,7 @@ describe('the dpkg database', () => {
   });
 
   it('agrees with dpkg-query on this machine', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax
     const q = spawnSync('dpkg-query', ['-W', '-f', '${Package}\t${Version}\t${db:Status-Status}\n'], { encoding: 'utf8' });
     expect(q.status).toBe(0);
     const expected = new Map<string, string>();

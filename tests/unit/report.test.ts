@@ -262,7 +262,7 @@ describe('github reporter', () => {
     expect(groups.map((g) => g.split(' ')[0])).toEqual(['configure', 'docs', 'make']);
 
     // Tool output inside groups cannot issue workflow commands.
-    expect(stdout.text).toMatch(/::stop-commands::([0-9a-f-]+)\n[^]*?\n::\1::\n/);
+    expect(stdout.text).toMatch(/::stop-commands::([0-9a-f-]+)\n[\s\S]*?\n::\1::\n/);
 
     const errors = stdout.text.split('\n').filter((l) => l.startsWith('::error'));
     expect(errors).toHaveLength(1);
