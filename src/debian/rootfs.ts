@@ -3,11 +3,12 @@
  * fresh machine would: `debootstrap --variant=minbase <suite>`, made once
  * and cached, then copied for each check so no check sees another's
  * changes. Commands run in it through chroot, with /proc and /dev/shm
- * mounted for the duration and always unmounted after.
+ * mounted for the duration and always unmounted after, by the engine's one
+ * unmount (`unmountUnder`), as `clean` does.
  */
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TaskFailure, unmountUnder, type ExecOptions, type TaskContext, type ToolRef } from '../graph/index.js';
+import { errorMessage, TaskFailure, unmountUnder, type ExecOptions, type TaskContext, type ToolRef } from '../graph/index.js';
 import { aptMirror } from './apt.js';
 
 export const DEBOOTSTRAP: ToolRef = { name: 'debootstrap', package: 'debootstrap', versionArgs: ['--version'] };
@@ -62,6 +63,13 @@ export async function withMounts<T>(ctx: TaskContext, root: string, fn: (run: (a
     };
     return await fn(run);
   } finally {
-    for (const m of mounted.reverse()) await ctx.exec('umount', ['-l', m], { jobserver: false }).catch(() => undefined);
+    for (const m of mounted.reverse()) {
+      try {
+        unmountUnder(m);
+      } catch (e) {
+        // Cleanup must not hide the outcome; a later removeRoot retries and fails there, naming the mount.
+        ctx.log(errorMessage(e));
+      }
+    }
   }
 }
