@@ -133,7 +133,8 @@ export function debSrcEntry(suite: string, apt = '/etc/apt'): string | undefined
   }
   const lines = ['Types: deb-src', `URIs: ${s.uris.join(' ')}`, `Suites: ${s.suites.join(' ')}`, `Components: ${s.components.length > 0 ? s.components.join(' ') : 'main'}`];
   const key = s.options.get('signed-by');
-  if (key) lines.push(`Signed-By: ${key}`);
+  // An inline keyring starts on the next line: no space after the colon then.
+  if (key) lines.push(`Signed-By:${key.startsWith('\n') ? '' : ' '}${key}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -130,7 +130,7 @@ describe('apt sources', () => {
   it('keeps an inline keyring as continuation lines', () => {
     const apt = tmpProject();
     write(apt, 'sources.list.d/x.sources', 'Types: deb\nURIs: http://m/\nSuites: bookworm\nSigned-By:\n -----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n abc\n -----END PGP PUBLIC KEY BLOCK-----\n');
-    expect(debSrcEntry('bookworm', apt)).toBe('Types: deb-src\nURIs: http://m/\nSuites: bookworm\nComponents: main\nSigned-By: \n -----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n abc\n -----END PGP PUBLIC KEY BLOCK-----\n');
+    expect(debSrcEntry('bookworm', apt)).toBe('Types: deb-src\nURIs: http://m/\nSuites: bookworm\nComponents: main\nSigned-By:\n -----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n abc\n -----END PGP PUBLIC KEY BLOCK-----\n');
   });
 
   it('falls back to a one-line entry, keeping its options', () => {
