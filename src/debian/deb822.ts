@@ -25,7 +25,9 @@ export function parseDeb822(text: string, only?: ReadonlySet<string>): Paragraph
   // One anchored expression per wanted field is what V8 runs fastest; all fields take one general expression.
   const wanted = only && [...only].map((f) => [f, new RegExp(`^${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:(.*(?:\n[ \t].*)*)`, 'mi')] as const);
   const out: Paragraph[] = [];
-  for (const para of body.split(/\n(?:[ \t\r]*\n)+/)) {
+  // Splitting on a plain "\n\n" is much faster; lines of only white space (never in dpkg's files) need the expression.
+  const paragraphs = /\n[ \t\r]+\n/.test(body) ? body.split(/\n(?:[ \t\r]*\n)+/) : body.split('\n\n');
+  for (const para of paragraphs) {
     const p = new Map<string, string>();
     if (wanted) {
       for (const [f, re] of wanted) {
