@@ -17,8 +17,7 @@ export type Paragraph = ReadonlyMap<string, string>;
  * The paragraphs of `text`. `only` (lower-case names) keeps just those
  * fields, and the paragraphs that have one of them: the dpkg status file is
  * read on every command, and most of its lines are descriptions no caller
- * wants. (Native regular expressions over whole paragraphs keep that read
- * as fast as the ad hoc regexes it replaced.)
+ * wants.
  */
 export function parseDeb822(text: string, only?: ReadonlySet<string>): Paragraph[] {
   const body = /^#/m.test(text) ? text.replace(/^#.*(\n|$)/gm, '') : text;
