@@ -20,6 +20,20 @@ function fakeRoot(): { project: string; root: string } {
   return { project, root };
 }
 
+/** A task that runs `commands` under withMounts in `root`, then writes its output. */
+function checkTask(root: string, commands: () => Promise<void>): Task {
+  return {
+    id: 'check',
+    deps: [],
+    inputs: {},
+    outputs: ['build/checked'],
+    async run(ctx) {
+      await withMounts(ctx, root, commands);
+      writeFileSync(ctx.path('build/checked'), 'ok');
+    },
+  };
+}
+
 describe.skipIf(process.getuid?.() !== 0)('withMounts', () => {
   afterAll(() => {
     // Whatever a failed assertion left mounted under these tests' projects.
@@ -29,18 +43,9 @@ describe.skipIf(process.getuid?.() !== 0)('withMounts', () => {
   it('mounts /proc and /dev/shm for the commands, and unmounts them after', async () => {
     const { project, root } = fakeRoot();
     let during: string[] = [];
-    const task: Task = {
-      id: 'check',
-      deps: [],
-      inputs: {},
-      outputs: ['build/checked'],
-      async run(ctx) {
-        await withMounts(ctx, root, async () => {
-          during = mountsUnder(root);
-        });
-        writeFileSync(ctx.path('build/checked'), 'ok');
-      },
-    };
+    const task = checkTask(root, async () => {
+      during = mountsUnder(root);
+    });
     const r = await build(graphOf([task]), project);
     expect(r.summary.failed).toEqual([]);
     expect(during).toEqual([join(root, 'dev/shm'), join(root, 'proc')]);
@@ -49,17 +54,9 @@ describe.skipIf(process.getuid?.() !== 0)('withMounts', () => {
 
   it('unmounts them when the commands fail, and the failure is what the task reports', async () => {
     const { project, root } = fakeRoot();
-    const task: Task = {
-      id: 'check',
-      deps: [],
-      inputs: {},
-      outputs: ['build/checked'],
-      async run(ctx) {
-        await withMounts(ctx, root, async () => {
-          throw new Error('the probe failed');
-        });
-      },
-    };
+    const task = checkTask(root, async () => {
+      throw new Error('the probe failed');
+    });
     const r = await build(graphOf([task]), project);
     expect(r.summary.failed).toEqual(['check']);
     const fail = r.events.find((e) => e.type === 'fail');
