@@ -20,25 +20,52 @@
 // sample set of a benchmark on every interpreter in turn (rotating order),
 // then the next benchmark, so drift hits all interpreters alike.
 // Prints per-benchmark speedups over unopt, their geomean, and each build's wall time.
-import { spawnSync } from 'node:child_process';
+//
+// Every process (the builds, configure and make, the benchmark runs) is run
+// with zx's `$`. zx composes a bash command line from the template: each
+// interpolated value is quoted by zx (`$'...'`, so paths and arguments reach
+// the program as they are, never as shell syntax), and bash execs the
+// program. What is measured does not change: build times are minutes, and
+// the benchmark timings are taken inside Python by runtime/bench/run.py.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { $ } from 'zx';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : def;
-};
-const rounds = Number(opt('--rounds', '3'));
-const reps = Number(opt('--reps', '3'));
-const inner = Number(opt('--inner', '1'));
-const reuse = args.includes('--reuse');
-const project = opt('--project', '') || mkdtempSync(join(tmpdir(), 'pyston-bench-interp-'));
-const withRegrtest = args.includes('--regrtest');
-const withClang = args.includes('--clang');
+const USAGE = 'usage: node bench/interp.js [--project DIR] [--rounds N] [--reps K] [--inner I] [--regrtest] [--clang] [--reuse]';
+
+function parseArgs(argv) {
+  const o = { rounds: 3, reps: 3, inner: 1, project: '', reuse: false, regrtest: false, clang: false };
+  const bad = (msg) => {
+    process.stderr.write(`bench/interp: error: ${msg} (${USAGE})\n`);
+    process.exit(2);
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--rounds' || a === '--reps' || a === '--inner') {
+      const v = argv[++i];
+      if (!/^\d+$/.test(v ?? '') || Number(v) < 1) bad(`${a} needs a whole number >= 1, got '${v ?? ''}'`);
+      o[a.slice(2)] = Number(v);
+    } else if (a === '--project') {
+      const v = argv[++i];
+      if (v === undefined || v === '') bad('--project needs a directory');
+      o.project = v;
+    } else if (a === '--reuse') o.reuse = true;
+    else if (a === '--regrtest') o.regrtest = true;
+    else if (a === '--clang') o.clang = true;
+    else if (a === '-h' || a === '--help') {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    } else bad(`unknown argument '${a}'`);
+  }
+  if (o.reuse && o.project === '') bad('--reuse needs --project DIR of an earlier run');
+  return o;
+}
+
+const { rounds, reps, inner, reuse, regrtest: withRegrtest, clang: withClang, ...given } = parseArgs(process.argv.slice(2));
+const project = given.project || mkdtempSync(join(tmpdir(), 'pyston-bench-interp-'));
 mkdirSync(project, { recursive: true });
 const out = join(repo, 'bench', '.out');
 mkdirSync(out, { recursive: true });
@@ -47,18 +74,27 @@ function log(msg) {
   process.stdout.write(msg + '\n');
 }
 
+/**
+ * `file` with `argv` (`opts`: cwd, env), its output captured and its stdin
+ * empty, as spawnSync ran it; never throws for an exit status. `env`
+ * replaces the environment when given.
+ */
+function run(file, argv, opts = {}) {
+  return $({ ...opts, stdio: ['ignore', 'pipe', 'pipe'], quiet: true, nothrow: true })`${file} ${argv}`;
+}
+
 /** Run a command, inheriting nothing on stdout; returns wall seconds. Dies on failure. */
-function timed(label, file, argv, opts = {}) {
+async function timed(label, file, argv, opts = {}) {
   log(`build: ${label}: ${[file, ...argv].join(' ')}`);
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(file, argv, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, ...opts });
+  const r = await run(file, argv, opts);
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.status !== 0) {
-    process.stderr.write(`${label} failed (exit ${r.status ?? r.signal})\n${(r.stdout ?? '').slice(-4000)}\n${(r.stderr ?? '').slice(-4000)}\n`);
+  if (r.exitCode !== 0) {
+    process.stderr.write(`${label} failed (exit ${r.exitCode ?? r.signal})\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-4000)}\n`);
     throw new Error(`${label} failed`);
   }
   log(`build: ${label}: ${s.toFixed(0)} s`);
-  lastStdout = r.stdout ?? '';
+  lastStdout = r.stdout;
   return s;
 }
 let lastStdout = '';
@@ -70,7 +106,7 @@ const wall = {};
 // (fetch from the cache, unpack, and every task of the variant).
 const boltSeconds = {};
 const previous = reuse ? JSON.parse(readFileSync(join(project, 'interp.json'), 'utf8')) : undefined;
-function ourBuild(name, target, extra = [], env = {}) {
+async function ourBuild(name, target, extra = [], env = {}) {
   const dir = join(project, name);
   if (previous) {
     wall[name] = previous.wallSeconds[name];
@@ -78,7 +114,7 @@ function ourBuild(name, target, extra = [], env = {}) {
     return join(dir, 'build', `${target}_env`, 'bin', 'python');
   }
   mkdirSync(dir, { recursive: true });
-  wall[name] = timed(name, process.execPath, cli(dir, '--json', target, ...extra), { env: { ...process.env, ...env } });
+  wall[name] = await timed(name, process.execPath, cli(dir, '--json', target, ...extra), { env: { ...process.env, ...env } });
   // The BOLT tasks' own time, from the run's JSON summary.
   const summary = JSON.parse(lastStdout);
   const bolt = summary.tasks.filter((t) => t.id.includes(':bolt:') && t.status === 'ran');
@@ -86,24 +122,24 @@ function ourBuild(name, target, extra = [], env = {}) {
   return join(dir, 'build', `${target}_env`, 'bin', 'python');
 }
 /** An optional comparison: a failure is reported and the variant left out, not fatal. */
-function optionalBuild(name, target, extra, env) {
+async function optionalBuild(name, target, extra, env) {
   try {
-    return ourBuild(name, target, extra, env);
+    return await ourBuild(name, target, extra, env);
   } catch (e) {
     log(`build: ${name}: FAILED, left out (${e.message})`);
     return undefined;
   }
 }
 const interps = {};
-interps.unopt = ourBuild('unopt', 'unopt');
-interps.opt = ourBuild('opt', 'opt');
-interps['opt-nobolt'] = ourBuild('opt-nobolt', 'opt', [], { USE_BOLT: '0' });
+interps.unopt = await ourBuild('unopt', 'unopt');
+interps.opt = await ourBuild('opt', 'opt');
+interps['opt-nobolt'] = await ourBuild('opt-nobolt', 'opt', [], { USE_BOLT: '0' });
 if (withClang) {
-  const py = optionalBuild('opt-clang', 'opt', ['--set', 'cc=clang']);
+  const py = await optionalBuild('opt-clang', 'opt', ['--set', 'cc=clang']);
   if (py) interps['opt-clang'] = py;
 }
 if (withRegrtest) {
-  const py = optionalBuild('opt-regrtest', 'opt', ['--profile-task', 'regrtest']);
+  const py = await optionalBuild('opt-regrtest', 'opt', ['--profile-task', 'regrtest']);
   if (py) interps['opt-regrtest'] = py;
 }
 
@@ -119,8 +155,8 @@ if (withRegrtest) {
     mkdirSync(dir, { recursive: true });
     const env = { ...process.env, CC: 'gcc', CXX: 'g++' };
     const t0 = process.hrtime.bigint();
-    timed('cpython-pgo configure', join(src, 'configure'), ['--enable-optimizations', '--with-lto', `--prefix=${join(dir, 'install')}`], { cwd: dir, env });
-    timed('cpython-pgo make', 'make', ['-j2'], { cwd: dir, env });
+    await timed('cpython-pgo configure', join(src, 'configure'), ['--enable-optimizations', '--with-lto', `--prefix=${join(dir, 'install')}`], { cwd: dir, env });
+    await timed('cpython-pgo make', 'make', ['-j2'], { cwd: dir, env });
     wall['cpython-pgo'] = Number(process.hrtime.bigint() - t0) / 1e9;
     interps['cpython-pgo'] = join(dir, 'python');
   }
@@ -131,8 +167,8 @@ if (existsSync('/usr/bin/python3.11')) interps['system-3.11'] = '/usr/bin/python
 // benchmark is taken on each interpreter in turn (the order rotates), so a
 // slow spell of this VM (they last seconds to minutes) falls on all of them
 // alike instead of on one interpreter's whole pass.
-const benchList = spawnSync(interps.unopt, [join(repo, 'runtime/bench/run.py'), '--list'], { encoding: 'utf8', cwd: tmpdir() });
-if (benchList.status !== 0) {
+const benchList = await run(interps.unopt, [join(repo, 'runtime/bench/run.py'), '--list'], { cwd: tmpdir() });
+if (benchList.exitCode !== 0) {
   process.stderr.write(`cannot list the benchmarks:\n${benchList.stderr}\n`);
   process.exit(1);
 }
@@ -145,13 +181,15 @@ for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < order.length; k++) {
       const name = order[(k + turn) % order.length];
       const json = join(out, `interp-${name}.json`);
-      const res = spawnSync(interps[name], [join(repo, 'runtime/bench/run.py'), '--only', b, '--reps', String(reps), '--inner', String(inner), '--json', json], { encoding: 'utf8', cwd: tmpdir() });
-      if (res.status !== 0) {
+      const res = await run(interps[name], [join(repo, 'runtime/bench/run.py'), '--only', b, '--reps', String(reps), '--inner', String(inner), '--json', json], { cwd: tmpdir() });
+      if (res.exitCode !== 0) {
         process.stderr.write(`benchmark ${b} failed on ${name}:\n${res.stdout.slice(-3000)}\n${res.stderr.slice(-3000)}\n`);
         process.exit(1);
       }
       const data = JSON.parse(readFileSync(json, 'utf8'));
-      ((samples[name] ??= {})[b] ??= []).push(...data.results[b]);
+      samples[name] ??= {};
+      samples[name][b] ??= [];
+      samples[name][b].push(...data.results[b]);
     }
     turn++;
   }
@@ -164,7 +202,10 @@ const median = (xs) => {
 const names = Object.keys(interps);
 const benches = Object.keys(samples.unopt).sort();
 const speed = {}; // interp -> bench -> unopt/interp
-for (const n of names) for (const b of benches) (speed[n] ??= {})[b] = median(samples.unopt[b]) / median(samples[n][b]);
+for (const n of names) {
+  speed[n] = {};
+  for (const b of benches) speed[n][b] = median(samples.unopt[b]) / median(samples[n][b]);
+}
 const geomean = (n) => Math.exp(benches.reduce((a, b) => a + Math.log(speed[n][b]), 0) / benches.length);
 
 const w = Math.max(...benches.map((b) => b.length), 9);

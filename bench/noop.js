@@ -19,6 +19,10 @@
 //                and print the heaviest functions (profile saved in bench/.out/)
 //
 // Exit status: 0 when both targets are met, 1 when one is missed, 2 on an error.
+//
+// Unlike bench/interp.js, this script spawns its processes itself (spawnSync)
+// rather than through zx's `$`: each is a timed sample of a whole process,
+// and `$` would start bash first, adding bash's start-up to every sample.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

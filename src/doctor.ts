@@ -9,7 +9,8 @@ import { relative } from 'node:path';
 import { FileHasher } from './graph/hash.js';
 import { spawnSync } from 'node:child_process';
 import { loadState, statePath, ToolResolver, which, errorMessage, PbError, resolveTargets, topoClosure, validateGraph, type Task, type TaskGraph, type ToolRef } from './graph/index.js';
-import { DEB_SRC_FILE, installedVersions, planSetup, writeDebSrc } from './steps/system.js';
+import { DEB_SRC_FILE, planSetup, writeDebSrc } from './debian/apt.js';
+import { installedVersions } from './debian/dpkg.js';
 
 /** The system packages the tasks declare (besides their tools' own), sorted. */
 function declaredPackages(tasks: readonly Task[]): string[] {

@@ -32,7 +32,8 @@ import { DEFAULT_APPLY_FLAGS, DEFAULT_INSTRUMENT_FLAGS } from './bolt/pipeline.j
 import { skipFuncsFromConfig } from './bolt/skip.js';
 import { defaultSkipFuncs, type Flavor } from './flavors/index.js';
 import { archInfo, hostArch, type Arch } from './debian/arch.js';
-import { CPYTHON_BUILD_DEPS, packageKeys } from './steps/system.js';
+import { CPYTHON_BUILD_DEPS } from './debian/apt.js';
+import { packageKeys } from './debian/dpkg.js';
 import { checkMaintainer, checkRootfsSettings, checkSourceDateEpoch, releaseNames, type ReleaseNames } from './packaging/release.js';
 import { packageTasks } from './packaging/tasks.js';
 

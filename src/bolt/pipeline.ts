@@ -30,7 +30,8 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { copyFileAtomic, sha256, tailFile, TaskFailure, writeFileAtomic, type Task, type TaskContext, type TaskInputs, type ToolRef } from '../graph/index.js';
-import { ElfError, hasSection, readElf, stackPolicy } from '../elf/reader.js';
+import { ElfError, hasSection, readElf, stackPolicy, type ElfFile } from '../elf/reader.js';
+import type { Command } from '../steps/command.js';
 
 /**
  * Flags for `llvm-bolt -instrument`, besides the output and profile file.
@@ -77,13 +78,6 @@ export interface BoltBinary {
   readonly extraApplyFlags?: readonly string[];
 }
 
-export interface BoltCommand {
-  readonly file: string;
-  readonly args: readonly string[];
-  readonly cwd: string;
-  readonly env?: Readonly<Record<string, string>>;
-}
-
 export type BoltPolicy = 'required' | 'auto';
 
 export interface BoltSpec {
@@ -99,11 +93,11 @@ export interface BoltSpec {
   /** The task that links the inputs. */
   readonly after: string;
   /** The training run: it must load every instrumented file. */
-  readonly train: BoltCommand;
+  readonly train: Command;
   /** What the training reads (its scripts and settings), for the keys and the cache. */
   readonly trainInputs: TaskInputs;
   /** A check run once the outputs are in place (e.g. the runtime/ probes); a non-zero exit fails verify. */
-  readonly check?: BoltCommand;
+  readonly check?: Command;
   readonly instrumentFlags: readonly string[];
   readonly applyFlags: readonly string[];
   /** Functions BOLT must leave alone (`-skip-funcs`). */
@@ -400,7 +394,7 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
 
 /** The checks on one BOLTed file; throws a TaskFailure naming what is wrong. */
 export function verifyFile(path: string, coverage: Coverage | null, minCoverage: number, log?: string): { coverage: Coverage; stack: 'ok' } {
-  let elf;
+  let elf: ElfFile;
   try {
     elf = readElf(path);
   } catch (e) {

@@ -35,7 +35,7 @@ export type Arch = keyof typeof ARCHES;
 export const ARCH_NAMES = Object.keys(ARCHES) as Arch[];
 
 export function isArch(name: string): name is Arch {
-  return Object.prototype.hasOwnProperty.call(ARCHES, name);
+  return Object.hasOwn(ARCHES, name);
 }
 
 export function archInfo(a: Arch): ArchInfo {

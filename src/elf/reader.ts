@@ -38,9 +38,6 @@ const DT_SONAME = 14;
 const DT_RPATH = 15;
 const DT_RUNPATH = 29;
 
-/** e_machine values this project meets, by dpkg-ish name. */
-export const MACHINES: Readonly<Record<number, string>> = { 3: 'i386', 62: 'x86_64', 40: 'arm', 183: 'aarch64', 243: 'riscv64' };
-
 export interface Segment {
   readonly type: number;
   readonly flags: number;

@@ -7,17 +7,16 @@
  */
 import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { dirname, join, posix, resolve } from 'node:path';
+import { GLOB_FILE_NAME, globRegExp, PbError } from '../graph/index.js';
+import { ARCH_NAMES, archInfo, hostArch } from '../debian/arch.js';
 import type { ElfFile } from './reader.js';
 
-const TRIPLETS: Readonly<Record<string, string>> = {
-  x64: 'x86_64-linux-gnu',
-  arm64: 'aarch64-linux-gnu',
-  ia32: 'i386-linux-gnu',
-  arm: 'arm-linux-gnueabihf',
-  riscv64: 'riscv64-linux-gnu',
-  ppc64: 'powerpc64le-linux-gnu',
-  s390x: 's390x-linux-gnu',
-};
+/** The build machine's GNU triplet. */
+function hostTriplet(): string {
+  const host = hostArch();
+  if (host === undefined) throw new PbError(`the build machine's architecture is none of those pyston-build knows (${ARCH_NAMES.join(', ')})`, 'build on one of them');
+  return archInfo(host).triplet;
+}
 
 /**
  * The system library search path for the loader: the directories of
@@ -25,9 +24,10 @@ const TRIPLETS: Readonly<Record<string, string>> = {
  * the multiarch defaults /lib/<triplet>, /usr/lib/<triplet>, /lib, /usr/lib.
  * Reads the files, runs no tool. Under another `root` (a sysroot, or a fake
  * tree in a test) the configuration is read there and the directories are
- * returned inside it. The triplet defaults to the one of the running Node.
+ * returned inside it. The triplet is the release architecture's
+ * (`archInfo(arch).triplet`); it defaults to the build machine's.
  */
-export function librarySearchPath(root = '/', triplet: string = TRIPLETS[process.arch] ?? `${process.arch}-linux-gnu`): string[] {
+export function librarySearchPath(root = '/', triplet: string = hostTriplet()): string[] {
   const dirs: string[] = [];
   readLdSoConf(root, '/etc/ld.so.conf', dirs, new Set());
   dirs.push(`/lib/${triplet}`, `/usr/lib/${triplet}`, '/lib', '/usr/lib');
@@ -77,7 +77,7 @@ function readLdSoConf(root: string, file: string, dirs: string[], visiting: Set<
   }
 }
 
-/** glob(3) for absolute patterns with `*`, `?` and `[...]`, sorted; paths are returned relative to `root`. */
+/** glob(3) for absolute patterns with `*`, `?` and `[...]` (a wildcard matches no leading dot), sorted; paths are returned relative to `root`. */
 function expandGlob(root: string, pattern: string): string[] {
   let found = ['/'];
   for (const part of pattern.split('/').filter((p) => p !== '')) {
@@ -85,7 +85,7 @@ function expandGlob(root: string, pattern: string): string[] {
     if (!/[*?[]/.test(part)) {
       for (const f of found) next.push(posix.join(f, part));
     } else {
-      const re = globPart(part);
+      const re = globRegExp(part, GLOB_FILE_NAME);
       for (const f of found) {
         let names: string[];
         try {
@@ -106,26 +106,6 @@ function expandGlob(root: string, pattern: string): string[] {
       return false;
     }
   });
-}
-
-function globPart(part: string): RegExp {
-  let re = '';
-  for (let i = 0; i < part.length; i++) {
-    const c = part[i]!;
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const close = part.indexOf(']', i + 2);
-      if (close < 0) re += '\\[';
-      else {
-        const body = part.slice(i + 1, close).replace(/^!/, '^').replace(/\\/g, '\\\\');
-        re += `[${body}]`;
-        i = close;
-      }
-    } else re += c.replace(/[.+^${}()|\\\]]/g, '\\$&');
-  }
-  // As in glob(3), a wildcard does not match a leading dot.
-  return new RegExp(part.startsWith('.') ? `^${re}$` : `^(?!\\.)${re}$`);
 }
 
 /**

@@ -6,6 +6,7 @@ export { PbError, UsageError, PlanError, MissingToolError, TaskFailure, errorMes
 export { formatReason, type Reason } from './explain.js';
 export { planBuild, runBuild, plannedTasks, logPathFor, tailFile, type EngineOptions, type Plan, type PlanEntry } from './engine.js';
 export { resolveTargets, topoClosure, validateGraph } from './plan.js';
+export { globMatcher, globRegExp, GLOB_EXCLUDE, GLOB_FILE_NAME, GLOB_TASK_ID, type GlobOptions } from './glob.js';
 export { stateDir, statePath, loadState, writeFileAtomic, copyFileAtomic } from './state.js';
 export { acquireLock } from './lock.js';
 export { mountsUnder, unmountUnder } from './mounts.js';

@@ -14,6 +14,7 @@
 import { lstatSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createRequire } from 'node:module';
+import { GLOB_EXCLUDE, globMatcher } from './glob.js';
 import { LSTAT_OPTS, sha256, type FileHasher } from './hash.js';
 import type { Task } from './task.js';
 import { builtToolIdentity, type ResolvedTool, type ToolResolver } from './tools.js';
@@ -65,6 +66,7 @@ export function underRoot(root: string, p: string): string {
 const MISSING = '<missing>';
 
 /** A string JSON.stringify would leave as it is between its quotes: no quote, backslash, control character or surrogate. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this pattern must exclude
 const JSON_PLAIN = /^[^"\\\x00-\x1f\ud800-\udfff]*$/;
 
 /**
@@ -102,7 +104,7 @@ export function canonicalJson(v: unknown): string {
 export function digestInputs(entries: readonly string[], root: string, hasher: FileHasher): Record<string, string> {
   const out: Record<string, string> = {};
   const ignore = entries.filter((e) => e.startsWith('!')).map((e) => e.slice(1));
-  const excluded = ignore.length > 0 ? excludeMatcher(ignore) : undefined;
+  const excluded = ignore.length > 0 ? globMatcher(ignore, GLOB_EXCLUDE) : undefined;
   for (const entry of entries) {
     if (entry.startsWith('!')) continue;
     if (GLOB_CHARS.test(entry)) {
@@ -128,25 +130,6 @@ export function digestInputs(entries: readonly string[], root: string, hasher: F
   return out;
 }
 
-/** A matcher for `!` globs: `**` spans directories, `*` and `?` do not. */
-export function excludeMatcher(globs: readonly string[]): (path: string) => boolean {
-  const res = globs.map((g) => {
-    let re = '';
-    for (let i = 0; i < g.length; i++) {
-      const c = g[i]!;
-      if (c === '*' && g[i + 1] === '*') {
-        re += '.*';
-        i++;
-        if (g[i + 1] === '/') i++;
-      } else if (c === '*') re += '[^/]*';
-      else if (c === '?') re += '[^/]';
-      else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-    }
-    return new RegExp(`^${re}$`);
-  });
-  return (path) => res.some((r) => r.test(path));
-}
-
 function sortedRecord(entries: [string, string][]): Record<string, string> {
   if (entries.length > 1) entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const out: Record<string, string> = {};
@@ -166,7 +149,10 @@ function recordJson(r: Readonly<Record<string, string>>): string {
 const valueDigests = new Map<string, string>();
 function valueDigest(s: string): string {
   let d = valueDigests.get(s);
-  if (d === undefined) valueDigests.set(s, (d = sha256(s)));
+  if (d === undefined) {
+    d = sha256(s);
+    valueDigests.set(s, d);
+  }
   return d;
 }
 
@@ -222,17 +208,23 @@ export function keyReason(fp: Fingerprint, rec: TaskRecord | undefined, details:
   if (rec.status !== 'ok') return { kind: 'previous run interrupted' };
   if (rec.key === fp.key) return undefined;
   if (!details) return { kind: 'inputs changed' };
-  let d: string | undefined;
-  if ((d = firstDiff(fp.tools, details.tools))) {
-    const producer = fp.resolvedTools.find((t) => t.name === d)?.producer;
-    return producer === undefined ? { kind: 'tool changed', name: d } : { kind: 'tool rebuilt', name: d, producer };
+  // In this order: the first difference found is the reason given.
+  const tool = firstDiff(fp.tools, details.tools);
+  if (tool) {
+    const producer = fp.resolvedTools.find((t) => t.name === tool)?.producer;
+    return producer === undefined ? { kind: 'tool changed', name: tool } : { kind: 'tool rebuilt', name: tool, producer };
   }
-  if ((d = firstDiff(fp.config, details.config))) return { kind: 'config changed', key: d };
-  if ((d = firstDiff(fp.env, details.env))) return { kind: 'env changed', name: d };
-  if ((d = firstDiff(fp.files, details.files))) return { kind: 'input changed', path: d };
-  if ((d = firstDiff(fp.upstream, details.upstream))) return { kind: 'input changed', path: `upstream:${d}` };
+  const config = firstDiff(fp.config, details.config);
+  if (config) return { kind: 'config changed', key: config };
+  const env = firstDiff(fp.env, details.env);
+  if (env) return { kind: 'env changed', name: env };
+  const file = firstDiff(fp.files, details.files);
+  if (file) return { kind: 'input changed', path: file };
+  const upstream = firstDiff(fp.upstream, details.upstream);
+  if (upstream) return { kind: 'input changed', path: `upstream:${upstream}` };
   if (fp.def !== details.def) return { kind: 'definition changed' };
-  if ((d = firstDiff(fp.deps, details.deps))) return { kind: 'dependency rebuilt', id: d };
+  const dep = firstDiff(fp.deps, details.deps);
+  if (dep) return { kind: 'dependency rebuilt', id: dep };
   return { kind: 'definition changed' };
 }
 
@@ -248,7 +240,7 @@ export function detailsOf(fp: Fingerprint): TaskDetails {
  */
 export function outputDigests(outputs: readonly string[], root: string, hasher: FileHasher): Map<string, string | undefined> {
   const ignore = outputs.filter((o) => o.startsWith('!')).map((o) => o.slice(1));
-  const exclude = ignore.length > 0 ? excludeMatcher(ignore) : undefined;
+  const exclude = ignore.length > 0 ? globMatcher(ignore, GLOB_EXCLUDE) : undefined;
   const out = new Map<string, string | undefined>();
   for (const o of outputs) {
     if (o.startsWith('!')) continue;

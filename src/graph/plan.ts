@@ -4,6 +4,7 @@
  */
 import { isAbsolute } from 'node:path';
 import { PlanError, UsageError } from './errors.js';
+import { GLOB_TASK_ID, globMatcher } from './glob.js';
 import type { BuiltTool, Task, TaskGraph } from './task.js';
 
 /** Check the graph itself: dangling deps, built tools without their producer, env names off the allow-list. (Cycles: {@link topoClosure}.) */
@@ -45,7 +46,8 @@ function checkBuiltTool(graph: TaskGraph, user: string, tool: BuiltTool): void {
 export function withToolProducers(task: Task): Task {
   let added: string[] | undefined;
   for (const tool of task.inputs.tools ?? []) {
-    if (tool.producer !== undefined && !task.deps.includes(tool.producer) && !added?.includes(tool.producer)) (added ??= []).push(tool.producer);
+    if (tool.producer === undefined || task.deps.includes(tool.producer) || added?.includes(tool.producer)) continue;
+    added = [...(added ?? []), tool.producer];
   }
   if (added === undefined) return task;
   return Object.assign(Object.create(Object.getPrototypeOf(task) as object) as Task, task, { deps: [...task.deps, ...added] });
@@ -115,8 +117,7 @@ export function criticalPriorities(order: readonly Task[], cost: (t: Task) => nu
   return prio;
 }
 
-/** `--force` patterns: `*` matches any run of characters. */
+/** `--force` patterns: `*` matches any run of characters, `:` and `/` included; nothing else is a wildcard. */
 export function forceMatcher(patterns: readonly string[]): (id: string) => boolean {
-  const res = patterns.map((p) => new RegExp('^' + p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$'));
-  return (id) => res.some((r) => r.test(id));
+  return globMatcher(patterns, GLOB_TASK_ID);
 }

@@ -42,7 +42,8 @@ export function dropPipelineFlags(value: string): string {
         if (out.length && /^\s+$/.test(out[out.length - 1]!)) out.pop();
         return out;
       }
-      return [...out, w];
+      out.push(w);
+      return out;
     }, [])
     .join('')
     .replace(/^\s+/, (m) => (value.startsWith(m) ? m : ''));

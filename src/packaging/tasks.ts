@@ -13,10 +13,12 @@
  * Layout: deb/ and portable/ hold what only the .deb or only the portable
  * directory needs, as DESIGN.md lays out. What both use sits beside them:
  * tar.ts (the deterministic archive writer), stage.ts (the staged tree),
- * rootfs.ts (the minimal Debian root the checks install into), dpkg.ts
- * (dpkg's database), release.ts (names, prefix, SOURCE_DATE_EPOCH) and
- * files.ts; this file composes them. Finding the library the loader would
- * load is ELF knowledge, in src/elf/search.ts.
+ * release.ts (names, prefix, SOURCE_DATE_EPOCH) and files.ts; this file
+ * composes them. What setup shares with packaging about Debian (the
+ * minimal root the checks install into, dpkg's database, apt sources) is
+ * in src/debian/; finding the library the loader would load is ELF
+ * knowledge, in src/elf/search.ts. What is packaged arrives as a typed
+ * Release (src/steps/release.ts).
  */
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
@@ -24,9 +26,9 @@ import { sha256, TaskFailure, writeFileAtomic, type Task, type TaskContext, type
 import { hasSection, maxGlibcVersion, readElf, stackPolicy, type ElfFile } from '../elf/reader.js';
 import { buildDeb, debFileName } from './deb/deb.js';
 import { computeDepends, formatDepends } from './deb/shlibdeps.js';
-import { DpkgDb } from './dpkg.js';
+import { DpkgDb } from '../debian/dpkg.js';
 import { GLIBC_ALLOW, makePortable, PATCHELF, type PortableReport } from './portable/portable.js';
-import { CHROOT, copyRoot, DEBOOTSTRAP, ensureRootfs, removeRoot, withMounts } from './rootfs.js';
+import { CHROOT, copyRoot, DEBOOTSTRAP, ensureRootfs, removeRoot, withMounts } from '../debian/rootfs.js';
 import { gzipDeterministic, tarArchive, walkTree } from './tar.js';
 import { sourceDateEpoch, type ReleaseNames } from './release.js';
 import { COMPILEALL_EXCLUDE, stageRelease } from './stage.js';

@@ -14,22 +14,16 @@
  * -fprofile-prefix-path, so the optimized build in another directory finds
  * the same .gcda names, then -fprofile-use -fprofile-correction.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TaskFailure, type Task, type TaskContext, type TaskInputs, type ToolRef } from '../graph/index.js';
+import type { Command } from '../steps/command.js';
 
 export type PgoFamily = 'clang' | 'gcc';
 
 export interface PgoFlags {
   readonly cflags: readonly string[];
   readonly ldflags: readonly string[];
-}
-
-export interface TrainCommand {
-  readonly file: string;
-  readonly args: readonly string[];
-  readonly cwd: string;
-  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface PgoSpec {
@@ -47,7 +41,7 @@ export interface PgoSpec {
   /** Id of the last task of the instrumented build: training runs after it. */
   readonly instrumentedTask: string;
   /** The training workload, run with the instrumented build. */
-  readonly train: TrainCommand;
+  readonly train: Command;
   /** What the training reads (its scripts), for the key. */
   readonly trainInputs: TaskInputs;
   /** A function the profile must have counts for, e.g. `_PyEval_EvalFrameDefault`. */

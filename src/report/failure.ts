@@ -2,10 +2,10 @@
  * The failure block: what every mode prints to `err` for every failed task,
  * so that the reason of a red build is on screen without opening a file.
  *
- *     task make:opt failed after 12.3s
+ *     task opt:make failed after 12.3s
  *       error: make exited with code 2
  *       hint:  (when the failure has one) how to fix it
- *       log:   build/logs/make:opt.log
+ *       log:   build/logs/opt:make.log
  *       last 40 lines of the log:
  *       | gcc: error: ...
  */

@@ -59,8 +59,10 @@ export function paint(color: boolean): Paint {
 // Lines of task output
 
 /** CSI sequences (colours, cursor moves) and OSC sequences (titles, links). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: escape sequences start with ESC and end with BEL
 const ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
 /** C0 control characters other than tab (and ESC, handled by {@link ANSI}). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is this pattern's purpose
 const CONTROL = /[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f]/g;
 
 export function stripAnsi(s: string): string {

@@ -187,7 +187,7 @@ export class GithubReporter implements Reporter {
       if (unannotated > 0) this.#core.info(`note: ${unannotated} more failures were not annotated`);
     }
 
-    if (process.env['GITHUB_STEP_SUMMARY']) {
+    if (process.env.GITHUB_STEP_SUMMARY) {
       this.#summaryWrite = this.#writeJobSummary(summary);
     }
   }

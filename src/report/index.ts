@@ -8,7 +8,6 @@
  * | `plain`  | pipes, files, other CI       | one line per start/finish/fail, plan and summary lines | failure blocks, warnings |
  * | `github` | `GITHUB_ACTIONS=true`        | a group per task, annotations, job summary (via @actions/core, on process.stdout) | failure blocks |
  * | `json`   | `--json`: the CLI prints JSON | nothing                      | failure blocks, warnings  |
- * | `silent` | `--quiet`                    | nothing                      | nothing                   |
  *
  * Usage (the CLI):
  *
@@ -22,7 +21,7 @@
  * @actions/core only by `github`.
  */
 import { PlainReporter } from './plain.js';
-import { FailuresOnlyReporter, SilentReporter } from './quiet.js';
+import { FailuresOnlyReporter } from './json.js';
 import type { Reporter, ReporterOptions } from './reporter.js';
 
 export type { Reporter, ReporterOptions } from './reporter.js';
@@ -30,14 +29,14 @@ export { formatFailureBlock, FAILURE_TAIL_LINES } from './failure.js';
 export type { FailEvent, FailureBlockOptions } from './failure.js';
 export { formatDuration, formatPlanLine, formatSummaryLine } from './format.js';
 
-export type ReportMode = 'tty' | 'plain' | 'github' | 'json' | 'silent';
+export type ReportMode = 'tty' | 'plain' | 'github' | 'json';
 
 /**
  * The mode when the user did not choose one: GitHub Actions, else a
- * terminal, else plain. (`json` and `silent` are only chosen by flags.)
+ * terminal, else plain. (`json` is only chosen by its flag.)
  */
 export function detectMode(env: NodeJS.ProcessEnv, stdoutIsTTY: boolean): ReportMode {
-  if (env['GITHUB_ACTIONS'] === 'true') return 'github';
+  if (env.GITHUB_ACTIONS === 'true') return 'github';
   return stdoutIsTTY ? 'tty' : 'plain';
 }
 
@@ -56,8 +55,6 @@ export async function createReporter(mode: ReportMode, opts: ReporterOptions): P
     }
     case 'json':
       return new FailuresOnlyReporter(opts);
-    case 'silent':
-      return new SilentReporter();
     default: {
       const unknown: never = mode;
       throw new Error(`unknown report mode: ${String(unknown)}`);

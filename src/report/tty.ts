@@ -2,12 +2,12 @@
  * The interactive renderer (a TTY): a live task list drawn by listr2.
  *
  *     ⠼ all: 4 of 9 done, 2 running, 3 waiting (-j8)
- *       › next: pgo:merge, pgo:use, +1 more
- *     ✔ configure [4.1s]
- *     ⠼ make:opt (input changed: Python/ceval.c) 1m12s
+ *       › next: dbg:install, dbg:probe, +1 more
+ *     ✔ dbg:configure [4.1s]
+ *     ⠼ dbg:make (input changed: Python/ceval.c) 1m12s
  *       › gcc -c Objects/listobject.c ...
- *     ✖ pgo:train: exited with code 1
- *     ↓ bolt:optimize cancelled: dependency failed: pgo:train
+ *     ✖ opt:pgo:train: exited with code 1
+ *     ↓ opt:pgo:merge cancelled: dependency failed: opt:pgo:train
  *
  * What is shown: a header with the progress and the next waiting tasks,
  * then every task that runs, in plan order, from the moment it starts:

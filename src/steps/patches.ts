@@ -120,7 +120,7 @@ export function patchTask(o: { set: PatchSet; srcDir: string; root: string; deps
           ctx.log(`applying ${p.name}: ${p.why}`);
           try {
             await ctx.exec('patch', ['-p1', '--batch', '--forward', '--no-backup-if-mismatch', '-i', p.file], { cwd: tmp, jobserver: false });
-          } catch (e) {
+          } catch {
             throw new TaskFailure(`${p.name} does not apply to ${o.srcDir}`, `it is made for ${o.set.id}; see the log for the rejected hunks, then update or remove ${p.file}`);
           }
         }

@@ -11,8 +11,8 @@
  * again. Archives are unpacked into build/src/ (to a temp dir, then renamed).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, extname, join, resolve } from 'node:path';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, type Stats } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { PbError, TaskFailure, errorMessage, type Task, type TaskContext } from '../graph/index.js';
@@ -33,7 +33,6 @@ export interface Pin {
   readonly mirrors: readonly Mirror[];
 }
 
-export const DEFAULT_PIN = 'submodules/cpython-3.11.2.json';
 
 export type SourceSpec =
   | { readonly kind: 'checkout'; readonly dir: string; readonly flavor: Flavor; readonly version: string }
@@ -75,7 +74,7 @@ export function checkoutVersion(dir: string): string {
 export function resolveSource(opts: { root: string; source: string; pin: string }): SourceSpec {
   if (opts.source) {
     const p = resolve(opts.root, opts.source);
-    let st;
+    let st: Stats;
     try {
       st = statSync(p);
     } catch {
@@ -278,8 +277,4 @@ function unpatchedSourceTasks(spec: SourceSpec, root: string, cache: string): So
     flavorVersion: pin.version,
     describe: { kind: 'pinned', name: pin.name, version: pin.version, sha256: pin.sha256, archive: pin.archive },
   };
-}
-
-export function isArchivePath(p: string): boolean {
-  return ['.tgz', '.gz', '.xz', '.bz2', '.tar'].includes(extname(p));
 }

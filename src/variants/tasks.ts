@@ -17,7 +17,8 @@ import { join, relative } from 'node:path';
 import { copyFileAtomic, TaskFailure, type Task, type TaskInputs, type ToolRef } from '../graph/index.js';
 import type { Toolchain } from '../llvm/toolchain.js';
 import { pgoTasks, profileOutput, type PgoFlags } from '../pgo/pipeline.js';
-import { boltTasks, type BoltBinary, type BoltCommand } from '../bolt/pipeline.js';
+import { boltTasks, type BoltBinary } from '../bolt/pipeline.js';
+import type { Command } from '../steps/command.js';
 import type { SourceTasks } from '../steps/source.js';
 import { packageRoot } from '../steps/paths.js';
 import type { BuildReport, Release } from '../steps/release.js';
@@ -385,9 +386,9 @@ function boltForVariant(v: string, bolt: Extract<BoltOptions, { enabled: true }>
   // The build-tree python finds its stdlib and extension modules from its own directory (pybuilddir.txt).
   const trainArgs = training(opts.profileTask).args;
   const libPath = (first: string): Record<string, string> => (shared ? { LD_LIBRARY_PATH: `${first}:${b}` } : {});
-  const train: BoltCommand = { file: join(b, 'python.bolt-inst'), args: trainArgs, cwd: b, env: libPath(join(root, dir, 'inst-lib')) };
+  const train: Command = { file: join(b, 'python.bolt-inst'), args: trainArgs, cwd: b, env: libPath(join(root, dir, 'inst-lib')) };
   // The check must prove it ran on the BOLTed library, not the input beside the python.
-  const check: BoltCommand = {
+  const check: Command = {
     file: join(b, 'python.bolt'),
     args: [join(runtime, 'runtime/probes/probe.py'), '--no-venv', ...(shared ? ['--libpython-dir', join(root, dir, 'lib')] : [])],
     cwd: b,

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { build, catTask, graphOf, tmpProject } from '../helpers.js';
 import type { EngineEvent, Task, TaskContext } from '../../src/graph/index.js';
-import { DpkgDb } from '../../src/packaging/dpkg.js';
+import { DpkgDb } from '../../src/debian/dpkg.js';
 import { walkTree } from '../../src/packaging/tar.js';
 
 type FailEvent = Extract<EngineEvent, { type: 'fail' }>;

@@ -2,6 +2,7 @@
  * Sources: a pinned archive served over real HTTP on loopback, verified by
  * sha256, cached, unpacked; bad pins and bad --source paths.
  */
+import { CPYTHON } from '../../src/flavors/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import { createHash } from 'node:crypto';
@@ -86,7 +87,7 @@ describe('choosing the source', () => {
     write(root, 'configure', '#!/bin/sh\n');
     write(root, 'Include/patchlevel.h', '#define PY_VERSION "3.12.1+"\n');
     const spec = resolveSource({ root, source: '', pin: 'submodules/cpython-3.11.2.json' });
-    expect(spec).toEqual({ kind: 'checkout', dir: root, flavor: 'cpython', version: '3.12.1+' });
+    expect(spec).toEqual({ kind: 'checkout', dir: root, flavor: CPYTHON, version: '3.12.1+' });
     const st = sourceTasks(spec, root, tmpProject());
     expect(st.tasks).toEqual([]);
     expect(st.files).toContain('!build/**');

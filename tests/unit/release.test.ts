@@ -9,10 +9,11 @@ import { chmodSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileS
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO, tmpProject } from '../helpers.js';
+import { hostArch } from '../../src/debian/arch.js';
 import { MIN_EPOCH, prefixProblem, ReleaseConfigError, releaseNames, sourceDateEpoch } from '../../src/packaging/release.js';
 import { dropPipelineFlags, PIPELINE_FLAG } from '../../src/packaging/stage.js';
 import { relocatableScript } from '../../src/packaging/portable/portable.js';
-import { aptMirror } from '../../src/packaging/rootfs.js';
+import { aptMirror } from '../../src/debian/apt.js';
 import { debFileName } from '../../src/packaging/deb/deb.js';
 
 const base = { name: '', prefix: '', version: '', flavor: 'cpython' as const, sourceVersion: '3.11.2', arch: 'amd64' as const, validate: true };
@@ -21,6 +22,9 @@ describe('releaseNames', () => {
   it('defaults by flavor, and maps the architecture to dpkg and GNU names', () => {
     expect(releaseNames(base)).toEqual({ name: 'cpython', flavor: 'cpython', prefix: '/usr/lib/cpython', upstreamVersion: '3.11.2', debVersion: '3.11.2-1', debArch: 'amd64', triplet: 'x86_64-linux-gnu' });
     expect(releaseNames({ ...base, flavor: 'pyston', arch: 'arm64' })).toMatchObject({ name: 'pyston', prefix: '/usr/lib/pyston', debArch: 'arm64', triplet: 'aarch64-linux-gnu' });
+    // The architecture is a value (dpkg's name); the host's is what dpkg says.
+    expect(releaseNames({ ...base, arch: 'ppc64el' })).toMatchObject({ debArch: 'ppc64el', triplet: 'powerpc64le-linux-gnu' });
+    expect(releaseNames({ ...base, arch: hostArch()! }).debArch).toBe(spawnSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).stdout.trim());
     expect(releaseNames({ ...base, name: 'fastpy', version: '1:3.11.2-0ubuntu1' })).toMatchObject({ prefix: '/usr/lib/fastpy', debVersion: '1:3.11.2-0ubuntu1' });
     // A renamed package keeps what its source is.
     expect(releaseNames({ ...base, name: 'mypyston', flavor: 'pyston' })).toMatchObject({ name: 'mypyston', flavor: 'pyston', prefix: '/usr/lib/mypyston' });

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { readElf, type ElfFile } from '../../src/elf/reader.js';
 import { compareDebianVersions, computeDepends, formatDepends, ShlibdepsError } from '../../src/packaging/deb/shlibdeps.js';
-import { DpkgDb, DpkgError, parseShlibsFile, parseSymbolsFile, splitSoname } from '../../src/packaging/dpkg.js';
+import { DpkgDb, DpkgError, parseShlibsFile, parseSymbolsFile, splitSoname } from '../../src/debian/dpkg.js';
 import { librarySearchPath, resolveLibrary } from '../../src/elf/search.js';
 import { tmpProject, write } from '../helpers.js';
 
@@ -218,12 +218,14 @@ describe('resolveLibrary and computeDepends on binaries built here', () => {
   mkdirSync(join(dir, 'bin'));
   cc(dir, ['-shared', '-fPIC', '-Wl,-soname,libpriv.so.1', '-o', 'lib/libpriv.so.1', 'priv.c']);
   cc(dir, ['-fno-builtin', '-o', 'bin/origin', 'main.c', '-Llib', '-l:libpriv.so.1', '-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib']);
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the loader's ${ORIGIN} token, written into the binary as is
   cc(dir, ['-fno-builtin', '-o', 'bin/oldrpath', 'main.c', '-Llib', '-l:libpriv.so.1', '-Wl,--disable-new-dtags,-rpath,/no/such/dir:${ORIGIN}/../lib']);
   cc(dir, ['-fno-builtin', '-o', 'bin/lost', 'main.c', '-Llib', '-l:libpriv.so.1', '-Wl,-rpath,/no/such/dir']);
 
   it('expands $ORIGIN in RUNPATH and RPATH', () => {
     const want = join(dir, 'lib', 'libpriv.so.1');
     expect(resolveLibrary('libpriv.so.1', readElf(join(dir, 'bin/origin')), searchPath)).toBe(want);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the loader's ${ORIGIN} token, read back as is
     expect(readElf(join(dir, 'bin/oldrpath')).rpath).toBe('/no/such/dir:${ORIGIN}/../lib');
     expect(resolveLibrary('libpriv.so.1', readElf(join(dir, 'bin/oldrpath')), searchPath)).toBe(want);
     expect(resolveLibrary('libpriv.so.1', readElf(join(dir, 'bin/lost')), searchPath)).toBeUndefined();
@@ -398,6 +400,7 @@ describe('computeDepends on system binaries', () => {
     // /usr/bin/readelf is a link: the ELF belongs to the package of its target.
     const owner = run('dpkg', ['-S', realpathSync(bin)]).split(': ')[0]!;
     const declared = new Map<string, string | undefined>();
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax
     const fields = run('dpkg-query', ['-W', '-f', '${Depends}, ${Pre-Depends}', owner]);
     for (const part of fields.split(',')) {
       // `(>= v)` from dpkg-shlibdeps, or `(= v)` where the source package pins its own libraries.

@@ -22,7 +22,7 @@
  */
 import type { ElfFile } from '../../elf/reader.js';
 import { librarySearchPath, resolveLibrary } from '../../elf/search.js';
-import { DpkgDb, splitSoname, type SymbolsLibrary } from '../dpkg.js';
+import { DpkgDb, splitSoname, type SymbolsLibrary } from '../../debian/dpkg.js';
 import { TaskFailure } from '../../graph/errors.js';
 
 /** A dependency the package cannot state (a library not found, owned by no package, an unsupported template): a build failure, with its fix. */

@@ -18,7 +18,7 @@ import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, lstatSync, read
 import { basename, dirname, join, relative } from 'node:path';
 import { TaskFailure, type TaskContext, type ToolRef } from '../../graph/index.js';
 import { readElf, type ElfFile } from '../../elf/reader.js';
-import { DpkgDb } from '../dpkg.js';
+import { DpkgDb } from '../../debian/dpkg.js';
 import { librarySearchPath, resolveLibrary } from '../../elf/search.js';
 import { listElves } from '../files.js';
 import { PYTHON_SHEBANG } from '../stage.js';

@@ -1,13 +1,20 @@
 /**
- * dpkg's database, read from its files (no dpkg-query): which installed
- * package owns a path, whether a package is installed, and a package's
- * symbols (deb-symbols(5)) and shlibs (deb-shlibs(5)) control files. Used
- * by the .deb's Depends, by the portable directory (whose copyright file
- * goes with a bundled library), and by the install checks (what a root has).
+ * dpkg's database, read from its files (no dpkg-query): which packages are
+ * installed and at which version (the status file), which installed
+ * package owns a path, and a package's symbols (deb-symbols(5)) and shlibs
+ * (deb-shlibs(5)) control files. Used by setup and doctor (what is
+ * missing), by the keys of the tasks that link system libraries (their
+ * versions), by the .deb's Depends, by the portable directory (whose
+ * copyright file goes with a bundled library), and by the install checks
+ * (what a root has).
  */
 import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { PbError } from '../graph/errors.js';
+import { parseDeb822 } from './deb822.js';
+
+/** dpkg's admin directory, unless dpkg was told otherwise (--admindir). */
+export const DPKG_ADMIN_DIR = '/var/lib/dpkg';
 
 /** The dpkg database cannot be read: an unusable environment (exit 2), with its fix. */
 export class DpkgError extends PbError {
@@ -150,19 +157,91 @@ export function splitSoname(soname: string): { library: string; soversion: strin
   return undefined;
 }
 
+/** One paragraph of dpkg's status file. */
+export interface DpkgStatusEntry {
+  readonly package: string;
+  /** `amd64`, `all`, ...; undefined in a status file that does not say. */
+  readonly architecture: string | undefined;
+  readonly version: string | undefined;
+  /** The Status field: want, error flag, state (`install ok installed`, `deinstall ok config-files`). */
+  readonly status: string;
+  /** The state is `installed` (whatever is wanted: a held package is installed too). */
+  readonly installed: boolean;
+}
+
 /**
- * dpkg's database, read from its files: which package owns a path (the
+ * The status file (dpkg(1), FILES): one paragraph per package and
+ * architecture. A package of several architectures (Multi-Arch: same) has
+ * one paragraph for each.
+ */
+const STATUS_FIELDS = new Set(['package', 'architecture', 'version', 'status']);
+
+export function parseDpkgStatus(text: string): DpkgStatusEntry[] {
+  const out: DpkgStatusEntry[] = [];
+  for (const p of parseDeb822(text, STATUS_FIELDS)) {
+    const pkg = p.get('package');
+    if (!pkg) continue;
+    const status = p.get('status') ?? '';
+    out.push({ package: pkg, architecture: p.get('architecture'), version: p.get('version'), status, installed: status.split(/\s+/)[2] === 'installed' });
+  }
+  return out;
+}
+
+/** package -> version, for the installed ones among `names`, from the database in `adminDir`. */
+export function installedVersions(names: readonly string[], adminDir = DPKG_ADMIN_DIR): Map<string, string> {
+  return new DpkgDb(adminDir).installedVersions(names);
+}
+
+/** Upstream keys for a task: `pkg:<name>` -> installed version (or `missing`). */
+export function packageKeys(names: readonly string[], adminDir = DPKG_ADMIN_DIR): Record<string, string> {
+  const v = installedVersions(names, adminDir);
+  return Object.fromEntries(names.map((n) => [`pkg:${n}`, v.get(n) ?? 'missing']));
+}
+
+/**
+ * dpkg's database, read from its files: which packages are installed (the
+ * status file), which package owns a path (the
  * `info/<pkg>.list` files), and that package's symbols and shlibs files.
  * Package names are as dpkg names its files: `libc6:amd64` for a
- * Multi-Arch: same package, `libc6-i386` otherwise.
+ * Multi-Arch: same package, `libc6-i386` otherwise. Each file is read once
+ * per instance: after installing packages, make a new one.
  */
 export class DpkgDb {
   private owners: Map<string, string> | undefined;
+  private statusEntries: DpkgStatusEntry[] | undefined;
   private readonly symbolsCache = new Map<string, Map<string, SymbolsLibrary> | undefined>();
   private readonly shlibsCache = new Map<string, ShlibsEntry[] | undefined>();
 
   /** @param adminDir dpkg's admin directory, `/var/lib/dpkg` unless dpkg was told otherwise (--admindir). */
-  constructor(readonly adminDir = '/var/lib/dpkg') {}
+  constructor(readonly adminDir = DPKG_ADMIN_DIR) {}
+
+  /** The status file's paragraphs, read once; none when there is no status file (not a dpkg system). */
+  status(): readonly DpkgStatusEntry[] {
+    if (this.statusEntries === undefined) {
+      let text = '';
+      try {
+        text = readFileSync(join(this.adminDir, 'status'), 'utf8');
+      } catch {
+        // no dpkg here: nothing is installed
+      }
+      this.statusEntries = parseDpkgStatus(text);
+    }
+    return this.statusEntries;
+  }
+
+  /** Whether `pkg` is installed: `name` for any architecture, `name:arch` for that one. */
+  isInstalled(pkg: string): boolean {
+    const [name, arch] = pkg.split(':');
+    return this.status().some((e) => e.installed && e.package === name && (arch === undefined || e.architecture === arch));
+  }
+
+  /** package -> version, for the installed ones among `names` (a package installed for several architectures has one version in all). */
+  installedVersions(names: readonly string[]): Map<string, string> {
+    const want = new Set(names);
+    const out = new Map<string, string>();
+    for (const e of this.status()) if (e.installed && e.version !== undefined && want.has(e.package)) out.set(e.package, e.version);
+    return out;
+  }
 
   /**
    * The package that owns `path`, or undefined. A library is often found by
@@ -171,17 +250,6 @@ export class DpkgDb {
    * are symlinks to the real file. So this tries the path, the path with
    * its directory resolved, and its realpath, each in both spellings.
    */
-  /** Whether `pkg` (any architecture) is installed, from dpkg's status file. */
-  isInstalled(pkg: string): boolean {
-    let text: string;
-    try {
-      text = readFileSync(join(this.adminDir, 'status'), 'utf8');
-    } catch {
-      return false;
-    }
-    return text.split(/\n\s*\n/).some((stanza) => new RegExp(`^Package: ${pkg.replace(/[.+]/g, '\\$&')}$`, 'm').test(stanza) && /^Status: install ok installed$/m.test(stanza));
-  }
-
   owner(path: string): string | undefined {
     const owners = this.index();
     const abs = resolve(path);

@@ -3,39 +3,16 @@
  * fresh machine would: `debootstrap --variant=minbase <suite>`, made once
  * and cached, then copied for each check so no check sees another's
  * changes. Commands run in it through chroot, with /proc and /dev/shm
- * mounted for the duration and always unmounted after.
+ * mounted for the duration and always unmounted after, by the engine's one
+ * unmount (`unmountUnder`), as `clean` does.
  */
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mountsUnder, TaskFailure, type ExecOptions, type TaskContext, type ToolRef } from '../graph/index.js';
+import { errorMessage, TaskFailure, unmountUnder, type ExecOptions, type TaskContext, type ToolRef } from '../graph/index.js';
+import { aptMirror } from './apt.js';
 
 export const DEBOOTSTRAP: ToolRef = { name: 'debootstrap', package: 'debootstrap', versionArgs: ['--version'] };
 export const CHROOT: ToolRef = { name: 'chroot', package: 'coreutils' };
-
-/** The first `deb` URI of this machine's apt sources that serves `suite` (one-line and deb822 formats). */
-export function aptMirror(suite: string, etc = '/etc/apt'): string | undefined {
-  const candidates: string[] = [];
-  const read = (p: string): string => (existsSync(p) ? readFileSync(p, 'utf8') : '');
-  // One-line format: `deb [options] URI suite components...`.
-  const oneLine = (text: string): void => {
-    for (const line of text.split('\n')) {
-      const m = /^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/.exec(line);
-      if (m && m[2] === suite) candidates.push(m[1]!);
-    }
-  };
-  oneLine(read(join(etc, 'sources.list')));
-  const dir = join(etc, 'sources.list.d');
-  const names = existsSync(dir) ? readdirSync(dir).sort() : [];
-  // deb822 format: stanzas of Types/URIs/Suites fields.
-  for (const n of names.filter((x) => x.endsWith('.sources'))) {
-    for (const stanza of read(join(dir, n)).split(/\n\s*\n/)) {
-      const field = (k: string): string[] => (new RegExp(`^${k}:\\s*(.*)$`, 'mi').exec(stanza)?.[1] ?? '').split(/\s+/).filter(Boolean);
-      if (field('Types').includes('deb') && field('Suites').includes(suite)) candidates.push(...field('URIs'));
-    }
-  }
-  for (const n of names.filter((x) => x.endsWith('.list'))) oneLine(read(join(dir, n)));
-  return candidates[0];
-}
 
 /** The cached minbase root for suite and arch, made when missing. Returns its path. */
 export async function ensureRootfs(ctx: TaskContext, o: { cacheDir: string; suite: string; mirror: string; debArch: string }): Promise<string> {
@@ -55,7 +32,7 @@ export async function ensureRootfs(ctx: TaskContext, o: { cacheDir: string; suit
 
 /** Remove a root copy, unmounting anything a killed run left mounted in it first. */
 export async function removeRoot(ctx: TaskContext, dir: string): Promise<void> {
-  for (const m of mountsUnder(dir)) await ctx.exec('umount', ['-l', m], { jobserver: false });
+  for (const m of unmountUnder(dir)) ctx.log(`unmounted ${m}, left mounted by an earlier run`);
   rmSync(dir, { recursive: true, force: true });
 }
 
@@ -86,6 +63,13 @@ export async function withMounts<T>(ctx: TaskContext, root: string, fn: (run: (a
     };
     return await fn(run);
   } finally {
-    for (const m of mounted.reverse()) await ctx.exec('umount', ['-l', m], { jobserver: false }).catch(() => undefined);
+    for (const m of mounted.reverse()) {
+      try {
+        unmountUnder(m);
+      } catch (e) {
+        // Cleanup must not hide the outcome; a later removeRoot retries and fails there, naming the mount.
+        ctx.log(errorMessage(e));
+      }
+    }
   }
 }

@@ -1,11 +1,8 @@
 /**
- * The two quiet modes.
- *
- * - `json`: the CLI prints its own JSON on `out` at the end, so nothing is
- *   written to `out` here. Failure blocks still go to `err` (every failure is
- *   printed in every mode but `silent`), and so do warnings, which the engine
- *   defines as "something the user must see".
- * - `silent`: nothing at all.
+ * The `json` mode's renderer: the CLI prints its own JSON on `out` at the
+ * end, so nothing is written to `out` here. Failure blocks still go to
+ * `err` (every failure is printed in every mode), and so do warnings, which
+ * the engine defines as "something the user must see".
  */
 import type { EngineEvent } from '../graph/events.js';
 import { formatFailureBlock } from './failure.js';
@@ -29,9 +26,4 @@ export class FailuresOnlyReporter implements Reporter {
   async close(): Promise<void> {
     await flush(this.#err);
   }
-}
-
-export class SilentReporter implements Reporter {
-  onEvent(): void {}
-  async close(): Promise<void> {}
 }
