@@ -33,6 +33,7 @@ import { gzipDeterministic, tarArchive, walkTree } from './tar.js';
 import { sourceDateEpoch, type ReleaseNames } from './release.js';
 import { COMPILEALL_EXCLUDE, stageRelease } from './stage.js';
 import { listElves } from './files.js';
+import { librarySearchPath } from '../elf/search.js';
 import { readBuildReport, wasBolted, type Release } from '../steps/release.js';
 
 const DPKG_DEB: ToolRef = { name: 'dpkg-deb', package: 'dpkg' };
@@ -125,7 +126,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
       writeFileSync(join(doc, 'copyright'), copyrightFile(upstream, r.srcDir));
       writeFileSync(join(doc, 'changelog.Debian.gz'), gzipDeterministic(Buffer.from(changelog(n, o.maintainer, epoch, o.source))));
       writeLintianOverrides(root, n.name, n.prefix, minor);
-      const depends = formatDepends(computeDepends(listElves(root)));
+      const depends = formatDepends(computeDepends(listElves(root), { searchPath: librarySearchPath('/', n.triplet) }));
       ctx.log(`Depends: ${depends.join(', ')}`);
       const built = buildDeb({
         stageDir: root,
@@ -160,7 +161,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
       rmSync(out, { recursive: true, force: true });
       mkdirSync(out, { recursive: true });
       const dir = join(out, portableName);
-      const report = await makePortable(ctx, { stagePrefix: join(ctx.path(P, 'stage'), n.prefix), outDir: dir, interpreter: `bin/python${minor}`, links: ['python3', `python${minor}`, `${n.name}3`] });
+      const report = await makePortable(ctx, { stagePrefix: join(ctx.path(P, 'stage'), n.prefix), outDir: dir, interpreter: `bin/python${minor}`, links: ['python3', `python${minor}`, `${n.name}3`], triplet: n.triplet });
       const epoch = sourceDateEpoch(ctx.env, r.srcDir);
       writeFileAtomic(join(out, tarball), gzipDeterministic(tarArchive(walkTree(dir, `${portableName}/`), epoch)));
       writeFileAtomic(join(out, 'portable.json'), json({ ...report, file: tarball, sourceDateEpoch: epoch }));

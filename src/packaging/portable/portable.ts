@@ -90,6 +90,8 @@ export interface PortableOptions {
   readonly links: readonly string[];
   /** dpkg's admin directory (tests). */
   readonly admindir?: string;
+  /** The GNU triplet of the release's architecture: where its libraries are looked up (/usr/lib/<triplet>). Default: the build machine's. */
+  readonly triplet?: string;
 }
 
 export async function makePortable(ctx: TaskContext, o: PortableOptions): Promise<PortableReport> {
@@ -98,7 +100,7 @@ export async function makePortable(ctx: TaskContext, o: PortableOptions): Promis
   if (!existsSync(join(o.outDir, o.interpreter))) throw new TaskFailure(`the staged tree has no ${o.interpreter}`, 'rerun: pyston-build --force package:stage package');
   const lib = join(o.outDir, 'lib');
   const db = new DpkgDb(o.admindir);
-  const searchPath = librarySearchPath();
+  const searchPath = o.triplet === undefined ? librarySearchPath() : librarySearchPath('/', o.triplet);
 
   // The ELF files that ship, and what they need.
   const elves = new Map<string, ElfFile>(listElves(o.outDir).map((e) => [e.path, e]));
