@@ -10,6 +10,7 @@ import { buildGraph } from './targets.js';
 import { doctor, setup } from './doctor.js';
 import { EventBus, PbError, UsageError, errorMessage, planBuild, resolveTargets, runBuild, topoClosure, validateGraph, type EngineOptions, type TaskGraph } from './graph/index.js';
 import { cleanBuildDir, cleanTasks } from './graph/clean.js';
+import { asFsError } from './graph/fserror.js';
 import { exportGraph, GRAPH_FORMATS, type GraphFormat } from './graph/export.js';
 import { planJson, planText } from './report/dryrun.js';
 
@@ -204,6 +205,8 @@ async function mainWith(argv: readonly string[], io: Io): Promise<number> {
 }
 
 function reportError(e: unknown, io: Io, debug: boolean): number {
+  // A filesystem error from anywhere is one line naming the path, not a bug report.
+  e = asFsError(e);
   if (e instanceof PbError) {
     io.err.write(`error: ${e.message}\n`);
     if (e.hint) io.err.write(`hint: ${e.hint}\n`);
@@ -243,7 +246,8 @@ async function dispatch(args: Args, io: Io): Promise<number> {
       const onWait = (m: string) => io.err.write(m + '\n');
       if (args.targets.length === 0) {
         const r = await cleanBuildDir(buildDir, onWait);
-        io.out.write(r.removed > 0 ? `removed ${buildDir}\n` : `nothing to clean in ${buildDir}\n`);
+        if (r.unlinked !== undefined) io.out.write(`removed the symlink ${buildDir} (to ${r.unlinked}); what it points to was left as it is\n`);
+        else io.out.write(r.removed > 0 ? `removed ${buildDir}\n` : `nothing to clean in ${buildDir}\n`);
       } else {
         validateGraph(graph);
         const tasks = topoClosure(graph, resolveTargets(graph, args.targets));

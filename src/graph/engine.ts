@@ -13,10 +13,12 @@ import type { BuildSummary, EngineEvent, PlannedTask, TaskSummary } from './even
 import { EventBus } from './events.js';
 import { errorMessage, Interrupted, PbError, TaskFailure } from './errors.js';
 import { formatReason, type Reason } from './explain.js';
+import { asFsError, beforeAnyTask, fsError } from './fserror.js';
+import { assertOwnDir, openFresh, removeStaleOutputs } from './fsguard.js';
 import { FileHasher } from './hash.js';
 import { Jobserver, type Token } from './jobserver.js';
 import { computeFingerprint, detailsOf, keyReason, outputDigests, outputReason, type Fingerprint } from './key.js';
-import { acquireLock } from './lock.js';
+import { acquireLock, type Lock } from './lock.js';
 import { criticalPriorities, forceMatcher, resolveTargets, topoClosure, validateGraph } from './plan.js';
 import { ProcessManager } from './proc.js';
 import { DetailsStore, detailsPath, loadState, saveState, stateDir, statePath, type StateData, type TaskRecord } from './state.js';
@@ -169,16 +171,30 @@ export function tailFile(path: string, n = TAIL_LINES): string[] {
 export async function runBuild(graph: TaskGraph, opts: EngineOptions): Promise<BuildSummary> {
   const bus = opts.bus ?? new EventBus();
   const sdir = stateDir(opts.buildDir);
-  mkdirSync(join(opts.buildDir, 'logs'), { recursive: true });
-  const lock = await acquireLock(sdir, {
-    wait: opts.waitForLock ?? true,
-    onWait: (message) => bus.emit({ type: 'warning', message }),
-    onStale: (message) => bus.emit({ type: 'warning', message }),
-  });
+  let lock: Lock;
   try {
-    return await new Run(graph, opts, bus).execute();
+    // Nothing has run yet: a filesystem error here is exit 2.
+    for (const d of [join(opts.buildDir, 'logs'), sdir]) assertOwnDir(opts.buildDir, d);
+    mkdirSync(join(opts.buildDir, 'logs'), { recursive: true });
+    lock = await acquireLock(sdir, {
+      wait: opts.waitForLock ?? true,
+      onWait: (message) => bus.emit({ type: 'warning', message }),
+      onStale: (message) => bus.emit({ type: 'warning', message }),
+    });
+  } catch (e) {
+    throw beforeAnyTask(e, opts.buildDir);
+  }
+  const run = new Run(graph, opts, bus);
+  try {
+    return await run.execute();
+  } catch (e) {
+    throw run.startedAny ? asFsError(e) : beforeAnyTask(e);
   } finally {
-    lock.release();
+    try {
+      lock.release();
+    } catch (e) {
+      bus.emit({ type: 'warning', message: `could not remove the lock: ${errorMessage(asFsError(e))}` });
+    }
   }
 }
 
@@ -218,6 +234,8 @@ class Run {
   private saveTimer: NodeJS.Timeout | undefined;
   private wakeUp: (() => void) | undefined;
   private readonly usedSlots = new Set<number>();
+  /** Whether any task started (an error after that is exit 1, before it exit 2). */
+  startedAny = false;
 
   constructor(
     private readonly graph: TaskGraph,
@@ -403,22 +421,27 @@ class Run {
     const prev = state.tasks[id];
     state.tasks[id] = { ...(prev ?? blankRecord()), status: 'running' };
     this.status.set(id, 'ran');
+    this.startedAny = true;
     let logFd: number | undefined;
     try {
-      logFd = openSync(logPath, 'w', 0o644);
+      logFd = openFresh(this.opts.buildDir, logPath);
     } catch (e) {
       this.status.set(id, 'failed');
-      const message = `cannot open log ${logPath}: ${errorMessage(e)}`;
+      state.tasks[id] = { ...(prev ?? blankRecord()), status: 'failed' };
+      const message = failureText(e, `cannot open log ${logPath}`, logPath);
       this.emit({ type: 'start', id, reason, slot, logPath, time: t0 });
       this.emit({ type: 'fail', id, message, logPath, logTail: [], durationMs: 0, time: Date.now() });
       return false;
     }
     this.emit({ type: 'start', id, reason, slot, logPath, time: t0 });
     const fd = logFd;
-    writeSync(fd, `# pyston-build task ${id}\n# reason: ${formatReason(reason)}\n`);
     const ctx = this.context(entry, fd, logPath);
     let error: unknown;
     try {
+      writeLog(fd, logPath, `# pyston-build task ${id}\n# reason: ${formatReason(reason)}\n`);
+      // Outputs are removed before every run, so nothing stale or edited survives it.
+      const removed = removeStaleOutputs(this.opts.root, this.opts.buildDir, task.outputs);
+      if (removed.length > 0) writeLog(fd, logPath, `# removed the previous outputs: ${removed.join(' ')}\n`);
       if (this.abort.signal.aborted) throw this.abort.signal.reason;
       await task.run(ctx);
       if (this.abort.signal.aborted) throw this.abort.signal.reason;
@@ -431,7 +454,11 @@ class Run {
       state.tasks[id] = { status: 'ok', key: fp.key, outputs, durationMs };
       this.plan.details.set(id, detailsOf(fp));
       this.durations.set(id, durationMs);
-      writeSync(fd, `# finished in ${(durationMs / 1000).toFixed(1)}s\n`);
+      try {
+        writeSync(fd, `# finished in ${(durationMs / 1000).toFixed(1)}s\n`);
+      } catch {
+        // the log is best effort here: the outputs are complete
+      }
       closeSync(fd);
       this.emit({ type: 'finish', id, durationMs, time: Date.now() });
       return true;
@@ -454,7 +481,7 @@ class Run {
     }
     state.tasks[id] = { ...(prev ?? blankRecord()), status: 'failed' };
     this.status.set(id, 'failed');
-    const message = error instanceof PbError ? error.message + (error.hint ? ` (${error.hint})` : '') : `task ${id} threw: ${errorMessage(error)}`;
+    const message = failureText(error, `task ${id} threw`);
     try {
       writeSync(fd, `# failed: ${message}\n`);
     } catch {
@@ -489,11 +516,11 @@ class Run {
       toolVersions: Object.fromEntries(fp.resolvedTools.map((t) => [t.name, t.version])),
       jobs: opts.jobs,
       log: (line: string) => {
-        writeSync(logFd, line + '\n');
+        writeLog(logFd, logPath, line + '\n');
         onLine(line);
       },
       warn: (message: string) => {
-        writeSync(logFd, `warning: ${message}\n`);
+        writeLog(logFd, logPath, `warning: ${message}\n`);
         this.emit({ type: 'warning', message: `${task.id}: ${message}` });
       },
       path: (...segments: string[]) => resolve(opts.root, ...segments),
@@ -504,6 +531,7 @@ class Run {
         const childEnv: Record<string, string> = { ...base, ...fp.envValues, ...(o.env ?? {}) };
         if (form) childEnv.MAKEFLAGS = js.makeflags(form);
         const start = o.capture ? fstatSync(logFd).size : 0;
+        // A raw error from here is a failed write to the log (a full disk): name the log.
         await this.procs.run({
           file,
           args,
@@ -514,6 +542,8 @@ class Run {
           ...(form === 'pipe' ? { extraFds: [js.childFd, js.childFd] } : {}),
           ...(o.input !== undefined ? { input: o.input } : {}),
           ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+        }).catch((e: unknown) => {
+          throw asFsError(e, logPath);
         });
         if (!o.capture) return { exitCode: 0 };
         return { exitCode: 0, output: readLogSince(logPath, start) };
@@ -586,6 +616,21 @@ class Run {
       tasks,
       tracePath: tracePath(this.opts.buildDir),
     };
+  }
+}
+
+/** A task's failure in one line: a typed error with its hint, a filesystem error naming its path, else `what: message`. */
+function failureText(e: unknown, what: string, path?: string): string {
+  const known = e instanceof PbError ? e : fsError(e, path);
+  return known ? known.message + (known.hint ? ` (${known.hint})` : '') : `${what}: ${errorMessage(e)}`;
+}
+
+/** Append to a task log; a failed write (a full disk) is a one-line error naming the log. */
+function writeLog(fd: number, path: string, text: string): void {
+  try {
+    writeSync(fd, text);
+  } catch (e) {
+    throw asFsError(e, path);
   }
 }
 
