@@ -31,7 +31,7 @@ export async function cleanBuildDir(buildDir: string, onWait: (m: string) => voi
   try {
     return await cleanBuildDirUnguarded(buildDir, onWait);
   } catch (e) {
-    throw asFsError(e, buildDir);
+    throw asFsError(e, buildDir, 2);
   }
 }
 
@@ -77,7 +77,7 @@ export async function cleanTasks(root: string, buildDir: string, tasks: readonly
   try {
     return await cleanTasksUnguarded(root, buildDir, tasks, onWait);
   } catch (e) {
-    throw asFsError(e, buildDir);
+    throw asFsError(e, buildDir, 2);
   }
 }
 

@@ -419,6 +419,19 @@ describe('6. input that is not what it claims', () => {
     }
   });
 
+  it('a FIFO or a device among a task\'s input files is digested by its kind, never opened: a dry run and a build finish', async () => {
+    const { root } = sandbox();
+    mkdirSync(join(root, 'src'));
+    writeFileSync(join(root, 'src/a.c'), 'int a;\n');
+    expect(spawnSync('mkfifo', [join(root, 'src/pipe')]).status).toBe(0);
+    symlinkSync('/dev/zero', join(root, 'src/zero'));
+    const task: Task = { ...shTask('a', 'build/out/a.txt', 'echo a > "$1"'), inputs: { files: ['src/**', 'src/pipe'], tools: [{ name: 'sh' }] } };
+    const dry = await run(['-C', root, '-n'], () => graphOf([task]));
+    expect(dry.code).toBe(0);
+    expect((await run(['-C', root], () => graphOf([task]))).code).toBe(0);
+    expect((await run(['-C', root, '-n'], () => graphOf([task]))).out).toMatch(/^0 of 1 tasks would run/);
+  });
+
   it('a state file with a valid header and an enormous body is corrupt state, rebuilt from scratch', async () => {
     const { root } = sandbox();
     expect((await run(['-C', root], graph)).code).toBe(0);
