@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { loadConfig, describeConfig, type BuildConfig } from './config.js';
 import { buildGraph } from './targets.js';
 import { doctor, setup } from './doctor.js';
@@ -177,7 +177,16 @@ export interface Io {
   readonly makeGraph?: (config: BuildConfig, root: string, env: NodeJS.ProcessEnv) => TaskGraph;
 }
 
-const defaultIo = (): Io => ({ out: process.stdout, err: process.stderr, env: process.env, cwd: process.cwd() });
+/** The current directory, or '' when it was removed under us (then only an absolute -C works). */
+function currentDir(): string {
+  try {
+    return process.cwd();
+  } catch {
+    return '';
+  }
+}
+
+const defaultIo = (): Io => ({ out: process.stdout, err: process.stderr, env: process.env, cwd: currentDir() });
 
 /** Run the CLI; resolves with the exit code. */
 export async function main(argv: readonly string[], io: Partial<Io> = {}): Promise<number> {
@@ -206,7 +215,8 @@ async function mainWith(argv: readonly string[], io: Io): Promise<number> {
 
 function reportError(e: unknown, io: Io, debug: boolean): number {
   // A filesystem error from anywhere is one line naming the path, not a bug report.
-  e = asFsError(e);
+  // The engine converts its own (exit 1 once a task started); one that gets here came before any task.
+  e = asFsError(e, undefined, 2);
   if (e instanceof PbError) {
     io.err.write(`error: ${e.message}\n`);
     if (e.hint) io.err.write(`hint: ${e.hint}\n`);
@@ -219,6 +229,7 @@ function reportError(e: unknown, io: Io, debug: boolean): number {
 }
 
 async function dispatch(args: Args, io: Io): Promise<number> {
+  if (io.cwd === '' && !isAbsolute(args.directory)) throw new UsageError('the current directory no longer exists (it was removed or renamed)', 'cd to an existing directory, or pass -C with an absolute path');
   const root = resolve(io.cwd, args.directory);
   try {
     if (!(await import('node:fs')).statSync(root).isDirectory()) throw new Error('not a directory');

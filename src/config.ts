@@ -147,6 +147,15 @@ function flatten(obj: Record<string, unknown>, prefix: string, out: Map<string, 
   }
 }
 
+/** The config file's path as the user sees it: relative to the current directory, absolute when that is gone. */
+function shownPath(path: string): string {
+  try {
+    return relative(process.cwd(), path) || path;
+  } catch {
+    return path;
+  }
+}
+
 export interface ConfigSources {
   /** Project root: the config file is looked up here. */
   readonly root: string;
@@ -183,7 +192,7 @@ export async function loadConfig(src: ConfigSources): Promise<LoadedConfig> {
       throw new ConfigError(`cannot read config file ${path}: ${why}`, hint);
     }
   }
-  const shown = relative(process.cwd(), path) || path;
+  const shown = shownPath(path);
   if (text !== undefined) {
     const { parse, TomlError } = await import('smol-toml');
     let doc: Record<string, unknown>;

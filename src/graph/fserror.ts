@@ -104,6 +104,7 @@ export function isFsError(e: unknown): boolean {
 export function fsError(e: unknown, path?: string, exitCode: 1 | 2 = 1): PbError | undefined {
   const x = errnoOf(e);
   if (!x) return undefined;
+  if (x.syscall === 'uv_cwd') return new PbError('the current directory no longer exists (it was removed or renamed)', 'cd to an existing directory and run again', exitCode);
   let target = x.path ?? path;
   if (x.code === 'ENOTDIR' && target) target = notADirectory(target) ?? target;
   const info = CODES[x.code]!;

@@ -207,6 +207,30 @@ describe.skipIf(!ROOT_USER)('1. filesystem errors: one line naming the path, not
     expect((await run(['-C', root], () => graph)).code).toBe(0);
   });
 
+  it('ENOENT for the current directory (removed under the shell): one line; an absolute -C still works', async () => {
+    const { dir, root } = sandbox();
+    const gone = join(dir, 'gone');
+    mkdirSync(gone);
+    const back = process.cwd();
+    process.chdir(gone);
+    rmSync(gone, { recursive: true });
+    const errs: string[] = [];
+    const io = (): { out: PassThrough; err: PassThrough; env: NodeJS.ProcessEnv; makeGraph: () => TaskGraph } => {
+      const err = new PassThrough();
+      err.on('data', (c: Buffer) => errs.push(c.toString()));
+      return { out: new PassThrough(), err, env: { PATH: process.env.PATH }, makeGraph: () => graphOf([shTask('a', 'build/out/a.txt', 'echo a > "$1"')]) };
+    };
+    try {
+      expect(await main(['-n'], io())).toBe(2);
+      expect(errs.join('')).toBe('error: the current directory no longer exists (it was removed or renamed)\nhint: cd to an existing directory, or pass -C with an absolute path\n');
+      errs.length = 0;
+      expect(await main(['-C', root], io())).toBe(0);
+      expect(errs.join('')).toBe('');
+    } finally {
+      process.chdir(back);
+    }
+  });
+
   it('EISDIR: pyston-build.toml is a directory (and no --config was given)', async () => {
     const { root } = sandbox();
     mkdirSync(join(root, 'pyston-build.toml'));
