@@ -11,6 +11,7 @@ import { doctor, setup } from './doctor.js';
 import { EventBus, PbError, UsageError, errorMessage, planBuild, resolveTargets, runBuild, topoClosure, validateGraph, type EngineOptions, type TaskGraph } from './graph/index.js';
 import { cleanBuildDir, cleanTasks } from './graph/clean.js';
 import { asFsError } from './graph/fserror.js';
+import { projectPathProblem } from './graph/fsguard.js';
 import { exportGraph, GRAPH_FORMATS, type GraphFormat } from './graph/export.js';
 import { planJson, planText } from './report/dryrun.js';
 
@@ -273,6 +274,8 @@ async function dispatch(args: Args, io: Io): Promise<number> {
       break;
   }
 
+  const pathProblem = projectPathProblem(root);
+  if (pathProblem) throw pathProblem;
   const engineOpts: EngineOptions = { root, buildDir, jobs: args.jobs, targets, keepGoing: args.keepGoing, force: args.force, env: io.env, waitForLock: !args.noWait };
   if (args.dryRun || args.explain) {
     const plan = planBuild(graph, engineOpts);

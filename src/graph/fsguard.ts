@@ -150,3 +150,14 @@ export function openFresh(boundary: string, path: string, mode = 0o644): number 
     throw asFsError(e, path);
   }
 }
+
+/**
+ * A project directory the builds cannot use. Spaces, quotes and most other
+ * characters work (the builds pass paths as arguments, and make gets
+ * relative source paths), but make expands every `$` in a variable's value,
+ * so a `$` in the path reaches a sub-build as a different path.
+ */
+export function projectPathProblem(root: string): PbError | undefined {
+  if (!root.includes('$')) return undefined;
+  return new PbError(`the project path ${shortPath(root)} contains '$', which make expands: the sub-builds would use a different path`, 'move or link the project to a path without \'$\' and run there');
+}

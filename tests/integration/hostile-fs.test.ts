@@ -471,14 +471,25 @@ describe('6. input that is not what it claims', () => {
     expect(statSync(path).size).toBeLessThan(100_000);
   });
 
-  it('spaces in the project path: the demo builds', async () => {
+  it('spaces, quotes and a newline in the project path: the demo builds', async () => {
     const { dir } = sandbox();
-    const root = join(dir, 'my project dir');
+    const root = join(dir, `my project's "dir"\nnext line`);
     mkdirSync(root);
     withDemo(root);
     const r = await run(['-C', root, 'demo', '-j2']);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(readFileSync(join(root, 'build/demo_check.txt'), 'utf8')).toContain('hello from pyston-build');
+  });
+
+  it('a $ in the project path (make would expand it) is refused up front in one line', async () => {
+    const { dir } = sandbox();
+    const root = join(dir, 'cost$HOME');
+    mkdirSync(root);
+    withDemo(root);
+    const r = await run(['-C', root, 'demo']);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(`error: the project path ${root} contains '$', which make expands: the sub-builds would use a different path\nhint: move or link the project to a path without '$' and run there\n`);
+    expect(existsSync(join(root, 'build'))).toBe(false);
   });
 });
