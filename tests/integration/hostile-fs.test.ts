@@ -382,6 +382,7 @@ describe('5. stale or tampered outputs are removed before their task reruns', ()
     expect((await run(['-C', root], () => graph)).code).toBe(0);
     writeFileSync(join(root, 'build/tree/stray.txt'), 'edited by hand\n');
     writeFileSync(join(root, 'build/tree/scratch/x'), 'excluded from the digest\n');
+    symlinkSync(join(outside, 'data'), join(root, 'build/tree/link'));
     const before = snapshot(outside);
     const r = await run(['-C', root], () => graph);
     expect(r.code).toBe(0);
