@@ -118,8 +118,20 @@ function mount(args: string[], at: string): void {
 }
 
 describe.skipIf(!ROOT_USER)('1. filesystem errors: one line naming the path, nothing lost', () => {
+  // Every fault here leaves the sandbox's outside/ exactly as it was.
+  let outsideBefore: { outside: string; snap: Record<string, string> } | undefined;
+  const guardedSandbox = (): ReturnType<typeof sandbox> => {
+    const sb = sandbox();
+    outsideBefore = { outside: sb.outside, snap: snapshot(sb.outside) };
+    return sb;
+  };
+  afterEach(() => {
+    if (outsideBefore) expect(snapshot(outsideBefore.outside)).toEqual(outsideBefore.snap);
+    outsideBefore = undefined;
+  });
+
   it('ENOSPC while a task streams its output: the task stops, its child too, the state keeps what finished, a rerun resumes', async () => {
-    const { root } = sandbox();
+    const { root } = guardedSandbox();
     mount(['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs'], root);
     const marker = `71${process.pid}.25`;
     const graph = (bytes: number): TaskGraph =>
@@ -146,7 +158,7 @@ describe.skipIf(!ROOT_USER)('1. filesystem errors: one line naming the path, not
   });
 
   it('ENOSPC before the first byte: the lock cannot be written (exit 2), or a log header cannot (exit 1); a rerun after freeing space resumes', async () => {
-    const { root } = sandbox();
+    const { root } = guardedSandbox();
     mount(['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs'], root);
     const fill = (name: string): void => {
       spawnSync('dd', ['if=/dev/zero', `of=${join(root, name)}`, 'bs=4k'], { encoding: 'utf8' });
@@ -176,7 +188,7 @@ describe.skipIf(!ROOT_USER)('1. filesystem errors: one line naming the path, not
   });
 
   it('EROFS: a read-only project says so, changes nothing, and builds once it is writable again', async () => {
-    const { root } = sandbox();
+    const { root } = guardedSandbox();
     const graph = (v: number): TaskGraph => graphOf([shTask('a', 'build/out/a.txt', `echo ${v} > "$1"`)]);
     expect((await run(['-C', root], () => graph(1))).code).toBe(0);
     const state = readFileSync(statePath(join(root, 'build')));
@@ -195,7 +207,7 @@ describe.skipIf(!ROOT_USER)('1. filesystem errors: one line naming the path, not
   });
 
   it('ENOTDIR: build is a file', async () => {
-    const { root } = sandbox();
+    const { root } = guardedSandbox();
     writeFileSync(join(root, 'build'), 'not a directory\n');
     const graph = graphOf([shTask('a', 'build/out/a.txt', 'echo a > "$1"')]);
     const r = await run(['-C', root], () => graph);
@@ -208,7 +220,7 @@ describe.skipIf(!ROOT_USER)('1. filesystem errors: one line naming the path, not
   });
 
   it('ENOENT for the current directory (removed under the shell): one line; an absolute -C still works', async () => {
-    const { dir, root } = sandbox();
+    const { dir, root } = guardedSandbox();
     const gone = join(dir, 'gone');
     mkdirSync(gone);
     const back = process.cwd();
@@ -232,15 +244,18 @@ describe.skipIf(!ROOT_USER)('1. filesystem errors: one line naming the path, not
   });
 
   it('EISDIR: pyston-build.toml is a directory (and no --config was given)', async () => {
-    const { root } = sandbox();
+    const { root } = guardedSandbox();
     mkdirSync(join(root, 'pyston-build.toml'));
     const r = await run(['-C', root, '-n'], () => graphOf([shTask('a', 'build/out/a.txt', 'echo a > "$1"')]));
     expect(r.code).toBe(2);
     expect(r.err).toBe(`error: cannot read config file ${join(root, 'pyston-build.toml')}: it is a directory\nhint: pyston-build.toml must be a file: move the directory away\n`);
+    expect(existsSync(join(root, 'build'))).toBe(false);
+    rmSync(join(root, 'pyston-build.toml'), { recursive: true });
+    expect((await run(['-C', root], () => graphOf([shTask('a', 'build/out/a.txt', 'echo a > "$1"')]))).code).toBe(0);
   });
 
   it('ENAMETOOLONG: a project path near PATH_MAX gives one line, with the path shortened', async () => {
-    const { dir } = sandbox();
+    const { dir } = guardedSandbox();
     // Just under PATH_MAX (4096): the project itself is usable, build/... is not.
     let root = dir;
     while (root.length < 4060) root = join(root, 'n'.repeat(Math.min(200, 4060 - root.length)));
@@ -253,6 +268,11 @@ describe.skipIf(!ROOT_USER)('1. filesystem errors: one line naming the path, not
     expect(error!.length).toBeLessThan(400);
     expect(hint).toBe('hint: the path exceeds what the system allows (4096 bytes, 255 per name): use a shorter project directory');
     expect(rest).toEqual([]);
+    expect(existsSync(join(root, 'build/.pyston-build/lock'))).toBe(false);
+    // Moved to a shorter path, the same project builds.
+    const short = join(dir, 'short');
+    spawnSync('mv', [root, short]);
+    expect((await run(['-C', short], () => graphOf([shTask('a', 'build/out/a.txt', 'echo a > "$1"')]))).code).toBe(0);
   });
 });
 
