@@ -481,7 +481,7 @@ class Run {
     }
     state.tasks[id] = { ...(prev ?? blankRecord()), status: 'failed' };
     this.status.set(id, 'failed');
-    const message = failureText(error, `task ${id} threw`);
+    const message = failureText(error, `task ${id} threw`, undefined, this.opts.buildDir);
     try {
       writeSync(fd, `# failed: ${message}\n`);
     } catch {
@@ -620,8 +620,8 @@ class Run {
 }
 
 /** A task's failure in one line: a typed error with its hint, a filesystem error naming its path, else `what: message`. */
-function failureText(e: unknown, what: string, path?: string): string {
-  const known = e instanceof PbError ? e : fsError(e, path);
+function failureText(e: unknown, what: string, path?: string, dir?: string): string {
+  const known = e instanceof PbError ? e : fsError(e, path, 1, dir);
   return known ? known.message + (known.hint ? ` (${known.hint})` : '') : `${what}: ${errorMessage(e)}`;
 }
 

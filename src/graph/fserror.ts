@@ -99,9 +99,11 @@ export function isFsError(e: unknown): boolean {
 /**
  * A filesystem error as a one-line {@link PbError}, or `undefined` when `e`
  * is something else. `path` names the file when the error does not (a write
- * to an open descriptor); `exitCode` is 2 when nothing has run yet.
+ * to an open descriptor); failing both, `dir` says where the file was (a
+ * task's own write: its build directory). `exitCode` is 2 when nothing has
+ * run yet.
  */
-export function fsError(e: unknown, path?: string, exitCode: 1 | 2 = 1): PbError | undefined {
+export function fsError(e: unknown, path?: string, exitCode: 1 | 2 = 1, dir?: string): PbError | undefined {
   const x = errnoOf(e);
   if (!x) return undefined;
   if (x.syscall === 'uv_cwd') return new PbError('the current directory no longer exists (it was removed or renamed)', 'cd to an existing directory and run again', exitCode);
@@ -109,9 +111,9 @@ export function fsError(e: unknown, path?: string, exitCode: 1 | 2 = 1): PbError
   if (x.code === 'ENOTDIR' && target) target = notADirectory(target) ?? target;
   const info = CODES[x.code]!;
   const verb = (x.syscall && VERBS[x.syscall]) ?? 'use';
-  const shown = target ? shortPath(target) : 'a file';
+  const shown = target ? shortPath(target) : dir ? `a file under ${shortPath(dir)}` : 'a file';
   const message = `cannot ${verb} ${shown}${x.dest ? ` (to ${shortPath(x.dest)})` : ''}: ${info.what}`;
-  return new PbError(message, info.hint.replace('%', target ? shortPath(target) : 'the file'), exitCode);
+  return new PbError(message, info.hint.replace('%', target ? shortPath(target) : (dir ?? 'the file')), exitCode);
 }
 
 /** `fsError(e, ...)` when it is one, else `e` itself: for rethrowing. */

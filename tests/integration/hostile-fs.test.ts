@@ -187,6 +187,29 @@ describe.skipIf(!ROOT_USER)('1. filesystem errors: one line naming the path, not
     expect(again.out).toMatch(/^\[start\] after /m);
   });
 
+  it('ENOSPC in a task\'s own write (not a child\'s): the failure says where, a rerun with space resumes', async () => {
+    const { root } = guardedSandbox();
+    mount(['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs'], root);
+    const graph = (bytes: number): TaskGraph =>
+      graphOf([
+        {
+          id: 'writer',
+          deps: [],
+          inputs: { config: { bytes } },
+          outputs: ['build/out/big.bin'],
+          async run(ctx) {
+            mkdirSync(ctx.path('build/out'), { recursive: true });
+            writeFileSync(ctx.path('build/out/big.bin'), Buffer.alloc(bytes));
+          },
+        },
+      ]);
+    const r = await run(['-C', root], () => graph(1024 * 1024));
+    expectCleanFailure(r, root, { code: 1, path: join(root, 'build') });
+    expect(r.err).toMatch(/error: cannot write .*: no space left on device \(free some disk space where /);
+    const again = await run(['-C', root], () => graph(1024));
+    expect(again.code).toBe(0);
+  });
+
   it('EROFS: a read-only project says so, changes nothing, and builds once it is writable again', async () => {
     const { root } = guardedSandbox();
     const graph = (v: number): TaskGraph => graphOf([shTask('a', 'build/out/a.txt', `echo ${v} > "$1"`)]);
