@@ -104,6 +104,7 @@ export class DetailsStore {
   private load(): Record<string, TaskDetails> {
     if (this.data) return this.data;
     try {
+      if (statSync(this.path).size > MAX_STATE_BYTES) throw new Error('too large');
       const v = JSON.parse(readFileSync(this.path, 'utf8')) as unknown;
       this.data = isRecord(v) ? (v as Record<string, TaskDetails>) : {};
     } catch {
