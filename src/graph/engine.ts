@@ -279,6 +279,8 @@ class Run {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
       }
+      // Only after an unexpected error can a child still run here: it must not outlive the build.
+      if (this.procs.running > 0) await this.procs.killAll(this.opts.graceMs ?? 3000);
       this.jobserver?.close();
       clearTimeout(this.saveTimer);
     }

@@ -320,6 +320,19 @@ describe('4. symlinks in and under build/', () => {
     expect(snapshot(outside)).toEqual(before);
   });
 
+  it('a build/ that is a symlink (to another disk, say) is where the build lives; a rerun is up to date', async () => {
+    const { dir, root } = sandbox();
+    const disk = join(dir, 'disk/build');
+    mkdirSync(disk, { recursive: true });
+    symlinkSync(disk, join(root, 'build'));
+    const graph = graphOf([shTask('a', 'build/out/a.txt', 'echo a > "$1"')]);
+    expect((await run(['-C', root], () => graph)).code).toBe(0);
+    expect(readFileSync(join(disk, 'out/a.txt'), 'utf8')).toBe('a\n');
+    expect((await run(['-C', root, '-n'], () => graph)).out).toMatch(/^0 of 1 tasks would run/);
+    expect((await run(['-C', root, '--force', 'a'], () => graph)).code).toBe(0);
+    expect(readFileSync(join(disk, 'out/a.txt'), 'utf8')).toBe('a\n');
+  });
+
   it('clean unlinks symlinks under build/ (to a file, to a directory) and never deletes through them', async () => {
     const { root, outside } = sandbox();
     const graph = graphOf([shTask('a', 'build/out/a.txt', 'echo a > "$1"')]);
