@@ -14,7 +14,7 @@ import { EventBus } from './events.js';
 import { errorMessage, Interrupted, PbError, TaskFailure } from './errors.js';
 import { formatReason, type Reason } from './explain.js';
 import { asFsError, beforeAnyTask, fsError } from './fserror.js';
-import { assertOwnDir, openFresh, removeStaleOutputs } from './fsguard.js';
+import { assertOwnDir, openFresh, removeStaleOutputs, sharedOutputs } from './fsguard.js';
 import { FileHasher } from './hash.js';
 import { Jobserver, type Token } from './jobserver.js';
 import { computeFingerprint, detailsOf, keyReason, outputDigests, outputReason, type Fingerprint } from './key.js';
@@ -234,6 +234,8 @@ class Run {
   private saveTimer: NodeJS.Timeout | undefined;
   private wakeUp: (() => void) | undefined;
   private readonly usedSlots = new Set<number>();
+  /** Outputs no task's rerun removes (declared by more than one task, or nested). */
+  private shared: Set<string> | undefined;
   /** Whether any task started (an error after that is exit 1, before it exit 2). */
   startedAny = false;
 
@@ -442,7 +444,8 @@ class Run {
     try {
       writeLog(fd, logPath, `# pyston-build task ${id}\n# reason: ${formatReason(reason)}\n`);
       // Outputs are removed before every run, so nothing stale or edited survives it.
-      const removed = removeStaleOutputs(this.opts.root, this.opts.buildDir, task.outputs);
+      this.shared ??= sharedOutputs(this.opts.root, this.graph.tasks.values());
+      const removed = removeStaleOutputs(this.opts.root, this.opts.buildDir, task.outputs, this.shared);
       if (removed.length > 0) writeLog(fd, logPath, `# removed the previous outputs: ${removed.join(' ')}\n`);
       if (this.abort.signal.aborted) throw this.abort.signal.reason;
       await task.run(ctx);

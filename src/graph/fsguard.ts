@@ -109,19 +109,43 @@ export function removeGuarded(boundary: string, abs: string): boolean {
 }
 
 /**
+ * Outputs (absolute) that more than one task declares, or that lie inside
+ * another task's output or contain one: whose they are is not clear (gcc's
+ * PGO profile directory is written by the training and declared again as
+ * the merge's result), so no task's rerun removes them.
+ */
+export function sharedOutputs(root: string, tasks: Iterable<{ readonly id: string; readonly outputs: readonly string[] }>): Set<string> {
+  const all: { id: string; abs: string }[] = [];
+  for (const t of tasks) for (const o of t.outputs) if (!o.startsWith('!')) all.push({ id: t.id, abs: resolve(root, o) });
+  const shared = new Set<string>();
+  for (let i = 0; i < all.length; i++) {
+    for (let j = i + 1; j < all.length; j++) {
+      const a = all[i]!;
+      const b = all[j]!;
+      if (a.id !== b.id && (isWithin(a.abs, b.abs) || isWithin(b.abs, a.abs))) {
+        shared.add(a.abs);
+        shared.add(b.abs);
+      }
+    }
+  }
+  return shared;
+}
+
+/**
  * Before a task reruns: remove its declared outputs that lie under the
  * build directory, so a stale or hand-edited output cannot survive the
  * rerun (make keeps a file that is newer than its sources). `!` entries are
  * digest exclusions, not paths. Outputs elsewhere (the project's links, a
- * shared download cache keyed by content) are the task's own business.
+ * shared download cache keyed by content) are the task's own business, and
+ * so are outputs in `shared` (see {@link sharedOutputs}).
  * Returns the outputs removed, relative as declared.
  */
-export function removeStaleOutputs(root: string, buildDir: string, outputs: readonly string[]): string[] {
+export function removeStaleOutputs(root: string, buildDir: string, outputs: readonly string[], shared: ReadonlySet<string> = new Set()): string[] {
   const removed: string[] = [];
   for (const o of outputs) {
     if (o.startsWith('!')) continue;
     const abs = resolve(root, o);
-    if (abs === buildDir || !isWithin(buildDir, abs)) continue;
+    if (abs === buildDir || !isWithin(buildDir, abs) || shared.has(abs)) continue;
     if (removeGuarded(buildDir, abs)) removed.push(o);
   }
   return removed;

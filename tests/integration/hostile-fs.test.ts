@@ -447,6 +447,19 @@ describe('5. stale or tampered outputs are removed before their task reruns', ()
     expect(readdirSync(join(root, 'build/tree/scratch'))).toEqual([]);
     expect(snapshot(outside)).toEqual(before);
   });
+
+  it('an output two tasks declare (a producer and a pass-through, as gcc PGO\'s profile directory) is removed by neither', async () => {
+    const { root } = sandbox();
+    const producer = shTask('train', 'build/prof/data.gcda', 'echo counts > "$1"');
+    const passThrough: Task = { id: 'merge', deps: ['train'], inputs: { config: { v: 1 } }, outputs: ['build/prof'], run: async () => undefined };
+    const graph = graphOf([producer, passThrough]);
+    expect((await run(['-C', root], () => graph)).code).toBe(0);
+    const forced = await run(['-C', root, '--force', 'merge'], () => graph);
+    expect(forced.err).toBe('');
+    expect(forced.code).toBe(0);
+    expect(readFileSync(join(root, 'build/prof/data.gcda'), 'utf8')).toBe('counts\n');
+    expect((await run(['-C', root, '-n'], () => graph)).out).toMatch(/^0 of 2 tasks would run/);
+  });
 });
 
 describe('6. input that is not what it claims', () => {
