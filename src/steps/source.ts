@@ -85,6 +85,7 @@ export function resolveSource(opts: { root: string; source: string; pin: string 
     }
     if (st.isDirectory()) {
       if (!isCheckout(p)) throw new PbError(`--source: '${opts.source}' is not a CPython or Pyston checkout (no configure and Include/patchlevel.h)`, 'pass the top directory of the source tree');
+      assertReadableVersion(p);
       return { kind: 'checkout', dir: p, flavor: flavorOf(p), version: checkoutVersion(p) };
     }
     // stat, not open: a FIFO or a device would block (or never end) the first read, even a dry run's digest.
@@ -92,9 +93,16 @@ export function resolveSource(opts: { root: string; source: string; pin: string 
     if (!/\.(tgz|tar\.gz|tar\.xz|tar\.bz2|tar)$/.test(p)) throw new PbError(`--source: '${opts.source}' is neither a directory nor a .tgz/.tar.gz/.tar.xz archive`, 'pass a checkout directory or a source archive');
     return { kind: 'archive', file: p };
   }
-  if (isCheckout(opts.root)) return { kind: 'checkout', dir: opts.root, flavor: flavorOf(opts.root), version: checkoutVersion(opts.root) };
+  if (isCheckout(opts.root) && assertReadableVersion(opts.root)) return { kind: 'checkout', dir: opts.root, flavor: flavorOf(opts.root), version: checkoutVersion(opts.root) };
   const pinPath = resolve(packageRoot(), opts.pin);
   return { kind: 'pinned', pin: loadPin(pinPath), pinPath };
+}
+
+/** The version header is read next: it must be a regular file (a FIFO there would block even a dry run). */
+function assertReadableVersion(dir: string): true {
+  const header = join(dir, 'Include', 'patchlevel.h');
+  if (!statSync(header).isFile()) throw new PbError(`${header} is ${kindOf(statSync(header))}, not a regular file`, 'restore it from the source tree (git checkout Include/patchlevel.h)');
+  return true;
 }
 
 function kindOf(st: import('node:fs').Stats): string {

@@ -502,7 +502,13 @@ describe('6. input that is not what it claims', () => {
     withDemo(root);
     const fifo = join(root, 'src.tar.gz');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    // A checkout whose version header is a FIFO.
+    const checkout = join(root, 'checkout');
+    mkdirSync(join(checkout, 'Include'), { recursive: true });
+    writeFileSync(join(checkout, 'configure'), '#!/bin/sh\n');
+    expect(spawnSync('mkfifo', [join(checkout, 'Include/patchlevel.h')]).status).toBe(0);
     for (const [args, what] of [
+      [['--source', checkout], `${join(checkout, 'Include/patchlevel.h')} is a FIFO, not a regular file`],
       [['--source', fifo], `--source: '${fifo}' is a FIFO, not a regular file or a directory`],
       [['--source', '/dev/zero'], `--source: '/dev/zero' is a character device, not a regular file or a directory`],
       [['--config', fifo], `cannot read config file ${fifo}: it is not a regular file`],
