@@ -104,7 +104,8 @@ export class DetailsStore {
   private load(): Record<string, TaskDetails> {
     if (this.data) return this.data;
     try {
-      if (statSync(this.path).size > MAX_STATE_BYTES) throw new Error('too large');
+      const st = statSync(this.path);
+      if (!st.isFile() || st.size > MAX_STATE_BYTES) throw new Error('not a regular file of a sane size');
       const v = JSON.parse(readFileSync(this.path, 'utf8')) as unknown;
       this.data = isRecord(v) ? (v as Record<string, TaskDetails>) : {};
     } catch {
@@ -142,7 +143,9 @@ export function loadState(path: string): { state: StateData; problem?: string } 
   let raw: Buffer;
   try {
     // Not even read when it is larger than any state this tool writes (or than a string can be).
-    const size = statSync(path).size;
+    const st = statSync(path);
+    if (!st.isFile()) return bad('not a regular file');
+    const size = st.size;
     if (size > MAX_STATE_BYTES) return bad(`${size} bytes, more than the ${MAX_STATE_BYTES} a state can have`);
     raw = readFileSync(path);
   } catch (e) {

@@ -95,6 +95,8 @@ export function resolveSource(opts: { root: string; source: string; pin: string 
   }
   if (isCheckout(opts.root) && assertReadableVersion(opts.root)) return { kind: 'checkout', dir: opts.root, flavor: flavorOf(opts.root), version: checkoutVersion(opts.root) };
   const pinPath = resolve(packageRoot(), opts.pin);
+  const pinStat = statSync(pinPath, { throwIfNoEntry: false });
+  if (pinStat && !pinStat.isFile()) throw new PbError(`source.pin: ${pinPath} is ${kindOf(pinStat)}, not a regular file`, 'point source.pin at a pin file (see submodules/README.md)');
   return { kind: 'pinned', pin: loadPin(pinPath), pinPath };
 }
 

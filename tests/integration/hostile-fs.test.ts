@@ -512,6 +512,7 @@ describe('6. input that is not what it claims', () => {
       [['--source', fifo], `--source: '${fifo}' is a FIFO, not a regular file or a directory`],
       [['--source', '/dev/zero'], `--source: '/dev/zero' is a character device, not a regular file or a directory`],
       [['--config', fifo], `cannot read config file ${fifo}: it is not a regular file`],
+      [['--set', `source.pin=${fifo}`], `source.pin: ${fifo} is a FIFO, not a regular file`],
     ] as const) {
       const r = await run(['-C', root, '-n', 'demo', ...args]);
       expect(r.code).toBe(2);
@@ -545,6 +546,13 @@ describe('6. input that is not what it claims', () => {
     expect(r.err).toMatch(/^warning: build state .*state\.json is corrupt \(629145600 bytes, more than the \d+ a state can have\); treating every task as not built$/m);
     expect(r.out).toMatch(/^\[start\] a /m);
     expect(statSync(path).size).toBeLessThan(100_000);
+    // A FIFO in its place: corrupt too, never opened, replaced by the next save.
+    rmSync(path);
+    expect(spawnSync('mkfifo', [path]).status).toBe(0);
+    const fifo = await run(['-C', root], graph);
+    expect(fifo.code).toBe(0);
+    expect(fifo.err).toMatch(/^warning: build state .*state\.json is corrupt \(not a regular file\); treating every task as not built$/m);
+    expect(statSync(path).isFile()).toBe(true);
   });
 
   it('spaces, quotes and a newline in the project path: the demo builds', async () => {
