@@ -60,8 +60,11 @@ function snapshot(dir: string): Record<string, string> {
  * A test's directory: `project/` (the root) and `outside/` (what symlinks
  * point at, and what must never change), both under one temp directory.
  */
+const sandboxes: string[] = [];
+
 function sandbox(): { dir: string; root: string; outside: string } {
   const dir = tmpProject('pb-hostile-');
+  sandboxes.push(dir);
   const root = join(dir, 'project');
   const outside = join(dir, 'outside');
   mkdirSync(root);
@@ -105,9 +108,12 @@ function expectCleanFailure(r: CliResult, root: string, opts: { code: number; pa
 }
 
 const mounts: string[] = [];
-afterEach(() => {
+afterEach((ctx) => {
   // Even when a test failed: nothing of ours stays mounted.
   for (const m of mounts.splice(0).reverse()) for (const at of mountsUnder(m)) spawnSync('umount', ['-l', at]);
+  // A passing test's directory goes; a failing one's stays for inspection.
+  const dirs = sandboxes.splice(0);
+  if (ctx.task.result?.state !== 'fail') for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 function mount(args: string[], at: string): void {
