@@ -104,6 +104,8 @@ function expectCleanFailure(r: CliResult, root: string, opts: { code: number; pa
   // A `hint:` line, or for a task's failure its hint in parentheses after the error.
   expect(r.err).toMatch(/^hint: |\((?:free|remove|remount|make|move) .*\)$/m);
   expect(existsSync(join(root, 'build/.pyston-build/lock'))).toBe(false);
+  const sdir = join(root, 'build/.pyston-build');
+  if (existsSync(sdir) && statSync(sdir).isDirectory()) expect(readdirSync(sdir).filter((n) => n.startsWith('jobserver-'))).toEqual([]);
   if (opts.marker) expect([...processesWith(opts.marker).values()]).toEqual([]);
 }
 
