@@ -4,12 +4,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { loadConfig, describeConfig, type BuildConfig } from './config.js';
 import { buildGraph, checkTargets, type GraphRequest } from './targets.js';
 import { doctor, setup } from './doctor.js';
 import { EventBus, PbError, UsageError, errorMessage, planBuild, resolveTargets, runBuild, topoClosure, validateGraph, type EngineOptions, type TaskGraph } from './graph/index.js';
 import { cleanBuildDir, cleanTasks } from './graph/clean.js';
+import { asFsError } from './graph/fserror.js';
+import { projectPathProblem } from './graph/fsguard.js';
 import { exportGraph, GRAPH_FORMATS, type GraphFormat } from './graph/export.js';
 import { planJson, planText } from './report/dryrun.js';
 
@@ -181,7 +183,16 @@ export interface Io {
   readonly makeGraph?: (config: BuildConfig, root: string, env: NodeJS.ProcessEnv, request: GraphRequest) => TaskGraph;
 }
 
-const defaultIo = (): Io => ({ out: process.stdout, err: process.stderr, env: process.env, cwd: process.cwd() });
+/** The current directory, or '' when it was removed under us (then only an absolute -C works). */
+function currentDir(): string {
+  try {
+    return process.cwd();
+  } catch {
+    return '';
+  }
+}
+
+const defaultIo = (): Io => ({ out: process.stdout, err: process.stderr, env: process.env, cwd: currentDir() });
 
 /** Run the CLI; resolves with the exit code. */
 export async function main(argv: readonly string[], io: Partial<Io> = {}): Promise<number> {
@@ -209,6 +220,9 @@ async function mainWith(argv: readonly string[], io: Io): Promise<number> {
 }
 
 function reportError(e: unknown, io: Io, debug: boolean): number {
+  // A filesystem error from anywhere is one line naming the path, not a bug report.
+  // The engine converts its own (exit 1 once a task started); one that gets here came before any task.
+  e = asFsError(e, undefined, 2);
   if (e instanceof PbError) {
     io.err.write(`error: ${e.message}\n`);
     if (e.hint) io.err.write(`hint: ${e.hint}\n`);
@@ -221,6 +235,7 @@ function reportError(e: unknown, io: Io, debug: boolean): number {
 }
 
 async function dispatch(args: Args, io: Io): Promise<number> {
+  if (io.cwd === '' && !isAbsolute(args.directory)) throw new UsageError('the current directory no longer exists (it was removed or renamed)', 'cd to an existing directory, or pass -C with an absolute path');
   const root = resolve(io.cwd, args.directory);
   try {
     if (!(await import('node:fs')).statSync(root).isDirectory()) throw new Error('not a directory');
@@ -250,7 +265,8 @@ async function dispatch(args: Args, io: Io): Promise<number> {
       const onWait = (m: string) => io.err.write(m + '\n');
       if (args.targets.length === 0) {
         const r = await cleanBuildDir(buildDir, onWait);
-        io.out.write(r.removed > 0 ? `removed ${buildDir}\n` : `nothing to clean in ${buildDir}\n`);
+        if (r.unlinked !== undefined) io.out.write(`removed the symlink ${buildDir} (to ${r.unlinked}); what it points to was left as it is\n`);
+        else io.out.write(r.removed > 0 ? `removed ${buildDir}\n` : `nothing to clean in ${buildDir}\n`);
       } else {
         const graph = makeGraph({ targets: args.targets });
         validateGraph(graph);
@@ -269,6 +285,8 @@ async function dispatch(args: Args, io: Io): Promise<number> {
   // The settings the requested targets use are checked before anything runs.
   if (!io.makeGraph) checkTargets(config, root, io.env, graph, targets);
 
+  const pathProblem = projectPathProblem(root);
+  if (pathProblem) throw pathProblem;
   const engineOpts: EngineOptions = { root, buildDir, jobs: args.jobs, targets, keepGoing: args.keepGoing, force: args.force, env: io.env, waitForLock: !args.noWait };
   if (args.dryRun || args.explain) {
     const plan = planBuild(graph, engineOpts);

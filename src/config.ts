@@ -5,9 +5,9 @@
  * environment name (if any) and one line of documentation. Anything else is
  * an error that names the bad key or value and the valid choices.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
-import { PbError } from './graph/errors.js';
+import { errorMessage, PbError } from './graph/errors.js';
 import { ARCH_NAMES } from './debian/arch.js';
 
 /** A bad config file, key or value. Exit code 2. */
@@ -81,6 +81,11 @@ export const CONFIG_FILE = 'pyston-build.toml';
 
 const KEYS = Object.keys(SCHEMA).sort() as ConfigKey[];
 
+/** Own keys of SCHEMA only: `toString`, `__proto__` or `constructor` are not config keys. */
+function isConfigKey(k: string): k is ConfigKey {
+  return Object.hasOwn(SCHEMA, k);
+}
+
 function validKeysHint(): string {
   return `valid keys: ${KEYS.join(', ')}`;
 }
@@ -90,7 +95,7 @@ function parseText(key: ConfigKey, text: string, where: string): string | number
   const spec = SCHEMA[key] as Spec;
   switch (spec.type) {
     case 'string':
-      return text;
+      return checkValue(key, text, where);
     case 'int': {
       if (!/^-?\d+$/.test(text.trim())) throw new ConfigError(`${where}: ${key} must be an integer, got '${text}'`, `use a whole number between ${spec.min} and ${spec.max}`);
       return checkValue(key, Number(text.trim()), where);
@@ -106,12 +111,22 @@ function parseText(key: ConfigKey, text: string, where: string): string | number
   }
 }
 
+/** Control characters other than tab, refused in every string value. */
+function controlChar(s: string): string | undefined {
+  return [...s].find((c) => {
+    const n = c.charCodeAt(0);
+    return (n < 0x20 && n !== 0x09) || n === 0x7f;
+  });
+}
+
 /** Check a typed value (from the TOML file or parsed text). */
 function checkValue(key: ConfigKey, v: unknown, where: string): string | number | boolean {
   const spec = SCHEMA[key] as Spec;
   switch (spec.type) {
     case 'string':
       if (typeof v !== 'string') throw new ConfigError(`${where}: ${key} must be a string, got ${JSON.stringify(v)}`, `quote it: ${key} = "..."`);
+      // A newline or other control character would reach a command line or a generated file.
+      if (controlChar(v) !== undefined) throw new ConfigError(`${where}: ${key} contains a control character (${JSON.stringify(controlChar(v))})`, 'write the value on one line, without control characters (a tab is allowed)');
       return v;
     case 'int':
       if (typeof v !== 'number' || !Number.isInteger(v)) throw new ConfigError(`${where}: ${key} must be an integer, got ${JSON.stringify(v)}`, `use a whole number between ${spec.min} and ${spec.max}`);
@@ -129,7 +144,7 @@ function checkValue(key: ConfigKey, v: unknown, where: string): string | number 
 /** A Makefile-style env switch: mapped text (USE_BOLT=0), or one of the key's choices. */
 function fromEnv(key: ConfigKey, name: string, map: Readonly<Record<string, string>>, text: string): string {
   const t = text.trim();
-  if (t in map) return map[t]!;
+  if (Object.hasOwn(map, t)) return map[t]!;
   const spec = SCHEMA[key] as Spec;
   if (spec.type === 'enum' && spec.choices.includes(t)) return t;
   throw new ConfigError(`environment variable ${name}: invalid value '${text}' for ${key}`, `use ${[...Object.keys(map), ...(spec.type === 'enum' ? spec.choices : [])].join(', ')}`);
@@ -140,6 +155,15 @@ function flatten(obj: Record<string, unknown>, prefix: string, out: Map<string, 
     const key = prefix ? `${prefix}.${k}` : k;
     if (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)) flatten(v as Record<string, unknown>, key, out);
     else out.set(key, v);
+  }
+}
+
+/** The config file's path as the user sees it: relative to the current directory, absolute when that is gone. */
+function shownPath(path: string): string {
+  try {
+    return relative(process.cwd(), path) || path;
+  } catch {
+    return path;
   }
 }
 
@@ -166,14 +190,20 @@ export async function loadConfig(src: ConfigSources): Promise<LoadedConfig> {
   const path = src.file ? resolve(src.root, src.file) : resolve(src.root, CONFIG_FILE);
   let text: string | undefined;
   try {
+    // A FIFO or a device would block the read (or never end): only a regular file is read.
+    const st = statSync(path);
+    if (!st.isFile() && !st.isDirectory()) throw new ConfigError(`cannot read config file ${path}: it is not a regular file`, `${src.file ? 'pass a regular file to --config' : `replace ${CONFIG_FILE} with a regular file`}`);
     text = readFileSync(path, 'utf8');
   } catch (e) {
+    if (e instanceof ConfigError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (src.file || code !== 'ENOENT') {
-      throw new ConfigError(`cannot read config file ${path}: ${code === 'ENOENT' ? 'no such file' : code}`, 'check the --config path');
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : errorMessage(e);
+      const hint = src.file ? 'check the --config path' : code === 'EISDIR' ? `${CONFIG_FILE} must be a file: move the directory away` : `make ${path} readable, or remove it to use the defaults`;
+      throw new ConfigError(`cannot read config file ${path}: ${why}`, hint);
     }
   }
-  const shown = relative(process.cwd(), path) || path;
+  const shown = shownPath(path);
   if (text !== undefined) {
     const { parse, TomlError } = await import('smol-toml');
     let doc: Record<string, unknown>;
@@ -187,8 +217,8 @@ export async function loadConfig(src: ConfigSources): Promise<LoadedConfig> {
     const flat = new Map<string, unknown>();
     flatten(doc, '', flat);
     for (const [k, v] of flat) {
-      if (!(k in SCHEMA)) throw new ConfigError(`${shown}: unknown config key '${k}'`, validKeysHint());
-      values.set(k as ConfigKey, checkValue(k as ConfigKey, v, shown));
+      if (!isConfigKey(k)) throw new ConfigError(`${shown}: unknown config key '${k}'`, validKeysHint());
+      values.set(k, checkValue(k, v, shown));
     }
   }
 
@@ -210,8 +240,8 @@ export async function loadConfig(src: ConfigSources): Promise<LoadedConfig> {
     const eq = s.indexOf('=');
     if (eq <= 0) throw new ConfigError(`--set expects KEY=VALUE, got '${s}'`, `for example: --set package.name=fastpy; ${validKeysHint()}`);
     const k = s.slice(0, eq);
-    if (!(k in SCHEMA)) throw new ConfigError(`--set: unknown config key '${k}'`, validKeysHint());
-    values.set(k as ConfigKey, parseText(k as ConfigKey, s.slice(eq + 1), `--set ${k}`));
+    if (!isConfigKey(k)) throw new ConfigError(`--set: unknown config key '${k}'`, validKeysHint());
+    values.set(k, parseText(k, s.slice(eq + 1), `--set ${k}`));
   }
 
   return { config: Object.fromEntries(values) as unknown as BuildConfig, file: text !== undefined ? path : undefined };

@@ -4,9 +4,17 @@
  * Either way under the build lock, so a running build is never pulled apart,
  * and after unmounting whatever a killed package check left mounted there
  * (src/graph/mounts.ts), so the delete never walks into /proc.
+ *
+ * Clean never follows a symlink: a symlinked build/ is removed as a link
+ * (what it points to is left alone), a symlink under it is unlinked, and a
+ * declared output reached through a link leading out is refused
+ * (src/graph/fsguard.ts).
  */
-import { readdirSync, rmSync } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, rmSync, unlinkSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { PbError } from './errors.js';
+import { asFsError } from './fserror.js';
+import { assertOwnDir, boundaryOf, removeGuarded } from './fsguard.js';
 import { acquireLock } from './lock.js';
 import { unmountUnder } from './mounts.js';
 import { loadState, saveState, stateDir, statePath } from './state.js';
@@ -15,28 +23,48 @@ import type { Task } from './task.js';
 
 export interface CleanResult {
   readonly removed: number;
+  /** Set when build/ was a symlink: only the link was removed, not this target. */
+  readonly unlinked?: string;
 }
 
 export async function cleanBuildDir(buildDir: string, onWait: (m: string) => void): Promise<CleanResult> {
-  const sdir = stateDir(buildDir);
-  let names: string[];
   try {
-    names = readdirSync(buildDir);
-  } catch {
-    return { removed: 0 };
+    return await cleanBuildDirUnguarded(buildDir, onWait);
+  } catch (e) {
+    throw asFsError(e, buildDir, 2);
   }
+}
+
+async function cleanBuildDirUnguarded(buildDir: string, onWait: (m: string) => void): Promise<CleanResult> {
+  const sdir = stateDir(buildDir);
+  let st: import('node:fs').Stats;
+  try {
+    st = lstatSync(buildDir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { removed: 0 };
+    throw e;
+  }
+  if (st.isSymbolicLink()) {
+    // What the link points to may be anything (another disk, another project): leave it.
+    const target = readlinkSync(buildDir);
+    unlinkSync(buildDir);
+    return { removed: 1, unlinked: target };
+  }
+  if (!st.isDirectory()) throw new PbError(`${buildDir} is not a directory`, `it is not a build directory pyston-build made: move it away yourself`);
+  assertOwnDir(buildDir, sdir);
+  const names = readdirSync(buildDir);
   const lock = await acquireLock(sdir, { wait: true, onWait });
   let removed = 0;
   try {
     unmountUnder(buildDir);
     for (const n of names) {
       if (n === '.pyston-build') continue;
-      rmSync(join(buildDir, n), { recursive: true, force: true });
+      removeGuarded(buildDir, join(buildDir, n));
       removed++;
     }
     for (const n of readdirSync(sdir)) {
       if (n === 'lock' || n.startsWith('lock.')) continue;
-      rmSync(join(sdir, n), { recursive: true, force: true });
+      removeGuarded(buildDir, join(sdir, n));
     }
   } finally {
     lock.release();
@@ -46,6 +74,16 @@ export async function cleanBuildDir(buildDir: string, onWait: (m: string) => voi
 }
 
 export async function cleanTasks(root: string, buildDir: string, tasks: readonly Task[], onWait: (m: string) => void): Promise<CleanResult> {
+  try {
+    return await cleanTasksUnguarded(root, buildDir, tasks, onWait);
+  } catch (e) {
+    throw asFsError(e, buildDir, 2);
+  }
+}
+
+async function cleanTasksUnguarded(root: string, buildDir: string, tasks: readonly Task[], onWait: (m: string) => void): Promise<CleanResult> {
+  assertOwnDir(buildDir, stateDir(buildDir));
+  assertOwnDir(buildDir, join(buildDir, 'logs'));
   const lock = await acquireLock(stateDir(buildDir), { wait: true, onWait });
   let removed = 0;
   try {
@@ -53,11 +91,11 @@ export async function cleanTasks(root: string, buildDir: string, tasks: readonly
     for (const t of tasks) {
       for (const o of t.outputs.filter((x) => !x.startsWith('!'))) {
         const p = isAbsolute(o) ? o : resolve(root, o);
-        unmountUnder(p);
-        rmSync(p, { recursive: true, force: true });
+        // Outside the project (a shared cache): only the path itself, never through a link.
+        removeGuarded(boundaryOf(root, buildDir, p) ?? p, p);
         removed++;
       }
-      rmSync(logPathFor(buildDir, t.id), { force: true });
+      removeGuarded(buildDir, logPathFor(buildDir, t.id));
       delete state.tasks[t.id];
     }
     saveState(statePath(buildDir), state);

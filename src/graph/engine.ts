@@ -11,13 +11,15 @@ import { closeSync, mkdirSync, openSync, readSync, fstatSync, writeSync } from '
 import { join, resolve } from 'node:path';
 import type { BuildSummary, EngineEvent, PlannedTask, TaskSummary } from './events.js';
 import { EventBus } from './events.js';
-import { errorMessage, Interrupted, TaskFailure } from './errors.js';
+import { errorMessage, Interrupted, PbError, TaskFailure } from './errors.js';
 import { formatReason, type Reason } from './explain.js';
 import { failureReport, type FailureReport } from './failure.js';
+import { asFsError, beforeAnyTask, fsError } from './fserror.js';
+import { assertOwnDir, openFresh, removeStaleOutputs, sharedOutputs } from './fsguard.js';
 import { FileHasher } from './hash.js';
 import { Jobserver, type Token } from './jobserver.js';
 import { computeFingerprint, detailsOf, keyReason, outputDigests, outputReason, type Fingerprint } from './key.js';
-import { acquireLock } from './lock.js';
+import { acquireLock, type Lock } from './lock.js';
 import { criticalPriorities, forceMatcher, resolveTargets, topoClosure, validateGraph } from './plan.js';
 import { ProcessManager } from './proc.js';
 import { DetailsStore, detailsPath, loadState, saveState, stateDir, statePath, type StateData, type TaskRecord } from './state.js';
@@ -170,16 +172,30 @@ export function tailFile(path: string, n = TAIL_LINES): string[] {
 export async function runBuild(graph: TaskGraph, opts: EngineOptions): Promise<BuildSummary> {
   const bus = opts.bus ?? new EventBus();
   const sdir = stateDir(opts.buildDir);
-  mkdirSync(join(opts.buildDir, 'logs'), { recursive: true });
-  const lock = await acquireLock(sdir, {
-    wait: opts.waitForLock ?? true,
-    onWait: (message) => bus.emit({ type: 'warning', message }),
-    onStale: (message) => bus.emit({ type: 'warning', message }),
-  });
+  let lock: Lock;
   try {
-    return await new Run(graph, opts, bus).execute();
+    // Nothing has run yet: a filesystem error here is exit 2.
+    for (const d of [join(opts.buildDir, 'logs'), sdir]) assertOwnDir(opts.buildDir, d);
+    mkdirSync(join(opts.buildDir, 'logs'), { recursive: true });
+    lock = await acquireLock(sdir, {
+      wait: opts.waitForLock ?? true,
+      onWait: (message) => bus.emit({ type: 'warning', message }),
+      onStale: (message) => bus.emit({ type: 'warning', message }),
+    });
+  } catch (e) {
+    throw beforeAnyTask(e, opts.buildDir);
+  }
+  const run = new Run(graph, opts, bus);
+  try {
+    return await run.execute();
+  } catch (e) {
+    throw run.startedAny ? asFsError(e) : beforeAnyTask(e);
   } finally {
-    lock.release();
+    try {
+      lock.release();
+    } catch (e) {
+      bus.emit({ type: 'warning', message: `could not remove the lock: ${errorMessage(asFsError(e))}` });
+    }
   }
 }
 
@@ -220,6 +236,10 @@ class Run {
   private saveTimer: NodeJS.Timeout | undefined;
   private wakeUp: (() => void) | undefined;
   private readonly usedSlots = new Set<number>();
+  /** Outputs no task's rerun removes (declared by more than one task, or nested). */
+  private shared: Set<string> | undefined;
+  /** Whether any task started (an error after that is exit 1, before it exit 2). */
+  startedAny = false;
 
   constructor(
     private readonly graph: TaskGraph,
@@ -263,6 +283,8 @@ class Run {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
       }
+      // Only after an unexpected error can a child still run here: it must not outlive the build.
+      if (this.procs.running > 0) await this.procs.killAll(this.opts.graceMs ?? 3000);
       this.jobserver?.close();
       clearTimeout(this.saveTimer);
     }
@@ -405,12 +427,15 @@ class Run {
     const prev = state.tasks[id];
     state.tasks[id] = { ...(prev ?? blankRecord()), status: 'running' };
     this.status.set(id, 'ran');
+    this.startedAny = true;
     let logFd: number | undefined;
     try {
-      logFd = openSync(logPath, 'w', 0o644);
+      logFd = openFresh(this.opts.buildDir, logPath);
     } catch (e) {
       this.status.set(id, 'failed');
-      const failure = { ...failureReport(id, e), message: `cannot open log ${logPath}: ${errorMessage(e)}` };
+      state.tasks[id] = { ...(prev ?? blankRecord()), status: 'failed' };
+      const known = knownError(e, logPath);
+      const failure = known ? failureReport(id, known) : { ...failureReport(id, e), message: `cannot open log ${logPath}: ${errorMessage(e)}` };
       this.failures.set(id, failure);
       this.emit({ type: 'start', id, reason, slot, logPath, time: t0 });
       this.emit({ type: 'fail', id, ...failure, logPath, logTail: [], durationMs: 0, time: Date.now() });
@@ -418,10 +443,14 @@ class Run {
     }
     this.emit({ type: 'start', id, reason, slot, logPath, time: t0 });
     const fd = logFd;
-    writeSync(fd, `# pyston-build task ${id}\n# reason: ${formatReason(reason)}\n`);
     const ctx = this.context(entry, fd, logPath);
     let error: unknown;
     try {
+      writeLog(fd, logPath, `# pyston-build task ${id}\n# reason: ${formatReason(reason)}\n`);
+      // Outputs are removed before every run, so nothing stale or edited survives it.
+      this.shared ??= sharedOutputs(this.opts.root, this.graph.tasks.values());
+      const removed = removeStaleOutputs(this.opts.root, this.opts.buildDir, task.outputs, this.shared);
+      if (removed.length > 0) writeLog(fd, logPath, `# removed the previous outputs: ${removed.join(' ')}\n`);
       if (this.abort.signal.aborted) throw this.abort.signal.reason;
       await task.run(ctx);
       if (this.abort.signal.aborted) throw this.abort.signal.reason;
@@ -434,7 +463,11 @@ class Run {
       state.tasks[id] = { status: 'ok', key: fp.key, outputs, durationMs };
       this.plan.details.set(id, detailsOf(fp));
       this.durations.set(id, durationMs);
-      writeSync(fd, `# finished in ${(durationMs / 1000).toFixed(1)}s\n`);
+      try {
+        writeSync(fd, `# finished in ${(durationMs / 1000).toFixed(1)}s\n`);
+      } catch {
+        // the log is best effort here: the outputs are complete
+      }
       closeSync(fd);
       this.emit({ type: 'finish', id, durationMs, time: Date.now() });
       return true;
@@ -457,7 +490,8 @@ class Run {
     }
     state.tasks[id] = { ...(prev ?? blankRecord()), status: 'failed' };
     this.status.set(id, 'failed');
-    const failure = failureReport(id, error);
+    // A raw filesystem error (a full disk, a read-only build/) becomes one line naming the path.
+    const failure = failureReport(id, knownError(error, undefined, this.opts.buildDir) ?? error);
     this.failures.set(id, failure);
     try {
       writeSync(fd, `# failed: ${failure.message}\n${failure.hint ? `# hint: ${failure.hint}\n` : ''}`);
@@ -494,11 +528,11 @@ class Run {
       toolVersions: Object.fromEntries(fp.resolvedTools.map((t) => [t.name, t.version])),
       jobs: opts.jobs,
       log: (line: string) => {
-        writeSync(logFd, line + '\n');
+        writeLog(logFd, logPath, line + '\n');
         onLine(line);
       },
       warn: (message: string) => {
-        writeSync(logFd, `warning: ${message}\n`);
+        writeLog(logFd, logPath, `warning: ${message}\n`);
         this.emit({ type: 'warning', message: `${task.id}: ${message}` });
       },
       path: (...segments: string[]) => resolve(opts.root, ...segments),
@@ -509,6 +543,7 @@ class Run {
         const childEnv: Record<string, string> = { ...base, ...fp.envValues, ...(o.env ?? {}) };
         if (form) childEnv.MAKEFLAGS = js.makeflags(form);
         const start = o.capture ? fstatSync(logFd).size : 0;
+        // A raw error from here is a failed write to the log (a full disk): name the log.
         await this.procs.run({
           file: builtTools.get(file) ?? file,
           args,
@@ -519,6 +554,8 @@ class Run {
           ...(form === 'pipe' ? { extraFds: [js.childFd, js.childFd] } : {}),
           ...(o.input !== undefined ? { input: o.input } : {}),
           ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+        }).catch((e: unknown) => {
+          throw asFsError(e, logPath);
         });
         if (!o.capture) return { exitCode: 0 };
         return { exitCode: 0, output: readLogSince(logPath, start) };
@@ -592,6 +629,21 @@ class Run {
       tasks,
       tracePath: tracePath(this.opts.buildDir),
     };
+  }
+}
+
+/** A task's failure in one line: a typed error with its hint, a filesystem error naming its path, else `what: message`. */
+/** The error as the project's error type: itself, a filesystem error naming its path, or undefined. */
+function knownError(e: unknown, path?: string, dir?: string): PbError | undefined {
+  return e instanceof PbError ? e : fsError(e, path, 1, dir);
+}
+
+/** Append to a task log; a failed write (a full disk) is a one-line error naming the log. */
+function writeLog(fd: number, path: string, text: string): void {
+  try {
+    writeSync(fd, text);
+  } catch (e) {
+    throw asFsError(e, path);
   }
 }
 

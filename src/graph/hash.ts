@@ -83,6 +83,8 @@ export class FileHasher {
         return undefined;
       }
     }
+    // A FIFO, socket or device is never opened (a read could block forever or never end): its kind is its digest.
+    if (st.isFIFO() || st.isSocket() || st.isCharacterDevice() || st.isBlockDevice()) return sha256(`special\0${st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : `device ${st.rdev}`}`);
     const id = `${st.dev} ${st.ino} ${st.size} ${st.mtimeMs} ${st.ctimeMs} `;
     const hit = this.cache[abs];
     if (typeof hit === 'string' && hit.startsWith(id)) {

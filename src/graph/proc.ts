@@ -70,8 +70,17 @@ export class ProcessManager {
     });
     const pid = child.pid;
     let partial = '';
+    // A failed log write (a full disk) stops the child and fails the run with that error.
+    let writeError: unknown;
     const onData = (chunk: Buffer): void => {
-      writeSync(req.logFd, chunk);
+      if (writeError !== undefined) return;
+      try {
+        writeSync(req.logFd, chunk);
+      } catch (e) {
+        writeError = e;
+        if (pid !== undefined) killGroup(pid, 'SIGKILL');
+        return;
+      }
       if (!req.onLine) return;
       const text = partial + chunk.toString('utf8');
       const lines = text.split('\n');
@@ -103,7 +112,11 @@ export class ProcessManager {
       timers.push(
         setTimeout(() => {
           timedOut = true;
-          writeSync(req.logFd, `# timed out after ${req.timeoutMs! / 1000} s: stopping ${name}\n`);
+          try {
+            writeSync(req.logFd, `# timed out after ${req.timeoutMs! / 1000} s: stopping ${name}\n`);
+          } catch {
+            // a full disk: the failure says it timed out
+          }
           killGroup(pid, 'SIGTERM');
           timers.push(setTimeout(() => killGroup(pid, 'SIGKILL'), 3000));
         }, req.timeoutMs),
@@ -111,6 +124,7 @@ export class ProcessManager {
     }
     try {
       const r = await done;
+      if (writeError !== undefined) throw writeError;
       if (timedOut) throw new TaskFailure(`${name} timed out after ${req.timeoutMs! / 1000} s`, 'it may hang: see its log; raise the timeout if it is just slow', { kind: 'timeout', command: name, ms: req.timeoutMs! });
       if (partial.trim() !== '' && req.onLine) req.onLine(partial);
       if (r.error) {

@@ -13,12 +13,15 @@
  * or damaged file is detected; a state that cannot be read is reported in
  * one line and treated as "nothing built", never a crash.
  */
-import { chmodSync, closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { constants } from 'node:buffer';
 import { sha256, type StatEntry } from './hash.js';
 import { errorMessage, PbError } from './errors.js';
 
 export const STATE_FORMAT = 2;
+/** Larger than any real state (a big tree's stat cache is tens of MB) and below V8's longest string. */
+const MAX_STATE_BYTES = Math.min(256 * 1024 * 1024, constants.MAX_STRING_LENGTH);
 const MAGIC = 'pyston-build-state';
 
 /** What the engine remembers about one task. */
@@ -101,6 +104,8 @@ export class DetailsStore {
   private load(): Record<string, TaskDetails> {
     if (this.data) return this.data;
     try {
+      const st = statSync(this.path);
+      if (!st.isFile() || st.size > MAX_STATE_BYTES) throw new Error('not a regular file of a sane size');
       const v = JSON.parse(readFileSync(this.path, 'utf8')) as unknown;
       this.data = isRecord(v) ? (v as Record<string, TaskDetails>) : {};
     } catch {
@@ -134,14 +139,19 @@ export class DetailsStore {
  * is not a problem: it is a first build.
  */
 export function loadState(path: string): { state: StateData; problem?: string } {
+  const bad = (why: string) => ({ state: emptyState(), problem: `build state ${path} is corrupt (${why}); treating every task as not built` });
   let raw: Buffer;
   try {
+    // Not even read when it is larger than any state this tool writes (or than a string can be).
+    const st = statSync(path);
+    if (!st.isFile()) return bad('not a regular file');
+    const size = st.size;
+    if (size > MAX_STATE_BYTES) return bad(`${size} bytes, more than the ${MAX_STATE_BYTES} a state can have`);
     raw = readFileSync(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { state: emptyState() };
     return { state: emptyState(), problem: `cannot read build state ${path} (${errorMessage(e)}); rebuilding from scratch` };
   }
-  const bad = (why: string) => ({ state: emptyState(), problem: `build state ${path} is corrupt (${why}); treating every task as not built` });
   const nl = raw.indexOf(0x0a);
   if (nl < 0) return bad('no header');
   const header = raw.toString('latin1', 0, Math.min(nl, 200)).split(' ');
@@ -152,10 +162,9 @@ export function loadState(path: string): { state: StateData; problem?: string } 
   // The checksum covers the body's bytes: hashing them before decoding saves
   // encoding the text back to UTF-8 (a no-op build reads megabytes here).
   if (sha256(raw.subarray(nl + 1)) !== header[2]) return bad('checksum mismatch');
-  const body = raw.toString('utf8', nl + 1);
   let data: unknown;
   try {
-    data = JSON.parse(body);
+    data = JSON.parse(raw.toString('utf8', nl + 1));
   } catch (e) {
     return bad(errorMessage(e));
   }

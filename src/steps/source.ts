@@ -77,19 +77,36 @@ export function resolveSource(opts: { root: string; source: string; pin: string 
     let st: Stats;
     try {
       st = statSync(p);
-    } catch {
-      throw new PbError(`--source: '${opts.source}' does not exist`, 'pass a CPython/Pyston checkout directory or a .tar.gz/.tgz/.tar.xz archive');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new PbError(`--source: '${opts.source}' ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? errorMessage(e)})`}`, 'pass a CPython/Pyston checkout directory or a .tar.gz/.tgz/.tar.xz archive');
     }
     if (st.isDirectory()) {
       if (!isCheckout(p)) throw new PbError(`--source: '${opts.source}' is not a CPython or Pyston checkout (no configure and Include/patchlevel.h)`, 'pass the top directory of the source tree');
+      assertReadableVersion(p);
       return { kind: 'checkout', dir: p, flavor: detectFlavor(p), version: checkoutVersion(p) };
     }
+    // stat, not open: a FIFO or a device would block (or never end) the first read, even a dry run's digest.
+    if (!st.isFile()) throw new PbError(`--source: '${opts.source}' is ${kindOf(st)}, not a regular file or a directory`, 'pass a CPython/Pyston checkout directory or a .tar.gz/.tgz/.tar.xz archive file');
     if (!/\.(tgz|tar\.gz|tar\.xz|tar\.bz2|tar)$/.test(p)) throw new PbError(`--source: '${opts.source}' is neither a directory nor a .tgz/.tar.gz/.tar.xz archive`, 'pass a checkout directory or a source archive');
     return { kind: 'archive', file: p };
   }
-  if (isCheckout(opts.root)) return { kind: 'checkout', dir: opts.root, flavor: detectFlavor(opts.root), version: checkoutVersion(opts.root) };
+  if (isCheckout(opts.root) && assertReadableVersion(opts.root)) return { kind: 'checkout', dir: opts.root, flavor: detectFlavor(opts.root), version: checkoutVersion(opts.root) };
   const pinPath = resolve(packageRoot(), opts.pin);
+  const pinStat = statSync(pinPath, { throwIfNoEntry: false });
+  if (pinStat && !pinStat.isFile()) throw new PbError(`source.pin: ${pinPath} is ${kindOf(pinStat)}, not a regular file`, 'point source.pin at a pin file (see submodules/README.md)');
   return { kind: 'pinned', pin: loadPin(pinPath), pinPath };
+}
+
+/** The version header is read next: it must be a regular file (a FIFO there would block even a dry run). */
+function assertReadableVersion(dir: string): true {
+  const header = join(dir, 'Include', 'patchlevel.h');
+  if (!statSync(header).isFile()) throw new PbError(`${header} is ${kindOf(statSync(header))}, not a regular file`, 'restore it from the source tree (git checkout Include/patchlevel.h)');
+  return true;
+}
+
+function kindOf(st: import('node:fs').Stats): string {
+  return st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : 'not a regular file';
 }
 
 async function sha256File(path: string): Promise<string> {
