@@ -175,6 +175,22 @@ describe('pyston-build submodules', () => {
     expect(head(f)).toBe(f.commits[1]);
   });
 
+  it('edits after a sync do not rerun it; --force rechecks, and restores a deinitialised submodule', () => {
+    const f = fixture();
+    const mirror = `submodules.mirror=${f.mirror}/`;
+    expect(sync(f, mirror).status).toBe(0);
+    git(f.root, 'submodule', 'deinit', '-q', '-f', SUB);
+    expect(readdirSync(sub(f))).toEqual([]);
+    expect(ranCount(sync(f, mirror))).toBe(0);
+    // git keeps .git/modules/<name> with an index that lists the files: the checkout is forced.
+    const r = cli(['-C', f.root, 'submodules', '--set', mirror, '--force', 'submodules:*']);
+    expect(r.status).toBe(0);
+    expect(warnings(r)).toEqual([]);
+    expect(head(f)).toBe(f.commits[1]);
+    expect(readFileSync(join(sub(f), 'src/dynasm.lua'), 'utf8')).toBe('-- two\n');
+    expect(git(sub(f), 'status', '--porcelain')).toBe('');
+  });
+
   it('a missing mirror is a one-line error naming the URL', () => {
     const f = fixture();
     const r = sync(f, `submodules.mirror=${f.mirror}-nowhere/`);
@@ -184,6 +200,12 @@ describe('pyston-build submodules', () => {
     expect(r.stderr).toMatch(/^\s*hint: +check submodules.mirror and submodules.rewrite/m);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(readdirSync(sub(f)).filter((n) => n !== '.git')).toEqual([]);
+    // An unreachable server: git's own complaint, in the same one line. Then the right mirror resumes.
+    const down = sync(f, 'submodules.rewrite=https://example.org/=http://127.0.0.1:1/');
+    expect(down.status).toBe(1);
+    expect(down.stderr).toMatch(/^\s*error: submodule pyston\/LuaJIT: cannot fetch http:\/\/127.0.0.1:1\/lib\/up.git \(the mirror of https:\/\/example.org\/lib\/up.git\): fatal: .*127.0.0.1.*$/m);
+    expect(sync(f, `submodules.mirror=${f.mirror}/`).status).toBe(0);
+    expect(head(f)).toBe(f.commits[1]);
   });
 
   it('a malformed rewrite rule, and a Pyston tree that is not a git checkout, are one-line errors', () => {
