@@ -6,7 +6,7 @@
  * submodules`) and the engine; and once on the real Pyston checkout of
  * ../shared/pyston.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -243,8 +243,10 @@ describe('pyston-build submodules', () => {
 describe('the real Pyston checkout (../shared/pyston)', () => {
   const shared = join(process.env.PYSTON_SHARED ?? '/work/shared/pyston');
   it.skipIf(!existsSync(join(shared, 'make-checkout.sh')))('syncs pyston/LuaJIT from the shared mirror, and the benchmarks set adds pyston/macrobenchmarks', async () => {
-    const root = join(tmpProject('pb-pyston-'), 'pyston');
+    const tmp = tmpProject('pb-pyston-');
+    const root = join(tmp, 'pyston');
     execFileSync(join(shared, 'make-checkout.sh'), [root], { stdio: 'ignore' });
+    onTestFinished(() => rmSync(tmp, { recursive: true, force: true })); // 140 MB
     const pins = new Map(readFileSync(join(shared, 'gitlinks.txt'), 'utf8').trim().split('\n').map((l) => l.split(' ') as [string, string]));
     const mirror = `submodules.mirror=${join(shared, 'mirror')}/`;
     const r = cli(['-C', root, 'submodules', '--set', mirror]);
