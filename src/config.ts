@@ -71,6 +71,9 @@ export const SCHEMA = {
   'package.maintainer': { type: 'string', default: 'pyston-build <pyston-build@example.org>', doc: "The .deb's Maintainer, 'Name <email>' (set your own: the default names no one)." },
   'package.suite': { type: 'string', default: 'bookworm', doc: 'Debian suite of the minimal root the packages are test-installed into (debootstrap --variant=minbase).' },
   'package.mirror': { type: 'string', default: '', doc: "Debian mirror for that root (default: the first 'deb' URI of this machine's apt sources)." },
+  'submodules.mirror': { type: 'string', default: '', doc: "Mirror for submodule URLs, as git's url.BASE.insteadOf=https://: every https:// URL becomes BASE followed by the rest of the URL (https://github.com/LuaJIT/LuaJIT.git -> BASEgithub.com/LuaJIT/LuaJIT.git). A relative BASE is relative to the project root; '' = upstream." },
+  'submodules.rewrite': { type: 'string', default: '', doc: 'More submodule URL rewrites, FROM=TO separated by spaces: a URL starting with FROM gets TO instead (the longest FROM, mirror included, wins). A relative local TO is relative to the project root.' },
+  'submodules.force': { type: 'bool', default: false, doc: 'Let the submodule sync overwrite a submodule that has uncommitted changes or is at another commit (it is otherwise reported and left alone).' },
 } as const satisfies Record<string, Spec>;
 
 export type ConfigKey = keyof typeof SCHEMA;

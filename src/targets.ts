@@ -36,6 +36,7 @@ import { CPYTHON_BUILD_DEPS } from './debian/apt.js';
 import { packageKeys } from './debian/dpkg.js';
 import { checkMaintainer, checkRootfsSettings, checkSourceDateEpoch, releaseNames, type ReleaseNames } from './packaging/release.js';
 import { packageTasks } from './packaging/tasks.js';
+import { submoduleTasks } from './steps/submodules.js';
 
 /** Env vars any task of the product graph may declare as inputs. */
 export const ENV_ALLOW_LIST: readonly string[] = ['SOURCE_DATE_EPOCH'];
@@ -146,6 +147,18 @@ function catalog(config: BuildConfig, root: string, env: NodeJS.ProcessEnv): Tar
       build: () => ({ tasks: p.src().tasks, roots: p.src().deps }),
     },
   ];
+  defs.push({
+    name: 'submodules',
+    description: "the submodules a Pyston checkout's build needs (pyston/LuaJIT), at their pins (none for a CPython tree)",
+    needs: [],
+    build: () => {
+      const s = p.src();
+      // The set the flavor will name: pyston/LuaJIT for any Pyston build (pyston/macrobenchmarks for the benchmarks).
+      const paths = s.describe.kind === 'checkout' && s.flavor.name === 'pyston' ? ['pyston/LuaJIT'] : [];
+      const sm = submoduleTasks({ checkout: s.srcDir, root, paths, mirror: config['submodules.mirror'], rewrite: config['submodules.rewrite'], force: config['submodules.force'] });
+      return { tasks: sm.tasks, roots: sm.ids };
+    },
+  });
   for (const def of VARIANT_TABLE) {
     defs.push({
       name: def.name,

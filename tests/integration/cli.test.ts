@@ -35,7 +35,7 @@ function expectUsageError(r: ReturnType<typeof cli>, message: string, hint: RegE
 
 describe('usage errors: one line, a hint, exit 2', () => {
   const root = demoProject();
-  it('unknown target', () => expectUsageError(cli(['-C', root, 'nope']), "unknown target 'nope'", /^hint: valid targets: all, dbg, dbgshared, opt, optshared, package, release, releaseshared, source, stock, stockdbg, stockunopt, unopt, unoptshared /));
+  it('unknown target', () => expectUsageError(cli(['-C', root, 'nope']), "unknown target 'nope'", /^hint: valid targets: all, dbg, dbgshared, opt, optshared, package, release, releaseshared, source, stock, stockdbg, stockunopt, submodules, unopt, unoptshared /));
   it('the demo is an example, not a product target', () => expectUsageError(cli(['-C', root, 'demo']), "unknown target 'demo'", /^hint: valid targets: /));
   it('a prefix where the system Python lives', () => expectUsageError(cli(['-C', root, '-n', 'package', '--set', 'package.prefix=/usr']), "invalid package.prefix '/usr': the system Python or its commands live there", /^hint: use a directory of its own, such as \/usr\/lib\/cpython$/));
   it('a bad Debian version', () => expectUsageError(cli(['-C', root, '-n', 'package', '--set', 'package.version=3.11.2_1']), "invalid package.version '3.11.2_1': the upstream version '3.11.2_1' contains '_'", /^hint: use \[epoch:\]upstream\[-revision\]/));
