@@ -1,7 +1,9 @@
 /**
  * Target name -> root tasks. Reading this file tells you the whole build.
  *
- *   source      fetch/unpack the tree to build (or use a checkout)
+ *   source      fetch/unpack the tree to build (or use a checkout), and apply
+ *               pyston-build's patches for it to a copy (src/steps/patches.ts)
+ *   submodules  sync the submodules a checkout's flavor needs, at their pins
  *   <variant>   configure + make + install + venv + probes, one per row of
  *               the variant table (src/variants/table.ts): unopt, opt, dbg,
  *               release, each also *shared, and for a Pyston tree stock,
@@ -153,9 +155,9 @@ function catalog(config: BuildConfig, root: string, env: NodeJS.ProcessEnv): Tar
     needs: [],
     build: () => {
       const s = p.src();
-      // The set the flavor will name: pyston/LuaJIT for any Pyston build (pyston/macrobenchmarks for the benchmarks).
-      const paths = s.describe.kind === 'checkout' && s.flavor.name === 'pyston' ? ['pyston/LuaJIT'] : [];
-      const sm = submoduleTasks({ checkout: s.srcDir, root, paths, mirror: config['submodules.mirror'], rewrite: config['submodules.rewrite'], force: config['submodules.force'] });
+      // The flavor names the set; only a checkout has submodules to sync.
+      const paths = s.checkoutDir === undefined ? [] : s.flavor.submodules.build;
+      const sm = submoduleTasks({ checkout: s.checkoutDir ?? s.srcDir, root, paths, mirror: config['submodules.mirror'], rewrite: config['submodules.rewrite'], force: config['submodules.force'] });
       return { tasks: sm.tasks, roots: sm.ids };
     },
   });

@@ -50,6 +50,8 @@ export interface Flavor {
    * patch set (src/steps/patches.ts).
    */
   treeVersion(patchlevel: string): string | undefined;
+  /** Submodules (paths) a checkout of this flavor needs synced: for any build, and for the benchmarks. */
+  readonly submodules: { readonly build: readonly string[]; readonly bench: readonly string[] };
   /** Package metadata: the default package name, the project's homepage and where its source is published. */
   readonly packageName: string;
   readonly homepage: string;
@@ -100,6 +102,7 @@ export const CPYTHON: Flavor = {
   boltSkip: [SRE_MATCH],
   boltSkipPic: [EVAL_LOOP],
   treeVersion: (text) => define(text, 'PY_VERSION'),
+  submodules: { build: [], bench: [] },
   packageName: 'cpython',
   homepage: 'https://www.python.org/',
   sourceUrl: 'https://www.python.org/downloads/source/',
@@ -124,6 +127,8 @@ export const PYSTON: Flavor = {
     const [a, b, c] = ['MAJOR', 'MINOR', 'MICRO'].map((k) => define(text, `PYSTON_${k}_VERSION`));
     return a && b && c ? `${a}.${b}.${c}` : undefined;
   },
+  // DynASM, for the JIT; the macrobenchmarks only for bench/ (pyston/llvm and pyston/bolt only for an LLVM built from source).
+  submodules: { build: ['pyston/LuaJIT'], bench: ['pyston/macrobenchmarks'] },
   packageName: 'pyston',
   homepage: 'https://www.pyston.org/',
   sourceUrl: 'https://github.com/pyston/pyston',

@@ -18,7 +18,7 @@ import { PbError, errorMessage } from '../graph/index.js';
 /** The git directory of checkout `dir`, or undefined when `dir` is not a git checkout. */
 export function gitDirOf(dir: string): string | undefined {
   const dotGit = join(dir, '.git');
-  let st;
+  let st: import('node:fs').Stats;
   try {
     st = statSync(dotGit);
   } catch {

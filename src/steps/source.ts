@@ -207,6 +207,8 @@ export interface SourceTasks {
   readonly files: string[];
   readonly flavor: Flavor;
   readonly version: string;
+  /** The user's checkout, when the source is one (srcDir may be a patched copy of it). */
+  readonly checkoutDir?: string;
   /** The tree's own version (Pyston's for a Pyston tree): names its patch set. */
   readonly flavorVersion: string;
   /** For build-info: what was built. */
@@ -235,6 +237,7 @@ function unpatchedSourceTasks(spec: SourceSpec, root: string, cache: string): So
       files: CHECKOUT_INPUTS.map((g) => (rel ? (g.startsWith('!') ? `!${rel}/${g.slice(1)}` : `${rel}/${g}`) : g)),
       flavor: spec.flavor,
       version: spec.version,
+      checkoutDir: spec.dir,
       flavorVersion: spec.flavor.treeVersion(readFileSync(join(spec.dir, 'Include', 'patchlevel.h'), 'utf8')) ?? spec.version,
       describe: { kind: 'checkout', dir: spec.dir, version: spec.version },
     };
