@@ -16,6 +16,7 @@ import { formatReason, type Reason } from './explain.js';
 import { FileHasher } from './hash.js';
 import { Jobserver, type Token } from './jobserver.js';
 import { computeFingerprint, detailsOf, keyReason, outputDigests, outputReason, type Fingerprint } from './key.js';
+import { sweepLeftovers } from './leftovers.js';
 import { acquireLock } from './lock.js';
 import { criticalPriorities, forceMatcher, resolveTargets, topoClosure, validateGraph } from './plan.js';
 import { ProcessManager } from './proc.js';
@@ -44,8 +45,13 @@ export interface EngineOptions {
   readonly graceMs?: number;
   /** Wait for another build holding the lock (default) or fail at once. */
   readonly waitForLock?: boolean;
-  /** Install SIGINT/SIGTERM handlers for the run. Default true. */
+  /** Install SIGINT/SIGTERM/SIGHUP handlers for the run. Default true. */
   readonly handleSignals?: boolean;
+  /**
+   * Stops the run like a signal when aborted (the CLI aborts it when its
+   * output is gone). The abort reason, a string, is reported as the signal.
+   */
+  readonly stop?: AbortSignal;
 }
 
 export interface PlanEntry {
@@ -176,6 +182,8 @@ export async function runBuild(graph: TaskGraph, opts: EngineOptions): Promise<B
     onStale: (message) => bus.emit({ type: 'warning', message }),
   });
   try {
+    const swept = await sweepLeftovers(sdir);
+    if (swept.processes > 0) bus.emit({ type: 'warning', message: `stopped ${swept.processes} processes that a killed earlier run had left running` });
     return await new Run(graph, opts, bus).execute();
   } finally {
     lock.release();
@@ -247,20 +255,21 @@ class Run {
     }
     const onSignal = (sig: NodeJS.Signals): void => this.interrupt(sig);
     const handle = this.opts.handleSignals ?? true;
-    if (handle) {
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-    }
+    // SIGHUP (the terminal or the ssh session went away) stops the build like Ctrl-C.
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+    if (handle) for (const sig of signals) process.on(sig, onSignal);
+    const onStop = (): void => this.interrupt(String(this.opts.stop?.reason ?? 'stop'));
+    if (this.opts.stop?.aborted) onStop();
+    this.opts.stop?.addEventListener('abort', onStop);
     try {
       if (toRun.length > 0) {
         this.jobserver = Jobserver.create(stateDir(this.opts.buildDir), this.opts.jobs);
         await this.schedule(toRun);
       }
     } finally {
-      if (handle) {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
+      if (handle) for (const sig of signals) process.off(sig, onSignal);
+      this.opts.stop?.removeEventListener('abort', onStop);
+      await this.procs.close();
       this.jobserver?.close();
       clearTimeout(this.saveTimer);
     }

@@ -5,6 +5,12 @@
  * - Each child leads its own process group (it is started detached), so an
  *   interrupt reaches the whole sub-build, and nothing it leaves behind
  *   survives: when the leader exits, stragglers in its group are killed.
+ * - Each child also runs in a cgroup of its own where the machine allows it
+ *   (root, cgroup v2: see contain.ts for the choice, its cost and the
+ *   alternatives measured), so descendants that left the process group
+ *   with `setsid` are signalled and killed with it. Without a cgroup, such
+ *   a descendant is not stopped; a task whose leader exited is then ended
+ *   2 s later even if that descendant still holds its output open.
  * - stdout and stderr are streamed into the task's log file as they come,
  *   never buffered whole in memory; only the last line is kept for the tail.
  * - Jobserver clients inherit the FIFO as fds 3 and 4.
@@ -16,6 +22,7 @@
 import { spawn } from 'node:child_process';
 import { writeSync } from 'node:fs';
 import { basename } from 'node:path';
+import { Cell, Containment } from './contain.js';
 import { TaskFailure } from './errors.js';
 
 export interface SpawnRequest {
@@ -38,8 +45,13 @@ export interface SpawnRequest {
 
 interface Live {
   readonly pid: number;
+  /** The child's cgroup, when the machine allows one (see contain.ts). */
+  readonly cell: Cell | undefined;
   readonly done: Promise<unknown>;
 }
+
+/** How long a child's output may stay open after it exited, when it has no cell to kill. */
+const CLOSE_GRACE_MS = 2000;
 
 function killGroup(pid: number, signal: NodeJS.Signals): boolean {
   try {
@@ -50,8 +62,24 @@ function killGroup(pid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
+/** Signal a child's process group and, through its cell, every descendant that left the group. */
+function stop(p: { readonly pid: number; readonly cell: Cell | undefined }, signal: NodeJS.Signals): void {
+  killGroup(p.pid, signal);
+  p.cell?.signal(signal);
+}
+
 export class ProcessManager {
   private readonly live = new Set<Live>();
+  /** `null` until the first spawn; `undefined` where cgroups cannot be used. */
+  private containment: Containment | undefined | null = null;
+
+  /** @param contain run each child in a cgroup of its own where possible (default true). */
+  constructor(private readonly contain = true) {}
+
+  /** Whether children run in cgroup cells (known after the first spawn). */
+  get contained(): boolean | undefined {
+    return this.containment === null ? undefined : this.containment !== undefined;
+  }
 
   get running(): number {
     return this.live.size;
@@ -62,12 +90,15 @@ export class ProcessManager {
     const header = `$ ${[req.file, ...req.args].map(quoteForLog).join(' ')}\n`;
     writeSync(req.logFd, header);
     const name = basename(req.file);
-    const child = spawn(req.file, [...req.args], {
-      cwd: req.cwd,
-      env: { ...req.env },
-      detached: true,
-      stdio: [req.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe', ...(req.extraFds ?? [])],
-    });
+    if (this.containment === null) this.containment = this.contain ? Containment.open() : undefined;
+    const start = () =>
+      spawn(req.file, [...req.args], {
+        cwd: req.cwd,
+        env: { ...req.env },
+        detached: true,
+        stdio: [req.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe', ...(req.extraFds ?? [])],
+      });
+    const { result: child, cell } = this.containment ? this.containment.spawn(start) : { result: start(), cell: undefined };
     const pid = child.pid;
     let partial = '';
     const onData = (chunk: Buffer): void => {
@@ -87,15 +118,25 @@ export class ProcessManager {
       child.stdin!.on('error', () => undefined);
       child.stdin!.end(req.input);
     }
-    // When the leader exits, nothing else of its group may live on (and keep our pipes open).
-    child.on('exit', () => {
-      if (pid !== undefined) killGroup(pid, 'SIGKILL');
-    });
+    let closeTimer: NodeJS.Timeout | undefined;
     const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: NodeJS.ErrnoException }>((resolve) => {
       child.on('error', (error: NodeJS.ErrnoException) => resolve({ code: null, signal: null, error }));
       child.on('close', (code, signal) => resolve({ code, signal }));
+      // When the leader exits, nothing it started may live on (and keep our pipes open).
+      child.on('exit', (code, signal) => {
+        if (pid !== undefined) stop({ pid, cell }, 'SIGKILL');
+        if (cell) return;
+        // Without a cell, a descendant that left the group can hold the pipes open for ever:
+        // stop reading them after a grace period, and say so in the log.
+        closeTimer = setTimeout(() => {
+          writeSync(req.logFd, `# ${name} exited, but a process it started still holds its output open: it left its process group and was not stopped\n`);
+          child.stdout!.destroy();
+          child.stderr!.destroy();
+          resolve({ code, signal });
+        }, CLOSE_GRACE_MS);
+      });
     });
-    const entry: Live | undefined = pid !== undefined ? { pid, done } : undefined;
+    const entry: Live | undefined = pid !== undefined ? { pid, cell, done } : undefined;
     if (entry) this.live.add(entry);
     let timedOut = false;
     const timers: NodeJS.Timeout[] = [];
@@ -104,8 +145,8 @@ export class ProcessManager {
         setTimeout(() => {
           timedOut = true;
           writeSync(req.logFd, `# timed out after ${req.timeoutMs! / 1000} s: stopping ${name}\n`);
-          killGroup(pid, 'SIGTERM');
-          timers.push(setTimeout(() => killGroup(pid, 'SIGKILL'), 3000));
+          stop({ pid, cell }, 'SIGTERM');
+          timers.push(setTimeout(() => stop({ pid, cell }, 'SIGKILL'), 3000));
         }, req.timeoutMs),
       );
     }
@@ -121,7 +162,9 @@ export class ProcessManager {
       if (r.code !== 0) throw new TaskFailure(`${name} exited with status ${r.code ?? 'unknown'}`);
     } finally {
       for (const t of timers) clearTimeout(t);
+      clearTimeout(closeTimer);
       if (entry) this.live.delete(entry);
+      await cell?.release();
     }
   }
 
@@ -131,19 +174,26 @@ export class ProcessManager {
    */
   async killAll(graceMs: number): Promise<void> {
     const all = [...this.live];
-    for (const p of all) killGroup(p.pid, 'SIGTERM');
+    for (const p of all) stop(p, 'SIGTERM');
     const settled = Promise.all(all.map((p) => p.done));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), graceMs)));
     const first = await Promise.race([settled.then(() => 'done' as const), timeout]);
     clearTimeout(timer);
-    if (first === 'timeout') for (const p of all) killGroup(p.pid, 'SIGKILL');
+    if (first === 'timeout') for (const p of all) stop(p, 'SIGKILL');
     await settled;
   }
 
   /** Immediate SIGKILL to every group (second Ctrl-C). */
   killAllNow(): void {
-    for (const p of this.live) killGroup(p.pid, 'SIGKILL');
+    for (const p of this.live) stop(p, 'SIGKILL');
+  }
+
+  /** After the last child: kill whatever is left in this run's cells and remove them. */
+  async close(): Promise<void> {
+    const c = this.containment;
+    this.containment = null;
+    await c?.close();
   }
 }
 
