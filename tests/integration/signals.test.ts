@@ -4,9 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { processesWith, REPO, sleep, tmpProject } from '../helpers.js';
+import { leftovers, processesWith, REPO, sleep, tmpProject, until } from '../helpers.js';
 import { loadState, statePath } from '../../src/graph/index.js';
 import { ownCgroupDir } from '../../src/graph/contain.js';
 
@@ -33,24 +33,9 @@ function runner(graph: string, args: string[], env: Record<string, string>): Pro
   return { child, out: () => text, exit };
 }
 
-async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 const sleeps = (mark: string) => [...processesWith(mark).values()].filter((c) => c.startsWith('sleep ')).length;
 
-/** What a run may leave in build/.pyston-build/ and in the cgroup tree: nothing once it ended. */
-function leftovers(root: string, pid: number | undefined): string[] {
-  const sdir = join(root, 'build/.pyston-build');
-  const files = existsSync(sdir) ? readdirSync(sdir).filter((n) => n === 'lock' || n.startsWith('lock.') || n.startsWith('jobserver-')) : [];
-  const cg = ownCgroupDir();
-  const cells = cg && pid !== undefined ? readdirSync(cg).filter((n) => n.startsWith(`pyston-build-${pid}-`)) : [];
-  return [...files, ...cells];
-}
 
 function expectNoTrace(text: string): void {
   expect(text).not.toMatch(/\n\s+at |internal error|Error:/);
