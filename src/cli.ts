@@ -1,6 +1,7 @@
 /**
  * argv -> command. Exit codes: 0 success, 1 a task failed, 2 bad usage or
- * bad config (nothing ran), 130 interrupted. No build logic lives here.
+ * bad config (nothing ran), 130 interrupted (SIGINT, SIGTERM, SIGHUP, or
+ * the output went away). No build logic lives here.
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -12,6 +13,7 @@ import { EventBus, PbError, UsageError, errorMessage, planBuild, resolveTargets,
 import { cleanBuildDir, cleanTasks } from './graph/clean.js';
 import { exportGraph, GRAPH_FORMATS, type GraphFormat } from './graph/export.js';
 import { planJson, planText } from './report/dryrun.js';
+import { safeWrite, watchStreams } from './report/streams.js';
 
 const COMMANDS = ['build', 'graph', 'clean', 'doctor', 'setup'] as const;
 type Command = (typeof COMMANDS)[number];
@@ -186,6 +188,9 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
 
 async function mainWith(argv: readonly string[], io: Io): Promise<number> {
   let debug = argv.includes('--debug');
+  // A closed stdout or stderr never crashes a command; during a build it stops the build (report/streams.ts).
+  const outputLost = new AbortController();
+  const unwatch = watchStreams([io.out, io.err], (reason) => outputLost.abort(reason));
   try {
     const args = parseArgs(argv);
     debug = args.debug;
@@ -197,9 +202,11 @@ async function mainWith(argv: readonly string[], io: Io): Promise<number> {
       io.out.write(`pyston-build ${version()}\n`);
       return 0;
     }
-    return await dispatch(args, io);
+    return await dispatch(args, io, outputLost);
   } catch (e) {
     return reportError(e, io, debug);
+  } finally {
+    unwatch();
   }
 }
 
@@ -215,7 +222,7 @@ function reportError(e: unknown, io: Io, debug: boolean): number {
   return 1;
 }
 
-async function dispatch(args: Args, io: Io): Promise<number> {
+async function dispatch(args: Args, io: Io, outputLost: AbortController): Promise<number> {
   const root = resolve(io.cwd, args.directory);
   try {
     if (!(await import('node:fs')).statSync(root).isDirectory()) throw new Error('not a directory');
@@ -275,15 +282,15 @@ async function dispatch(args: Args, io: Io): Promise<number> {
   // Colour: FORCE_COLOR wins; otherwise on a terminal unless NO_COLOR is set.
   const force = io.env.FORCE_COLOR;
   const color = force !== undefined && force !== '' ? force !== '0' && force !== 'false' : mode === 'tty' && !io.env.NO_COLOR;
-  const reporter = await createReporter(mode, { out: io.out, err: io.err, color });
+  const reporter = await createReporter(mode, { out: io.out, err: io.err, color, onLost: (reason) => outputLost.abort(reason) });
   const bus = new EventBus();
   bus.on((e) => reporter.onEvent(e));
   let summary;
   try {
-    summary = await runBuild(graph, { ...engineOpts, bus });
+    summary = await runBuild(graph, { ...engineOpts, bus, stop: outputLost.signal });
   } finally {
     await reporter.close();
   }
-  if (args.json) io.out.write(JSON.stringify(summary, null, 2) + '\n');
+  if (args.json) safeWrite(io.out, JSON.stringify(summary, null, 2) + '\n');
   return summary.interrupted ? 130 : summary.ok ? 0 : 1;
 }
