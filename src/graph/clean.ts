@@ -17,7 +17,7 @@ export interface CleanResult {
   readonly removed: number;
 }
 
-export async function cleanBuildDir(buildDir: string, onWait: (m: string) => void): Promise<CleanResult> {
+export async function cleanBuildDir(buildDir: string, onWait: (m: string) => void, wait = true): Promise<CleanResult> {
   const sdir = stateDir(buildDir);
   let names: string[];
   try {
@@ -25,7 +25,7 @@ export async function cleanBuildDir(buildDir: string, onWait: (m: string) => voi
   } catch {
     return { removed: 0 };
   }
-  const lock = await acquireLock(sdir, { wait: true, onWait });
+  const lock = await acquireLock(sdir, { wait, onWait });
   let removed = 0;
   try {
     unmountUnder(buildDir);
@@ -45,8 +45,8 @@ export async function cleanBuildDir(buildDir: string, onWait: (m: string) => voi
   return { removed };
 }
 
-export async function cleanTasks(root: string, buildDir: string, tasks: readonly Task[], onWait: (m: string) => void): Promise<CleanResult> {
-  const lock = await acquireLock(stateDir(buildDir), { wait: true, onWait });
+export async function cleanTasks(root: string, buildDir: string, tasks: readonly Task[], onWait: (m: string) => void, wait = true): Promise<CleanResult> {
+  const lock = await acquireLock(stateDir(buildDir), { wait, onWait });
   let removed = 0;
   try {
     const { state } = loadState(statePath(buildDir));
