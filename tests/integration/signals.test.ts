@@ -179,6 +179,27 @@ describe('build lock', () => {
   });
 });
 
+describe.skipIf(process.getuid?.() !== 0)('a lock write that fails', () => {
+  it('leaves no empty lock.<pid> temp file behind (a full build/.pyston-build), and the next run works', () => {
+    const root = tmpProject();
+    const sdir = join(root, 'build/.pyston-build');
+    mkdirSync(sdir, { recursive: true });
+    expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=8k', 'tmpfs', sdir]).status).toBe(0);
+    try {
+      // Fill it: the lock's temp file can be created, but not written.
+      spawnSync('dd', ['if=/dev/zero', `of=${join(sdir, 'fill')}`, 'bs=4k'], { stdio: 'ignore' });
+      const r = spawnSync(process.execPath, ['--import', 'tsx', RUNNER, 'sleepy', '-C', root], { cwd: REPO, encoding: 'utf8', env: { ...process.env, PB_MARKER: '0.01' } });
+      expect(r.status).not.toBe(0);
+      expect(readdirSync(sdir).filter((n) => n.startsWith('lock'))).toEqual([]);
+    } finally {
+      spawnSync('umount', [sdir]);
+    }
+    const again = spawnSync(process.execPath, ['--import', 'tsx', RUNNER, 'sleepy', '-C', root], { cwd: REPO, encoding: 'utf8', env: { ...process.env, PB_MARKER: '0.01' } });
+    expect(again.status).toBe(0);
+    expect(leftovers(root, undefined)).toEqual([]);
+  });
+});
+
 describe('exec timeouts', () => {
   it('a command past its timeoutMs is stopped with its whole group and fails in one line', async () => {
     const { build, graphOf } = await import('../helpers.js');
