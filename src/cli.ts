@@ -295,18 +295,32 @@ async function mainWith(argv: readonly string[], io: Io): Promise<number> {
     debug = args.debug;
     if (args.help) {
       io.out.write(HELP + '\n\nconfig keys (pyston-build.toml, --set KEY=VALUE):\n' + describeConfig().map((l) => `  ${l}`).join('\n') + '\n');
-      return 0;
+      return await outputFailure(outputLost.signal, io);
     }
     if (args.version) {
       io.out.write(`pyston-build ${version()}\n`);
-      return 0;
+      return await outputFailure(outputLost.signal, io);
     }
-    return await dispatch(args, io, outputLost);
+    const code = await dispatch(args, io, outputLost);
+    return code === 0 ? await outputFailure(outputLost.signal, io) : code;
   } catch (e) {
     return reportError(explainBareJobs(e, parsed), io, debug);
   } finally {
     unwatch();
   }
+}
+
+/**
+ * A command that succeeded but whose output could not be written fails,
+ * except for a closed pipe: `pyston-build -n | head` is no error.
+ */
+async function outputFailure(lost: AbortSignal, io: Io): Promise<number> {
+  // Let a failed last write report itself.
+  await new Promise((r) => setImmediate(r));
+  const reason = lost.aborted ? String(lost.reason) : undefined;
+  if (reason === undefined || reason.includes('EPIPE')) return 0;
+  safeWrite(io.err, `error: ${reason}: the output is incomplete\nhint: free space or redirect the output elsewhere, and run the command again\n`);
+  return 1;
 }
 
 function reportError(e: unknown, io: Io, debug: boolean): number {

@@ -8,9 +8,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { leftovers, processesWith, REPO, tmpProject, until } from '../helpers.js';
+import { demoProject, leftovers, processesWith, REPO, tmpProject, until } from '../helpers.js';
 
 const RUNNER = join(REPO, 'tests/fixtures/runner.ts');
 let counter = 0;
@@ -101,5 +101,47 @@ describe('standard output closes during a build', () => {
     await until(() => processesWith(mark).size === 0, 'no descendant alive', 3000);
     expect(leftovers(root, 0)).toEqual([]);
     expectResumes(root);
+  });
+});
+
+describe('a command whose output cannot be written', () => {
+  /** The real command with stdout on /dev/full (every write fails with ENOSPC), or on a pipe closed after the first line. */
+  function run(args: string[], stdout: 'full' | 'closed-pipe'): Promise<{ code: number | null; err: string; first: string }> {
+    const fd = stdout === 'full' ? openSync('/dev/full', 'w') : undefined;
+    const child = spawn(process.execPath, [join(REPO, 'bin/pyston-build.js'), ...args], { cwd: REPO, env: { ...process.env, GITHUB_ACTIONS: '', FORCE_COLOR: '' }, stdio: ['ignore', fd ?? 'pipe', 'pipe'] });
+    if (fd !== undefined) closeSync(fd);
+    let err = '';
+    let first = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout?.once('data', (d: Buffer) => {
+      first = d.toString().split('\n')[0]!;
+      child.stdout!.destroy();
+    });
+    return new Promise((r) => child.on('exit', (code) => r({ code, err, first })));
+  }
+
+  it('a dry run or --help on a full disk fails in one line; piped into head, it is no error', async () => {
+    const root = demoProject();
+    for (const args of [['-C', root, '-n', 'demo'], ['--help']]) {
+      const full = await run(args, 'full');
+      expect(full.err).toBe('error: stdout closed (ENOSPC): the output is incomplete\nhint: free space or redirect the output elsewhere, and run the command again\n');
+      expect(full.code).toBe(1);
+      const head = await run(args, 'closed-pipe');
+      expect(head.first).not.toBe('');
+      expect(head.err).toBe('');
+      expect(head.code).toBe(0);
+    }
+  });
+
+  it('a build with stdout on a full disk stops like an interrupt: make stopped, no lock or FIFO, a rerun resumes', async () => {
+    const root = demoProject();
+    const r = await run(['-C', root, 'demo'], 'full');
+    expect(r.err).toBe('warning: stdout closed (ENOSPC): stopping the build as on an interrupt; build/logs/ has every task\'s full output\n');
+    expect(r.code).toBe(130);
+    expect(processesWith(root).size).toBe(0);
+    expect(leftovers(root, undefined)).toEqual([]);
+    const again = spawnSync(process.execPath, [join(REPO, 'bin/pyston-build.js'), '-C', root, 'demo'], { cwd: REPO, encoding: 'utf8', env: { ...process.env, GITHUB_ACTIONS: '' } });
+    expect(again.status).toBe(0);
+    expect(again.stdout).toMatch(/ok: \d ran, \d up to date/);
   });
 });
