@@ -1,6 +1,6 @@
 /**
  * argv -> command. Exit codes: 0 success, 1 a task failed, 2 bad usage or
- * bad config (nothing ran), 130 interrupted (SIGINT, SIGTERM, SIGHUP, or
+ * bad config (nothing ran), 130 interrupted (SIGINT, SIGTERM, SIGHUP, SIGQUIT, or
  * the output went away). No build logic lives here.
  */
 import { readFileSync, statSync } from 'node:fs';
@@ -69,7 +69,7 @@ short options bundle (-nkj4); -j 4, -j4, --jobs=4 and a bare -j all work; -C DIR
 cumulatively (-C a -C b is a/b); a unique prefix of a long option is enough; -- ends options.
 
 exit codes: 0 success, 1 a task failed, 2 bad usage or config,
-            130 interrupted: SIGINT, SIGTERM, SIGHUP, or stdout/stderr closed (every child is stopped first)
+            130 interrupted: SIGINT, SIGTERM, SIGHUP, SIGQUIT, or stdout/stderr closed (every child is stopped first)
 logs: build/logs/<task>.log   trace: build/.pyston-build/trace.json`;
 
 /**

@@ -45,7 +45,7 @@ export interface EngineOptions {
   readonly graceMs?: number;
   /** Wait for another build holding the lock (default) or fail at once. */
   readonly waitForLock?: boolean;
-  /** Install SIGINT/SIGTERM/SIGHUP handlers for the run. Default true. */
+  /** Install SIGINT/SIGTERM/SIGHUP/SIGQUIT handlers for the run. Default true. */
   readonly handleSignals?: boolean;
   /**
    * Stops the run like a signal when aborted (the CLI aborts it when its
@@ -255,8 +255,8 @@ class Run {
     }
     const onSignal = (sig: NodeJS.Signals): void => this.interrupt(sig);
     const handle = this.opts.handleSignals ?? true;
-    // SIGHUP (the terminal or the ssh session went away) stops the build like Ctrl-C.
-    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+    // SIGHUP (the terminal or the ssh session went away) and SIGQUIT (Ctrl-\) stop the build like Ctrl-C.
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
     if (handle) for (const sig of signals) process.on(sig, onSignal);
     const onStop = (): void => this.interrupt(String(this.opts.stop?.reason ?? 'stop'));
     if (this.opts.stop?.aborted) onStop();

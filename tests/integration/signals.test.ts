@@ -46,7 +46,7 @@ function dryRun(root: string, graph = 'sleepy') {
 }
 
 describe('interrupts', () => {
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) {
     it(`${sig} during a long task exits 130 quickly, leaves no descendant, and keeps the state readable`, async () => {
       const root = tmpProject();
       const mark = marker(300);
