@@ -102,7 +102,7 @@ function longName(typed: string): string {
   const candidates = typed === '' ? [] : LONG_OPTS.filter((o) => o.startsWith(typed));
   if (candidates.length === 1) return candidates[0]!;
   if (candidates.length > 1) throw new UsageError(`option '--${typed}' is ambiguous: it could be ${candidates.map((c) => `--${c}`).join(', ')}`, 'type more of its name; see pyston-build --help');
-  throw new UsageError(`unknown option '--${typed}'`, 'see pyston-build --help');
+  throw new UsageError(`unknown option '--${typed === '' ? '=' : typed}'`, 'see pyston-build --help');
 }
 
 /** A word that a bare `-j`/`--jobs` takes as its count rather than as a target. */

@@ -62,6 +62,7 @@ describe('long options', () => {
   it('--set=K=V keeps everything after the first =', () => expect(parseArgs(['--set=demo.greeting=a=b']).sets).toEqual(['demo.greeting=a=b']));
   it('--source and --profile-task become settings', () => expect(parseArgs(['--source', 'x.tar.gz', '--profile-task=regrtest']).sets).toEqual(['source=x.tar.gz', 'pgo.task=regrtest']));
   it('an unknown option', () => expect(usage(['--frobnicate'])).toBe("unknown option '--frobnicate'"));
+  it('an option with no name', () => expect(usage(['--=x'])).toBe("unknown option '--='"));
 });
 
 describe('-C, commands, targets and --', () => {
