@@ -37,6 +37,12 @@
  * - A child subreaper (`prctl(PR_SET_CHILD_SUBREAPER)`) has no binding in
  *   Node; it would take a native addon.
  *
+ * What the project's machines have (CI is the same kind): a hybrid layout,
+ * cgroup v1 controllers under /sys/fs/cgroup and cgroup v2 at
+ * /sys/fs/cgroup/unified, writable as root, with `cgroup.kill` (Linux 6.x).
+ * The cgroup2 mount is found in /proc/self/mountinfo, so a pure v2 layout
+ * (/sys/fs/cgroup itself) works the same way.
+ *
  * Where it cannot work (no cgroup2 mount, or not writable: not root and no
  * delegated cgroup), {@link Containment.open} returns undefined and the
  * engine falls back to process groups: then a descendant that leaves its
