@@ -84,14 +84,8 @@ export class ProcessManager {
   private readonly live = new Set<Live>();
   /** `null` until the first spawn; `undefined` where cgroups cannot be used. */
   private containment: Containment | undefined | null = null;
-
-  /** @param contain run each child in a cgroup of its own where possible (default true). */
-  constructor(private readonly contain = true) {}
-
-  /** Whether children run in cgroup cells (known after the first spawn). */
-  get contained(): boolean | undefined {
-    return this.containment === null ? undefined : this.containment !== undefined;
-  }
+  /** Set by killAll/killAllNow: nothing new starts. */
+  private stopping = false;
 
   get running(): number {
     return this.live.size;
@@ -102,8 +96,10 @@ export class ProcessManager {
     const header = `$ ${[req.file, ...req.args].map(quoteForLog).join(' ')}\n`;
     writeSync(req.logFd, header);
     const name = basename(req.file);
-    if (this.containment === null) this.containment = this.contain ? Containment.open() : undefined;
+    if (this.containment === null) this.containment = Containment.open();
     const { execa } = await (execaModule ??= import('execa'));
+    // An interrupt may have come while execa loaded: then this child must not start at all.
+    if (this.stopping) throw new TaskFailure(`${name} was not started: the build is stopping`);
     // Synchronous from here to the spawn: the child must be born inside its cell (contain.ts).
     const start = (): ChildProcess =>
       execa(req.file, [...req.args], {
@@ -193,6 +189,7 @@ export class ProcessManager {
    * `graceMs` to whatever is left, then wait until all have exited.
    */
   async killAll(graceMs: number): Promise<void> {
+    this.stopping = true;
     const all = [...this.live];
     for (const p of all) stop(p, 'SIGTERM');
     const settled = Promise.all(all.map((p) => p.done));
@@ -206,6 +203,7 @@ export class ProcessManager {
 
   /** Immediate SIGKILL to every group (second Ctrl-C). */
   killAllNow(): void {
+    this.stopping = true;
     for (const p of this.live) stop(p, 'SIGKILL');
   }
 
