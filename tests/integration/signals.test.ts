@@ -73,17 +73,21 @@ describe('interrupts', () => {
     });
   }
 
-  it('SIGINT during two make -j sub-builds stops every job', async () => {
-    const root = tmpProject();
-    const mark = marker(200);
-    const p = runner('make2', ['-C', root, '-j', '2'], { PB_MARKER: mark });
-    await until(() => sleeps(mark) === 2, 'two make jobs');
-    p.child.kill('SIGINT');
-    const { code } = await p.exit;
-    expect(code).toBe(130);
-    expect(processesWith(mark).size).toBe(0);
-    expect(loadState(statePath(join(root, 'build'))).problem).toBeUndefined();
-  });
+  for (const sig of ['SIGINT', 'SIGHUP'] as const) {
+    it(`${sig} during two make -j sub-builds stops every job`, async () => {
+      const root = tmpProject();
+      const mark = marker(200);
+      const p = runner('make2', ['-C', root, '-j', '2'], { PB_MARKER: mark });
+      await until(() => sleeps(mark) === 2, 'two make jobs');
+      p.child.kill(sig);
+      const { code } = await p.exit;
+      expect(code).toBe(130);
+      expectNoTrace(p.out());
+      expect(processesWith(mark).size).toBe(0);
+      expect(leftovers(root, p.child.pid)).toEqual([]);
+      expect(loadState(statePath(join(root, 'build'))).problem).toBeUndefined();
+    });
+  }
 });
 
 describe('descendants that leave their process group', () => {
