@@ -1,7 +1,9 @@
 /**
  * What earlier runs left behind when they were killed (SIGKILL, a crash, a
  * full disk): their jobserver FIFO, the temp file of a lock they were taking,
- * and their cgroup cells with whatever still runs in them. Every run calls
+ * the temp files of the state, explain and trace files they were writing
+ * (`<name>.tmp-<pid>`, see state.ts), and their cgroup cells with whatever
+ * still runs in them. Every run calls
  * {@link sweepLeftovers} once it holds the lock. Only files whose owner pid is
  * dead are removed: a live run's files (another build waiting for the lock
  * has its `lock.<pid>` temp file) stay.
@@ -11,8 +13,8 @@ import { join } from 'node:path';
 import { sweepCells } from './contain.js';
 import { processStart } from './lock.js';
 
-/** `jobserver-<pid>.fifo`, `lock.<pid>`, `lock.stale-<pid>`: the files a run names after its pid. */
-const PER_RUN = /^(?:jobserver-(\d+)\.fifo|lock\.(\d+)|lock\.stale-(\d+))$/;
+/** `jobserver-<pid>.fifo`, `lock.<pid>`, `lock.stale-<pid>`, `<file>.tmp-<pid>`: the files a run names after its pid. */
+const PER_RUN = /^(?:jobserver-(\d+)\.fifo|lock\.(\d+)|lock\.stale-(\d+)|[\w.-]+\.tmp-(\d+))$/;
 
 export interface Swept {
   /** Paths removed from the state directory. */
@@ -32,7 +34,7 @@ export async function sweepLeftovers(stateDir: string): Promise<Swept> {
   for (const name of names) {
     const m = PER_RUN.exec(name);
     if (!m) continue;
-    const pid = Number(m[1] ?? m[2] ?? m[3]);
+    const pid = Number(m[1] ?? m[2] ?? m[3] ?? m[4]);
     if (pid === process.pid || processStart(pid) !== undefined) continue;
     const path = join(stateDir, name);
     try {

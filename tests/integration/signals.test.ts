@@ -139,6 +139,8 @@ describe('descendants that leave their process group', () => {
     const other = spawn('sleep', [`999.${process.pid % 1000}`]);
     writeFileSync(join(sdir, `lock.${dead}`), '');
     writeFileSync(join(sdir, `lock.${other.pid}`), '');
+    // A state file it was writing when it was killed.
+    writeFileSync(join(sdir, `state.json.tmp-${dead}`), '{"half');
     try {
       const rerun = spawnSync(process.execPath, ['--import', 'tsx', RUNNER, 'escape', '-C', root], { cwd: REPO, encoding: 'utf8', env: { ...process.env, PB_MARKER: '0.01' } });
       expectNoTrace(rerun.stdout + rerun.stderr);
@@ -146,7 +148,7 @@ describe('descendants that leave their process group', () => {
       expect(rerun.stdout + rerun.stderr).toContain(`removed a stale lock`);
       expect(rerun.stdout).toMatch(/1 ran, 1 up to date/);
       if (ownCgroupDir()) expect(rerun.stderr).toMatch(/stopped \d+ processes that a killed earlier run had left running/);
-      expect(readdirSync(sdir).filter((n) => n.startsWith('lock') || n.startsWith('jobserver-'))).toEqual([`lock.${other.pid}`]);
+      expect(readdirSync(sdir).filter((n) => n.startsWith('lock') || n.startsWith('jobserver-') || n.includes('.tmp-'))).toEqual([`lock.${other.pid}`]);
       expect(leftovers(root, dead)).toEqual([`lock.${other.pid}`]);
       if (ownCgroupDir()) expect(sleeps(mark)).toBe(0);
     } finally {
