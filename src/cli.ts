@@ -1,10 +1,11 @@
 /**
  * argv -> command. Exit codes: 0 success, 1 a task failed, 2 bad usage or
- * bad config (nothing ran), 130 interrupted. No build logic lives here.
+ * bad config (nothing ran), 130 interrupted (SIGINT, SIGTERM, SIGHUP, SIGQUIT, or
+ * the output went away). No build logic lives here.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { loadConfig, describeConfig, type BuildConfig } from './config.js';
 import { buildGraph, checkTargets, type GraphRequest } from './targets.js';
 import { doctor, setup } from './doctor.js';
@@ -12,8 +13,10 @@ import { EventBus, PbError, UsageError, errorMessage, planBuild, resolveTargets,
 import { cleanBuildDir, cleanTasks } from './graph/clean.js';
 import { asFsError } from './graph/fserror.js';
 import { projectPathProblem } from './graph/fsguard.js';
+import { forceMatcher } from './graph/plan.js';
 import { exportGraph, GRAPH_FORMATS, type GraphFormat } from './graph/export.js';
 import { planJson, planText } from './report/dryrun.js';
+import { safeWrite, watchStreams } from './report/streams.js';
 
 const COMMANDS = ['build', 'graph', 'clean', 'doctor', 'setup'] as const;
 type Command = (typeof COMMANDS)[number];
@@ -35,6 +38,8 @@ interface Args {
   noWait: boolean;
   help: boolean;
   version: boolean;
+  /** The word after a bare `-j`, taken as a target (see {@link explainBareJobs}). */
+  wordAfterBareJobs?: string | undefined;
 }
 
 const HELP = `pyston-build: build and release optimized Python interpreters
@@ -62,18 +67,48 @@ options:
   -h, --help            show this help
       --version         print the version
 
-exit codes: 0 success, 1 a task failed, 2 bad usage or config, 130 interrupted
+short options bundle (-nkj4); -j 4, -j4, --jobs=4 and a bare -j all work; -C DIR repeats
+cumulatively (-C a -C b is a/b); a unique prefix of a long option is enough; -- ends options.
+
+exit codes: 0 success, 1 a task failed, 2 bad usage or config,
+            130 interrupted: SIGINT, SIGTERM, SIGHUP, SIGQUIT, or stdout/stderr closed (every child is stopped first)
 logs: build/logs/<task>.log   trace: build/.pyston-build/trace.json`;
 
-/** Options that take a value, by long name. */
+/**
+ * The command line, as GNU getopt and make read it:
+ * - long options: `--jobs=4`, `--jobs 4`, `--set K=V`, `--set=K=V`; a unique
+ *   prefix is enough (`--keep` for `--keep-going`); a flag given `=value` is an error;
+ * - short options bundle: `-nkj4` is `-n -k -j4`; in a bundle, a short option
+ *   that takes a value takes the rest of the word (`-Cdir`, `-j4`), so
+ *   `-j4n` is the bad job count `4n`, as with make;
+ * - `-j` and `--jobs` take an optional count: attached (`-j4`, `--jobs=4`) or
+ *   the next word when it looks like a number (`-j 4`, `-j -3` is then an
+ *   error); otherwise a bare `-j` means one job per CPU and the next word is a
+ *   target, as with make (`-j demo`);
+ * - `-C DIR` repeated is cumulative (`-C a -C b` is `a/b`), as with make;
+ * - options and targets mix in any order; `--` ends the options.
+ */
 const VALUE_OPTS = new Set(['force', 'directory', 'config', 'set', 'format', 'source', 'profile-task']);
 const FLAG_OPTS = new Set(['dry-run', 'explain', 'json', 'keep-going', 'debug', 'no-wait', 'help', 'version']);
+const LONG_OPTS = ['jobs', ...VALUE_OPTS, ...FLAG_OPTS].sort();
 const SHORT: Record<string, string> = { j: 'jobs', n: 'dry-run', k: 'keep-going', C: 'directory', h: 'help' };
 
 function parsePositiveInt(v: string, opt: string): number {
   if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 4096) throw new UsageError(`invalid value '${v}' for ${opt}: expected a whole number from 1 to 4096`, `for example: ${opt} 4`);
   return Number(v);
 }
+
+/** A long option's full name from what was typed (exact, or a unique prefix). */
+function longName(typed: string): string {
+  if (LONG_OPTS.includes(typed)) return typed;
+  const candidates = typed === '' ? [] : LONG_OPTS.filter((o) => o.startsWith(typed));
+  if (candidates.length === 1) return candidates[0]!;
+  if (candidates.length > 1) throw new UsageError(`option '--${typed}' is ambiguous: it could be ${candidates.map((c) => `--${c}`).join(', ')}`, 'type more of its name; see pyston-build --help');
+  throw new UsageError(`unknown option '--${typed === '' ? '=' : typed}'`, 'see pyston-build --help');
+}
+
+/** A word that a bare `-j`/`--jobs` takes as its count rather than as a target. */
+const looksLikeCount = (w: string | undefined): boolean => w !== undefined && /^-?\d/.test(w);
 
 export function parseArgs(argv: readonly string[]): Args {
   const a: Args = {
@@ -82,61 +117,19 @@ export function parseArgs(argv: readonly string[]): Args {
   };
   const positional: string[] = [];
   let formatGiven = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') {
-      positional.push(...argv.slice(i + 1));
-      break;
-    }
-    let name: string;
-    let inline: string | undefined;
-    let shown: string;
-    if (arg.startsWith('--')) {
-      const eq = arg.indexOf('=');
-      name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
-      inline = eq < 0 ? undefined : arg.slice(eq + 1);
-      shown = `--${name}`;
-    } else if (arg.startsWith('-') && arg.length > 1) {
-      const long = SHORT[arg[1]!];
-      if (!long) throw new UsageError(`unknown option '${arg}'`, 'see pyston-build --help');
-      name = long;
-      inline = arg.length > 2 ? arg.slice(2) : undefined;
-      shown = `-${arg[1]}`;
-      if (inline !== undefined && FLAG_OPTS.has(long)) {
-        // Bundled short flags such as -nk.
-        const rest = [...inline].map((c) => `-${c}`);
-        argv = [...argv.slice(0, i + 1), ...rest, ...argv.slice(i + 1)];
-        inline = undefined;
-      }
-    } else {
-      positional.push(arg);
-      continue;
-    }
-    if (name === 'jobs') {
-      // -j alone (as with make) means: one job per CPU.
-      const next = argv[i + 1];
-      const v = inline ?? (next !== undefined && /^\d+$/.test(next) ? (i++, next) : next !== undefined && /^-?\d/.test(next) ? (i++, next) : undefined);
-      if (v !== undefined) a.jobs = parsePositiveInt(v, shown === '-j' ? '-j' : '--jobs');
-      continue;
-    }
-    if (FLAG_OPTS.has(name)) {
-      if (inline !== undefined) throw new UsageError(`option ${shown} takes no value`, 'see pyston-build --help');
-      const key = name.replace(/-(\w)/g, (_, c: string) => c.toUpperCase()) as 'dryRun' | 'explain' | 'json' | 'keepGoing' | 'debug' | 'noWait' | 'help' | 'version';
-      a[key] = true;
-      continue;
-    }
-    if (!VALUE_OPTS.has(name)) throw new UsageError(`unknown option '${shown}'`, 'see pyston-build --help');
-    let v = inline;
-    if (v === undefined) {
-      v = argv[++i];
-      if (v === undefined) throw new UsageError(`option ${shown} needs a value`, 'see pyston-build --help');
-    }
+  let i = 0;
+  const setValue = (name: string, v: string, shown: string): void => {
     switch (name) {
+      case 'jobs':
+        a.jobs = parsePositiveInt(v, shown);
+        a.wordAfterBareJobs = undefined;
+        break;
       case 'force':
         a.force.push(v);
         break;
       case 'directory':
-        a.directory = v;
+        if (v === '') throw new UsageError(`option ${shown} needs a directory, got an empty string`, 'for example: -C path/to/project');
+        a.directory = isAbsolute(v) ? v : join(a.directory, v);
         break;
       case 'config':
         a.config = v;
@@ -156,12 +149,118 @@ export function parseArgs(argv: readonly string[]): Args {
         formatGiven = true;
         break;
     }
+  };
+  const setFlag = (name: string): void => {
+    const key = name.replace(/-(\w)/g, (_, c: string) => c.toUpperCase()) as 'dryRun' | 'explain' | 'json' | 'keepGoing' | 'debug' | 'noWait' | 'help' | 'version';
+    a[key] = true;
+  };
+  /** A bare -j/--jobs: take the next word as the count if it looks like one. */
+  const bareJobs = (shown: string): void => {
+    const next = argv[i + 1];
+    if (next !== undefined && looksLikeCount(next)) {
+      i++;
+      setValue('jobs', next, shown);
+      return;
+    }
+    a.jobs = availableParallelism();
+    a.wordAfterBareJobs = next !== undefined && !next.startsWith('-') ? next : undefined;
+  };
+  /** The value of an option that needs one: attached, or the next word. */
+  const needValue = (attached: string | undefined, shown: string): string => {
+    if (attached !== undefined) return attached;
+    const next = argv[++i];
+    if (next === undefined) throw new UsageError(`option ${shown} needs a value`, 'see pyston-build --help');
+    return next;
+  };
+  for (; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      positional.push(...argv.slice(i + 1));
+      break;
+    }
+    if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      const name = longName(eq < 0 ? arg.slice(2) : arg.slice(2, eq));
+      const inline = eq < 0 ? undefined : arg.slice(eq + 1);
+      const shown = `--${name}`;
+      if (name === 'jobs') {
+        if (inline !== undefined) setValue('jobs', inline, shown);
+        else bareJobs(shown);
+      } else if (FLAG_OPTS.has(name)) {
+        if (inline !== undefined) throw new UsageError(`option ${shown} takes no value (got '${inline}')`, 'see pyston-build --help');
+        setFlag(name);
+      } else {
+        setValue(name, needValue(inline, shown), shown);
+      }
+      continue;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      positional.push(arg);
+      continue;
+    }
+    // A bundle of short options: -n, -nk, -nj4, -Cdir, -kC dir.
+    for (let k = 1; k < arg.length; k++) {
+      const c = arg[k]!;
+      const name = SHORT[c];
+      const shown = `-${c}`;
+      if (!name) throw new UsageError(`unknown option '${shown}'${arg.length > 2 ? ` in '${arg}'` : ''}`, 'see pyston-build --help');
+      const rest = k + 1 < arg.length ? arg.slice(k + 1) : undefined;
+      if (FLAG_OPTS.has(name)) {
+        setFlag(name);
+        continue;
+      }
+      if (name === 'jobs') {
+        if (rest !== undefined) setValue('jobs', rest, shown);
+        else bareJobs(shown);
+      } else {
+        setValue(name, needValue(rest, shown), shown);
+      }
+      break;
+    }
   }
   if (positional.length > 0 && (COMMANDS as readonly string[]).includes(positional[0]!)) a.command = positional.shift() as Command;
   a.targets = positional;
   if (formatGiven && a.command !== 'graph') throw new UsageError('--format only applies to the graph command', 'pyston-build graph --format dot|json|mermaid');
   if (a.command === 'doctor' && a.targets.length > 0) throw new UsageError(`doctor takes no targets (got '${a.targets[0]}')`, 'run: pyston-build doctor');
   return a;
+}
+
+/**
+ * `-j demo` builds `demo` with one job per CPU, as with make. When that word
+ * is not a target either, say both things in the error.
+ */
+function explainBareJobs(e: unknown, args: Args | undefined): unknown {
+  const word = args?.wordAfterBareJobs;
+  if (!word || !(e instanceof UsageError) || e.message !== `unknown target '${word}'`) return e;
+  return new UsageError(`unknown target '${word}' (a bare -j is followed by targets; a job count must be a whole number)`, `for N jobs write -jN, -j N or --jobs=N; ${e.hint ?? 'see pyston-build --help'}`);
+}
+
+/**
+ * `-C DIR` must name a directory we can enter: say which of the ways it
+ * fails, with the path.
+ */
+function checkDirectory(root: string, given: string): void {
+  let isDir: boolean;
+  try {
+    isDir = statSync(root).isDirectory();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UsageError(`-C: directory '${given}' does not exist`, 'pass an existing project directory');
+    if (code === 'ELOOP') throw new UsageError(`-C: '${given}' is a loop of symbolic links`, 'pass the project directory itself, or fix the link');
+    if (code === 'ENOTDIR') throw new UsageError(`-C: '${given}' is not a directory: a part of the path is a file`, 'pass an existing project directory');
+    if (code === 'EACCES') throw new UsageError(`-C: permission denied for '${given}'`, 'run as a user who can read that directory');
+    throw new UsageError(`-C: cannot use '${given}': ${errorMessage(e)}`, 'pass an existing project directory');
+  }
+  if (!isDir) throw new UsageError(`-C: '${given}' is not a directory`, 'pass the project directory, not a file in it');
+}
+
+/** A `--force` pattern that matches no task of the targets does nothing: say so. */
+function warnUnmatchedForce(graph: TaskGraph, targets: readonly string[], patterns: readonly string[], io: Io): void {
+  if (patterns.length === 0) return;
+  const ids = topoClosure(graph, resolveTargets(graph, targets)).map((t) => t.id);
+  for (const p of patterns) {
+    if (!ids.some(forceMatcher([p]))) io.err.write(`warning: --force '${p}' matches no task of ${targets.join(' ')}; nothing is forced by it (task ids: pyston-build -n --explain)\n`);
+  }
 }
 
 function version(): string {
@@ -202,21 +301,42 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
 
 async function mainWith(argv: readonly string[], io: Io): Promise<number> {
   let debug = argv.includes('--debug');
+  let parsed: Args | undefined;
+  // A closed stdout or stderr never crashes a command; during a build it stops the build (report/streams.ts).
+  const outputLost = new AbortController();
+  const unwatch = watchStreams([io.out, io.err], (reason) => outputLost.abort(reason));
   try {
     const args = parseArgs(argv);
+    parsed = args;
     debug = args.debug;
     if (args.help) {
       io.out.write(HELP + '\n\nconfig keys (pyston-build.toml, --set KEY=VALUE):\n' + describeConfig().map((l) => `  ${l}`).join('\n') + '\n');
-      return 0;
+      return await outputFailure(outputLost.signal, io);
     }
     if (args.version) {
       io.out.write(`pyston-build ${version()}\n`);
-      return 0;
+      return await outputFailure(outputLost.signal, io);
     }
-    return await dispatch(args, io);
+    const code = await dispatch(args, io, outputLost);
+    return code === 0 ? await outputFailure(outputLost.signal, io) : code;
   } catch (e) {
-    return reportError(e, io, debug);
+    return reportError(explainBareJobs(e, parsed), io, debug);
+  } finally {
+    unwatch();
   }
+}
+
+/**
+ * A command that succeeded but whose output could not be written fails,
+ * except for a closed pipe: `pyston-build -n | head` is no error.
+ */
+async function outputFailure(lost: AbortSignal, io: Io): Promise<number> {
+  // Let a failed last write report itself.
+  await new Promise((r) => setImmediate(r));
+  const reason = lost.aborted ? String(lost.reason) : undefined;
+  if (reason === undefined || reason.includes('EPIPE')) return 0;
+  safeWrite(io.err, `error: ${reason}: the output is incomplete\nhint: free space or redirect the output elsewhere, and run the command again\n`);
+  return 1;
 }
 
 function reportError(e: unknown, io: Io, debug: boolean): number {
@@ -234,14 +354,10 @@ function reportError(e: unknown, io: Io, debug: boolean): number {
   return 1;
 }
 
-async function dispatch(args: Args, io: Io): Promise<number> {
+async function dispatch(args: Args, io: Io, outputLost: AbortController): Promise<number> {
   if (io.cwd === '' && !isAbsolute(args.directory)) throw new UsageError('the current directory no longer exists (it was removed or renamed)', 'cd to an existing directory, or pass -C with an absolute path');
   const root = resolve(io.cwd, args.directory);
-  try {
-    if (!(await import('node:fs')).statSync(root).isDirectory()) throw new Error('not a directory');
-  } catch {
-    throw new UsageError(`-C: directory '${args.directory}' does not exist`, 'pass an existing project directory');
-  }
+  checkDirectory(root, args.directory);
   const buildDir = resolve(root, 'build');
   const { config } = await loadConfig({ root, env: io.env, sets: args.sets, ...(args.config !== undefined ? { file: args.config } : {}) });
   const targets = args.targets.length > 0 ? args.targets : ['all'];
@@ -264,14 +380,14 @@ async function dispatch(args: Args, io: Io): Promise<number> {
     case 'clean': {
       const onWait = (m: string) => io.err.write(m + '\n');
       if (args.targets.length === 0) {
-        const r = await cleanBuildDir(buildDir, onWait);
+        const r = await cleanBuildDir(buildDir, onWait, !args.noWait);
         if (r.unlinked !== undefined) io.out.write(`removed the symlink ${buildDir} (to ${r.unlinked}); what it points to was left as it is\n`);
         else io.out.write(r.removed > 0 ? `removed ${buildDir}\n` : `nothing to clean in ${buildDir}\n`);
       } else {
         const graph = makeGraph({ targets: args.targets });
         validateGraph(graph);
         const tasks = topoClosure(graph, resolveTargets(graph, args.targets));
-        await cleanTasks(root, buildDir, tasks, onWait);
+        await cleanTasks(root, buildDir, tasks, onWait, !args.noWait);
         io.out.write(`cleaned ${tasks.length} tasks of ${args.targets.join(' ')}\n`);
       }
       return 0;
@@ -287,6 +403,7 @@ async function dispatch(args: Args, io: Io): Promise<number> {
 
   const pathProblem = projectPathProblem(root);
   if (pathProblem) throw pathProblem;
+  warnUnmatchedForce(graph, targets, args.force, io);
   const engineOpts: EngineOptions = { root, buildDir, jobs: args.jobs, targets, keepGoing: args.keepGoing, force: args.force, env: io.env, waitForLock: !args.noWait };
   if (args.dryRun || args.explain) {
     const plan = planBuild(graph, engineOpts);
@@ -304,15 +421,15 @@ async function dispatch(args: Args, io: Io): Promise<number> {
   // Colour: FORCE_COLOR wins; otherwise on a terminal unless NO_COLOR is set.
   const force = io.env.FORCE_COLOR;
   const color = force !== undefined && force !== '' ? force !== '0' && force !== 'false' : mode === 'tty' && !io.env.NO_COLOR;
-  const reporter = await createReporter(mode, { out: io.out, err: io.err, color });
+  const reporter = await createReporter(mode, { out: io.out, err: io.err, color, onLost: (reason) => outputLost.abort(reason) });
   const bus = new EventBus();
   bus.on((e) => reporter.onEvent(e));
   let summary;
   try {
-    summary = await runBuild(graph, { ...engineOpts, bus });
+    summary = await runBuild(graph, { ...engineOpts, bus, stop: outputLost.signal });
   } finally {
     await reporter.close();
   }
-  if (args.json) io.out.write(JSON.stringify(summary, null, 2) + '\n');
+  if (args.json) safeWrite(io.out, JSON.stringify(summary, null, 2) + '\n');
   return summary.interrupted ? 130 : summary.ok ? 0 : 1;
 }

@@ -1,9 +1,10 @@
 /** Shared test helpers: temp projects, event capture, small real tasks. */
-import { cpSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { ownCgroupDir } from '../src/graph/contain.js';
 import { EventBus, runBuild, type EngineEvent, type EngineOptions, type Task, type TaskGraph, type BuildSummary } from '../src/graph/index.js';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -119,3 +120,25 @@ export function processesWith(marker: string): Map<number, string> {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Wait until `cond` holds, polling every 20 ms; fails naming `what` after `ms`. */
+export async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/**
+ * What a run with process id `pid` may leave behind: the lock, lock temp
+ * files and jobserver FIFOs in build/.pyston-build/, and its cgroup cells.
+ * Nothing, once it ended.
+ */
+export function leftovers(root: string, pid: number | undefined): string[] {
+  const sdir = join(root, 'build/.pyston-build');
+  const files = existsSync(sdir) ? readdirSync(sdir).filter((n) => n === 'lock' || n.startsWith('lock.') || n.startsWith('jobserver-')) : [];
+  const cg = ownCgroupDir();
+  const cells = cg && pid !== undefined ? readdirSync(cg).filter((n) => n.startsWith(`pyston-build-${pid}-`)) : [];
+  return [...files, ...cells];
+}

@@ -27,15 +27,15 @@ export interface CleanResult {
   readonly unlinked?: string;
 }
 
-export async function cleanBuildDir(buildDir: string, onWait: (m: string) => void): Promise<CleanResult> {
+export async function cleanBuildDir(buildDir: string, onWait: (m: string) => void, wait = true): Promise<CleanResult> {
   try {
-    return await cleanBuildDirUnguarded(buildDir, onWait);
+    return await cleanBuildDirUnguarded(buildDir, onWait, wait);
   } catch (e) {
     throw asFsError(e, buildDir, 2);
   }
 }
 
-async function cleanBuildDirUnguarded(buildDir: string, onWait: (m: string) => void): Promise<CleanResult> {
+async function cleanBuildDirUnguarded(buildDir: string, onWait: (m: string) => void, wait: boolean): Promise<CleanResult> {
   const sdir = stateDir(buildDir);
   let st: import('node:fs').Stats;
   try {
@@ -53,7 +53,7 @@ async function cleanBuildDirUnguarded(buildDir: string, onWait: (m: string) => v
   if (!st.isDirectory()) throw new PbError(`${buildDir} is not a directory`, `it is not a build directory pyston-build made: move it away yourself`);
   assertOwnDir(buildDir, sdir);
   const names = readdirSync(buildDir);
-  const lock = await acquireLock(sdir, { wait: true, onWait });
+  const lock = await acquireLock(sdir, { wait, onWait });
   let removed = 0;
   try {
     unmountUnder(buildDir);
@@ -73,18 +73,18 @@ async function cleanBuildDirUnguarded(buildDir: string, onWait: (m: string) => v
   return { removed };
 }
 
-export async function cleanTasks(root: string, buildDir: string, tasks: readonly Task[], onWait: (m: string) => void): Promise<CleanResult> {
+export async function cleanTasks(root: string, buildDir: string, tasks: readonly Task[], onWait: (m: string) => void, wait = true): Promise<CleanResult> {
   try {
-    return await cleanTasksUnguarded(root, buildDir, tasks, onWait);
+    return await cleanTasksUnguarded(root, buildDir, tasks, onWait, wait);
   } catch (e) {
     throw asFsError(e, buildDir, 2);
   }
 }
 
-async function cleanTasksUnguarded(root: string, buildDir: string, tasks: readonly Task[], onWait: (m: string) => void): Promise<CleanResult> {
+async function cleanTasksUnguarded(root: string, buildDir: string, tasks: readonly Task[], onWait: (m: string) => void, wait: boolean): Promise<CleanResult> {
   assertOwnDir(buildDir, stateDir(buildDir));
   assertOwnDir(buildDir, join(buildDir, 'logs'));
-  const lock = await acquireLock(stateDir(buildDir), { wait: true, onWait });
+  const lock = await acquireLock(stateDir(buildDir), { wait, onWait });
   let removed = 0;
   try {
     const { state } = loadState(statePath(buildDir));

@@ -19,6 +19,7 @@ import { assertOwnDir, openFresh, removeStaleOutputs, sharedOutputs } from './fs
 import { FileHasher } from './hash.js';
 import { Jobserver, type Token } from './jobserver.js';
 import { computeFingerprint, detailsOf, keyReason, outputDigests, outputReason, type Fingerprint } from './key.js';
+import { sweepLeftovers } from './leftovers.js';
 import { acquireLock, type Lock } from './lock.js';
 import { criticalPriorities, forceMatcher, resolveTargets, topoClosure, validateGraph } from './plan.js';
 import { ProcessManager } from './proc.js';
@@ -47,8 +48,13 @@ export interface EngineOptions {
   readonly graceMs?: number;
   /** Wait for another build holding the lock (default) or fail at once. */
   readonly waitForLock?: boolean;
-  /** Install SIGINT/SIGTERM handlers for the run. Default true. */
+  /** Install SIGINT/SIGTERM/SIGHUP/SIGQUIT handlers for the run. Default true. */
   readonly handleSignals?: boolean;
+  /**
+   * Stops the run like a signal when aborted (the CLI aborts it when its
+   * output is gone). The abort reason, a string, is reported as the signal.
+   */
+  readonly stop?: AbortSignal;
 }
 
 export interface PlanEntry {
@@ -187,6 +193,9 @@ export async function runBuild(graph: TaskGraph, opts: EngineOptions): Promise<B
   }
   const run = new Run(graph, opts, bus);
   try {
+    // What dead earlier runs left (their jobserver FIFOs, lock temp files, cgroup cells and processes) goes first.
+    const swept = await sweepLeftovers(sdir);
+    if (swept.processes > 0) bus.emit({ type: 'warning', message: `stopped ${swept.processes} processes that a killed earlier run had left running` });
     return await run.execute();
   } catch (e) {
     throw run.startedAny ? asFsError(e) : beforeAnyTask(e);
@@ -269,22 +278,23 @@ class Run {
     }
     const onSignal = (sig: NodeJS.Signals): void => this.interrupt(sig);
     const handle = this.opts.handleSignals ?? true;
-    if (handle) {
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-    }
+    // SIGHUP (the terminal or the ssh session went away) and SIGQUIT (Ctrl-\) stop the build like Ctrl-C.
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
+    if (handle) for (const sig of signals) process.on(sig, onSignal);
+    const onStop = (): void => this.interrupt(String(this.opts.stop?.reason ?? 'stop'));
+    if (this.opts.stop?.aborted) onStop();
+    this.opts.stop?.addEventListener('abort', onStop);
     try {
       if (toRun.length > 0) {
         this.jobserver = Jobserver.create(stateDir(this.opts.buildDir), this.opts.jobs);
         await this.schedule(toRun);
       }
     } finally {
-      if (handle) {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
+      if (handle) for (const sig of signals) process.off(sig, onSignal);
+      this.opts.stop?.removeEventListener('abort', onStop);
       // Only after an unexpected error can a child still run here: it must not outlive the build.
       if (this.procs.running > 0) await this.procs.killAll(this.opts.graceMs ?? 3000);
+      await this.procs.close();
       this.jobserver?.close();
       clearTimeout(this.saveTimer);
     }

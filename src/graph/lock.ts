@@ -16,7 +16,7 @@ interface LockInfo {
   readonly start: string;
 }
 
-function processStart(pid: number): string | undefined {
+export function processStart(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Field 22 (starttime), counted after the ")" that ends the command name.
@@ -58,9 +58,10 @@ export async function acquireLock(dir: string, opts: LockOptions): Promise<Lock>
   const path = join(dir, 'lock');
   const me: LockInfo = { pid: process.pid, start: processStart(process.pid) ?? '0' };
   const tmp = `${path}.${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(me));
   let told = false;
   try {
+    // Inside the try: a failed write (a full disk) must not leave an empty temp file behind.
+    writeFileSync(tmp, JSON.stringify(me));
     for (;;) {
       try {
         linkSync(tmp, path);

@@ -9,6 +9,9 @@
  * | `github` | `GITHUB_ACTIONS=true`        | a group per task, annotations, job summary (via @actions/core, on process.stdout) | failure blocks |
  * | `json`   | `--json`: the CLI prints JSON | nothing                      | failure blocks, warnings  |
  *
+ * In every mode, a stream that goes away (a closed pipe, a lost terminal, a
+ * full disk) never crashes the renderer: see streams.ts.
+ *
  * Usage (the CLI):
  *
  *     const reporter = await createReporter(mode, { out: process.stdout, err: process.stderr, color });
@@ -22,6 +25,7 @@
  */
 import { PlainReporter } from './plain.js';
 import { FailuresOnlyReporter } from './json.js';
+import { guardReporter } from './streams.js';
 import type { Reporter, ReporterOptions } from './reporter.js';
 
 export type { Reporter, ReporterOptions } from './reporter.js';
@@ -40,8 +44,19 @@ export function detectMode(env: NodeJS.ProcessEnv, stdoutIsTTY: boolean): Report
   return stdoutIsTTY ? 'tty' : 'plain';
 }
 
-/** Builds the reporter of a mode, loading its dependencies if it has any. */
+/**
+ * Builds the reporter of a mode, loading its dependencies if it has any.
+ * With `opts.onLost`, the reporter survives its output going away
+ * (streams.ts): it never throws for a failed write, and once `out` is lost
+ * failures and warnings still go to `err`.
+ */
 export async function createReporter(mode: ReportMode, opts: ReporterOptions): Promise<Reporter> {
+  const inner = await createRenderer(mode, opts);
+  if (!opts.onLost) return inner;
+  return guardReporter(inner, opts, opts.onLost, new FailuresOnlyReporter(opts));
+}
+
+async function createRenderer(mode: ReportMode, opts: ReporterOptions): Promise<Reporter> {
   switch (mode) {
     case 'tty': {
       const { TtyReporter } = await import('./tty.js');

@@ -43,4 +43,11 @@ export interface ReporterOptions {
    * Tests pass `'simple'`.
    */
   readonly listrRenderer?: 'default' | 'simple';
+  /**
+   * Called (once per stream) when `out`, `err` or `process.stdout` fails:
+   * a closed pipe, a terminal that went away, a full disk. The renderer
+   * stops writing to the lost stream and never throws for it; the caller
+   * decides what the loss means (the CLI stops the build). See streams.ts.
+   */
+  readonly onLost?: (reason: string) => void;
 }

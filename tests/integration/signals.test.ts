@@ -4,10 +4,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { processesWith, REPO, sleep, tmpProject } from '../helpers.js';
+import { leftovers, processesWith, REPO, tmpProject, until } from '../helpers.js';
 import { loadState, statePath } from '../../src/graph/index.js';
+import { ownCgroupDir } from '../../src/graph/contain.js';
 
 const RUNNER = join(REPO, 'tests/fixtures/runner.ts');
 let counter = 0;
@@ -32,18 +33,20 @@ function runner(graph: string, args: string[], env: Record<string, string>): Pro
   return { child, out: () => text, exit };
 }
 
-async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 const sleeps = (mark: string) => [...processesWith(mark).values()].filter((c) => c.startsWith('sleep ')).length;
 
+
+function expectNoTrace(text: string): void {
+  expect(text).not.toMatch(/\n\s+at |internal error|Error:/);
+}
+
+function dryRun(root: string, graph = 'sleepy') {
+  return spawnSync(process.execPath, ['--import', 'tsx', RUNNER, graph, '-C', root, '-n'], { cwd: REPO, encoding: 'utf8', env: { ...process.env, PB_MARKER: '0.01' } });
+}
+
 describe('interrupts', () => {
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) {
     it(`${sig} during a long task exits 130 quickly, leaves no descendant, and keeps the state readable`, async () => {
       const root = tmpProject();
       const mark = marker(300);
@@ -59,7 +62,9 @@ describe('interrupts', () => {
       expect(problem).toBeUndefined();
       expect(state.tasks.quick?.status).toBe('ok');
       expect(state.tasks.long?.status).toBe('interrupted');
-      expect(p.out()).toMatch(/interrupt/i);
+      expect(p.out()).toMatch(new RegExp(`interrupted by ${sig}`));
+      expectNoTrace(p.out());
+      expect(leftovers(root, p.child.pid)).toEqual([]);
       // The rerun resumes: only the interrupted task is left.
       const dry = spawnSync(process.execPath, ['--import', 'tsx', RUNNER, 'sleepy', '-C', root, '-n'], { cwd: REPO, encoding: 'utf8', env: { ...process.env, PB_MARKER: mark } });
       expect(dry.status).toBe(0);
@@ -68,16 +73,87 @@ describe('interrupts', () => {
     });
   }
 
-  it('SIGINT during two make -j sub-builds stops every job', async () => {
+  for (const sig of ['SIGINT', 'SIGHUP'] as const) {
+    it(`${sig} during two make -j sub-builds stops every job`, async () => {
+      const root = tmpProject();
+      const mark = marker(200);
+      const p = runner('make2', ['-C', root, '-j', '2'], { PB_MARKER: mark });
+      await until(() => sleeps(mark) === 2, 'two make jobs');
+      p.child.kill(sig);
+      const { code } = await p.exit;
+      expect(code).toBe(130);
+      expectNoTrace(p.out());
+      expect(processesWith(mark).size).toBe(0);
+      expect(leftovers(root, p.child.pid)).toEqual([]);
+      expect(loadState(statePath(join(root, 'build'))).problem).toBeUndefined();
+    });
+  }
+});
+
+describe('descendants that leave their process group', () => {
+  for (const sig of ['SIGINT', 'SIGHUP'] as const) {
+    it(`${sig}: a setsid child and a daemonized grandchild are stopped too`, async () => {
+      const root = tmpProject();
+      const mark = marker(300);
+      const p = runner('escape', ['-C', root, '-j', '2'], { PB_MARKER: mark });
+      await until(() => sleeps(mark) === 3, 'the three sleeps (two in sessions of their own)');
+      // The premise: two of them really left the runner's process group.
+      const groups = new Set([...processesWith(mark).keys()].map((pid) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[2]));
+      expect(groups.size).toBeGreaterThanOrEqual(3);
+      p.child.kill(sig);
+      const { code } = await p.exit;
+      expect(code).toBe(130);
+      expectNoTrace(p.out());
+      await until(() => processesWith(mark).size === 0, 'no descendant alive', 3000);
+      expect(leftovers(root, p.child.pid)).toEqual([]);
+      const dry = dryRun(root, 'escape');
+      expect(dry.status).toBe(0);
+      expect(dry.stdout).toMatch(/long\s+previous run interrupted/);
+    });
+  }
+
+  it('a task that exits leaving a setsid daemon behind finishes, and the daemon is stopped', async () => {
     const root = tmpProject();
-    const mark = marker(200);
-    const p = runner('make2', ['-C', root, '-j', '2'], { PB_MARKER: mark });
-    await until(() => sleeps(mark) === 2, 'two make jobs');
-    p.child.kill('SIGINT');
+    const mark = marker(300);
+    const p = runner('daemon', ['-C', root], { PB_MARKER: mark });
     const { code } = await p.exit;
-    expect(code).toBe(130);
+    expect(code).toBe(0);
     expect(processesWith(mark).size).toBe(0);
-    expect(loadState(statePath(join(root, 'build'))).problem).toBeUndefined();
+    expect(leftovers(root, p.child.pid)).toEqual([]);
+    expect(dryRun(root, 'daemon').stdout).toContain('0 of 1 tasks would run');
+  });
+
+  it('after kill -9 of pyston-build, the next run stops what it left running and removes its FIFO and lock files', async () => {
+    const root = tmpProject();
+    const mark = marker(300);
+    const p = runner('escape', ['-C', root, '-j', '2'], { PB_MARKER: mark });
+    await until(() => sleeps(mark) === 3, 'the long task');
+    p.child.kill('SIGKILL');
+    await p.exit;
+    const dead = p.child.pid!;
+    const sdir = join(root, 'build/.pyston-build');
+    // What a kill -9 leaves: the lock, the FIFO, the orphaned sleeps.
+    expect(readdirSync(sdir)).toEqual(expect.arrayContaining(['lock', `jobserver-${dead}.fifo`]));
+    expect(sleeps(mark)).toBe(3);
+    // An empty lock temp file of a dead process (a failed write), and one of a live process (a waiting build).
+    const other = spawn('sleep', [`999.${process.pid % 1000}`]);
+    writeFileSync(join(sdir, `lock.${dead}`), '');
+    writeFileSync(join(sdir, `lock.${other.pid}`), '');
+    // A state file it was writing when it was killed.
+    writeFileSync(join(sdir, `state.json.tmp-${dead}`), '{"half');
+    try {
+      const rerun = spawnSync(process.execPath, ['--import', 'tsx', RUNNER, 'escape', '-C', root], { cwd: REPO, encoding: 'utf8', env: { ...process.env, PB_MARKER: '0.01' } });
+      expectNoTrace(rerun.stdout + rerun.stderr);
+      expect(rerun.status).toBe(0);
+      expect(rerun.stdout + rerun.stderr).toContain(`removed a stale lock`);
+      expect(rerun.stdout).toMatch(/1 ran, 1 up to date/);
+      if (ownCgroupDir()) expect(rerun.stderr).toMatch(/stopped \d+ processes that a killed earlier run had left running/);
+      expect(readdirSync(sdir).filter((n) => n.startsWith('lock') || n.startsWith('jobserver-') || n.includes('.tmp-'))).toEqual([`lock.${other.pid}`]);
+      expect(leftovers(root, dead)).toEqual([`lock.${other.pid}`]);
+      if (ownCgroupDir()) expect(sleeps(mark)).toBe(0);
+    } finally {
+      other.kill('SIGKILL');
+    }
   });
 });
 
@@ -106,6 +182,27 @@ describe('build lock', () => {
     expect(r.status).toBe(0);
     expect(r.stdout + r.stderr).toContain(`removed a stale lock`);
     expect(r.stdout + r.stderr).toContain(`left by pid ${dead}, which is gone`);
+  });
+});
+
+describe.skipIf(process.getuid?.() !== 0)('a lock write that fails', () => {
+  it('leaves no empty lock.<pid> temp file behind (a full build/.pyston-build), and the next run works', () => {
+    const root = tmpProject();
+    const sdir = join(root, 'build/.pyston-build');
+    mkdirSync(sdir, { recursive: true });
+    expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=8k', 'tmpfs', sdir]).status).toBe(0);
+    try {
+      // Fill it: the lock's temp file can be created, but not written.
+      spawnSync('dd', ['if=/dev/zero', `of=${join(sdir, 'fill')}`, 'bs=4k'], { stdio: 'ignore' });
+      const r = spawnSync(process.execPath, ['--import', 'tsx', RUNNER, 'sleepy', '-C', root], { cwd: REPO, encoding: 'utf8', env: { ...process.env, PB_MARKER: '0.01' } });
+      expect(r.status).not.toBe(0);
+      expect(readdirSync(sdir).filter((n) => n.startsWith('lock'))).toEqual([]);
+    } finally {
+      spawnSync('umount', [sdir]);
+    }
+    const again = spawnSync(process.execPath, ['--import', 'tsx', RUNNER, 'sleepy', '-C', root], { cwd: REPO, encoding: 'utf8', env: { ...process.env, PB_MARKER: '0.01' } });
+    expect(again.status).toBe(0);
+    expect(leftovers(root, undefined)).toEqual([]);
   });
 });
 
