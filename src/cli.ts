@@ -9,7 +9,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { loadConfig, describeConfig, type BuildConfig } from './config.js';
 import { buildGraph, checkTargets, type GraphRequest } from './targets.js';
 import { doctor, setup } from './doctor.js';
-import { EventBus, PbError, UsageError, errorMessage, planBuild, resolveTargets, runBuild, topoClosure, validateGraph, type EngineOptions, type TaskGraph } from './graph/index.js';
+import { EventBus, PbError, UsageError, errorMessage, planBuild, resolveTargets, runBuild, topoClosure, validateGraph, type BuildSummary, type EngineOptions, type TaskGraph } from './graph/index.js';
 import { cleanBuildDir, cleanTasks } from './graph/clean.js';
 import { asFsError } from './graph/fserror.js';
 import { projectPathProblem } from './graph/fsguard.js';
@@ -424,7 +424,7 @@ async function dispatch(args: Args, io: Io, outputLost: AbortController): Promis
   const reporter = await createReporter(mode, { out: io.out, err: io.err, color, onLost: (reason) => outputLost.abort(reason) });
   const bus = new EventBus();
   bus.on((e) => reporter.onEvent(e));
-  let summary;
+  let summary: BuildSummary;
   try {
     summary = await runBuild(graph, { ...engineOpts, bus, stop: outputLost.signal });
   } finally {
