@@ -172,7 +172,10 @@ if (benchList.exitCode !== 0) {
   process.stderr.write(`cannot list the benchmarks:\n${benchList.stderr}\n`);
   process.exit(1);
 }
-const benchNames = benchList.stdout.split('\n').map((l) => l.split(/\s+/)[0]).filter(Boolean);
+const benchNames = benchList.stdout
+  .split('\n')
+  .map((l) => l.split(/\s+/)[0])
+  .filter(Boolean);
 const samples = {}; // interp -> bench -> [seconds]
 const order = Object.keys(interps);
 let turn = 0;
@@ -220,5 +223,7 @@ writeFileSync(join(out, 'interp.json'), JSON.stringify(result, null, 2) + '\n');
 writeFileSync(join(project, 'interp.json'), JSON.stringify(result, null, 2) + '\n');
 log(`\nresults: ${join(out, 'interp.json')}  project: ${project}`);
 log(`interp: opt/unopt geomean ${geomean('opt').toFixed(3)} (target >= 1.30 with BOLT), opt vs cpython-pgo ${(geomean('opt') / geomean('cpython-pgo')).toFixed(3)} (target >= 1.0)`);
-log(`interp: BOLT gain: opt vs opt-nobolt ${(geomean('opt') / geomean('opt-nobolt')).toFixed(3)}; worst benchmark ${Math.min(...benches.map((b) => speed.opt[b] / speed['opt-nobolt'][b])).toFixed(3)} (target >= 0.97)`);
+log(
+  `interp: BOLT gain: opt vs opt-nobolt ${(geomean('opt') / geomean('opt-nobolt')).toFixed(3)}; worst benchmark ${Math.min(...benches.map((b) => speed.opt[b] / speed['opt-nobolt'][b])).toFixed(3)} (target >= 0.97)`,
+);
 if (speed['system-3.11']) log(`interp: opt vs system python3.11 ${(geomean('opt') / geomean('system-3.11')).toFixed(3)} (target >= 1.03)`);

@@ -38,7 +38,9 @@ export async function runBundle(name) {
     try {
       await (await import('./build.js')).build();
     } catch (e) {
-      process.stderr.write(`error: cannot bundle pyston-build from src/: ${String(e?.message ?? e).split('\n')[0]}\nhint: run 'npm install' in ${root}, then fix the errors that 'npm run typecheck' shows\n`);
+      process.stderr.write(
+        `error: cannot bundle pyston-build from src/: ${String(e?.message ?? e).split('\n')[0]}\nhint: run 'npm install' in ${root}, then fix the errors that 'npm run typecheck' shows\n`,
+      );
       process.exit(2);
     }
   }

@@ -112,8 +112,22 @@ const looksLikeCount = (w: string | undefined): boolean => w !== undefined && /^
 
 export function parseArgs(argv: readonly string[]): Args {
   const a: Args = {
-    command: 'build', targets: [], jobs: availableParallelism(), dryRun: false, explain: false, json: false, keepGoing: false,
-    force: [], directory: '.', config: undefined, sets: [], format: 'dot', debug: false, noWait: false, help: false, version: false,
+    command: 'build',
+    targets: [],
+    jobs: availableParallelism(),
+    dryRun: false,
+    explain: false,
+    json: false,
+    keepGoing: false,
+    force: [],
+    directory: '.',
+    config: undefined,
+    sets: [],
+    format: 'dot',
+    debug: false,
+    noWait: false,
+    help: false,
+    version: false,
   };
   const positional: string[] = [];
   let formatGiven = false;
@@ -232,7 +246,10 @@ export function parseArgs(argv: readonly string[]): Args {
 function explainBareJobs(e: unknown, args: Args | undefined): unknown {
   const word = args?.wordAfterBareJobs;
   if (!word || !(e instanceof UsageError) || e.message !== `unknown target '${word}'`) return e;
-  return new UsageError(`unknown target '${word}' (a bare -j is followed by targets; a job count must be a whole number)`, `for N jobs write -jN, -j N or --jobs=N; ${e.hint ?? 'see pyston-build --help'}`);
+  return new UsageError(
+    `unknown target '${word}' (a bare -j is followed by targets; a job count must be a whole number)`,
+    `for N jobs write -jN, -j N or --jobs=N; ${e.hint ?? 'see pyston-build --help'}`,
+  );
 }
 
 /**
@@ -310,7 +327,14 @@ async function mainWith(argv: readonly string[], io: Io): Promise<number> {
     parsed = args;
     debug = args.debug;
     if (args.help) {
-      io.out.write(HELP + '\n\nconfig keys (pyston-build.toml, --set KEY=VALUE):\n' + describeConfig().map((l) => `  ${l}`).join('\n') + '\n');
+      io.out.write(
+        HELP +
+          '\n\nconfig keys (pyston-build.toml, --set KEY=VALUE):\n' +
+          describeConfig()
+            .map((l) => `  ${l}`)
+            .join('\n') +
+          '\n',
+      );
       return await outputFailure(outputLost.signal, io);
     }
     if (args.version) {
@@ -355,7 +379,8 @@ function reportError(e: unknown, io: Io, debug: boolean): number {
 }
 
 async function dispatch(args: Args, io: Io, outputLost: AbortController): Promise<number> {
-  if (io.cwd === '' && !isAbsolute(args.directory)) throw new UsageError('the current directory no longer exists (it was removed or renamed)', 'cd to an existing directory, or pass -C with an absolute path');
+  if (io.cwd === '' && !isAbsolute(args.directory))
+    throw new UsageError('the current directory no longer exists (it was removed or renamed)', 'cd to an existing directory, or pass -C with an absolute path');
   const root = resolve(io.cwd, args.directory);
   checkDirectory(root, args.directory);
   const buildDir = resolve(root, 'build');

@@ -40,12 +40,22 @@ export const SCHEMA = {
     envMap: { '1': 'system' },
     doc: "Where LLVM comes from. 'system' = installed packages, as Pyston's PYSTON_USE_SYS_BINS=1 (the only choice until the graph builds LLVM itself).",
   },
-  arch: { type: 'enum', default: 'host', choices: ['host', ...ARCH_NAMES], doc: "Architecture the release is built for, dpkg's name; 'host' = the build machine's. Only the build machine's own is supported today." },
+  arch: {
+    type: 'enum',
+    default: 'host',
+    choices: ['host', ...ARCH_NAMES],
+    doc: "Architecture the release is built for, dpkg's name; 'host' = the build machine's. Only the build machine's own is supported today.",
+  },
   'llvm.version': { type: 'int', default: 19, min: 11, max: 99, doc: 'LLVM major version of the system toolchain.' },
   'llvm.bin': { type: 'string', default: '', doc: 'Directory to look for LLVM tools in first (default: <tool>-N on PATH, then /usr/lib/llvm-N/bin).' },
   pgo: { type: 'bool', default: true, env: 'NOPGO', envInverts: true, doc: 'Profile-guided optimization for opt builds (NOPGO=1 turns it off).' },
   lto: { type: 'bool', default: true, env: 'NOLTO', envInverts: true, doc: 'Link-time optimization for opt builds (NOLTO=1 turns it off).' },
-  'pgo.task': { type: 'string', default: 'runtime', env: 'PROFILE_TASK', doc: "Training workload: 'runtime' (runtime/train), 'regrtest' (CPython's -m test --pgo) or a command run with the instrumented python as its first word." },
+  'pgo.task': {
+    type: 'string',
+    default: 'runtime',
+    env: 'PROFILE_TASK',
+    doc: "Training workload: 'runtime' (runtime/train), 'regrtest' (CPython's -m test --pgo) or a command run with the instrumented python as its first word.",
+  },
   'pgo.tolerate_failure': { type: 'bool', default: false, doc: 'Keep going when the training workload exits non-zero (it is reported either way).' },
   source: { type: 'string', default: '', doc: 'Source to build: a checkout directory or a source archive (default: the project directory if it is a checkout, else the embedded CPython 3.11.2).' },
   'source.pin': { type: 'string', default: 'submodules/cpython-3.11.2.json', doc: 'Pin of the embedded default source, relative to pyston-build.' },
@@ -60,20 +70,47 @@ export const SCHEMA = {
     altEnv: { name: 'NOBOLT', map: { '1': 'off', '0': 'required' } },
     doc: "BOLT for opt builds on x86_64: 'required' (a BOLT failure fails the build), 'auto' (fall back to the un-BOLTed binary, with a warning) or 'off'. USE_BOLT=0 or NOBOLT=1 turn it off.",
   },
-  'bolt.timeout': { type: 'int', default: 3600, min: 1, max: 86400, doc: 'Seconds any one llvm-bolt, merge-fdata, BOLT training or check run may take before it is stopped as hung (a failure under the bolt policy).' },
+  'bolt.timeout': {
+    type: 'int',
+    default: 3600,
+    min: 1,
+    max: 86400,
+    doc: 'Seconds any one llvm-bolt, merge-fdata, BOLT training or check run may take before it is stopped as hung (a failure under the bolt policy).',
+  },
   'bolt.min_coverage': { type: 'int', default: 20, min: 0, max: 100, doc: 'Lowest share (percent) of functions with a non-empty BOLT profile; below it the BOLT step fails.' },
   'bolt.apply_flags': { type: 'string', default: '', doc: 'llvm-bolt flags for the optimizing run, replacing the built-in set (see src/bolt/pipeline.ts), split on whitespace.' },
   'bolt.instrument_flags': { type: 'string', default: '', doc: 'Extra llvm-bolt flags for the instrumenting run, split on whitespace.' },
   'bolt.skip_funcs': { type: 'string', default: 'default', doc: "Functions BOLT leaves alone, comma-separated; 'default' = the built-in list (see src/bolt/skip.ts), 'none' = none." },
-  'package.name': { type: 'string', default: '', doc: "Package and command name of release builds: the .deb's Package, /usr/lib/<name>, /usr/bin/<name>3 (default: 'pyston' for a Pyston tree, 'cpython' otherwise)." },
-  'package.prefix': { type: 'string', default: '', env: 'RELEASE_PREFIX', doc: 'Install prefix of the release variant and its packages (default: /usr/lib/<name>). Must not be where the system Python lives.' },
+  'package.name': {
+    type: 'string',
+    default: '',
+    doc: "Package and command name of release builds: the .deb's Package, /usr/lib/<name>, /usr/bin/<name>3 (default: 'pyston' for a Pyston tree, 'cpython' otherwise).",
+  },
+  'package.prefix': {
+    type: 'string',
+    default: '',
+    env: 'RELEASE_PREFIX',
+    doc: 'Install prefix of the release variant and its packages (default: /usr/lib/<name>). Must not be where the system Python lives.',
+  },
   'package.version': { type: 'string', default: '', doc: "The .deb's Version, Debian syntax (default: <source version>-1)." },
   'package.maintainer': { type: 'string', default: 'pyston-build <pyston-build@example.org>', doc: "The .deb's Maintainer, 'Name <email>' (set your own: the default names no one)." },
   'package.suite': { type: 'string', default: 'bookworm', doc: 'Debian suite of the minimal root the packages are test-installed into (debootstrap --variant=minbase).' },
   'package.mirror': { type: 'string', default: '', doc: "Debian mirror for that root (default: the first 'deb' URI of this machine's apt sources)." },
-  'submodules.mirror': { type: 'string', default: '', doc: "Mirror for submodule URLs, as git's url.BASE.insteadOf=https://: every https:// URL becomes BASE followed by the rest of the URL (https://github.com/LuaJIT/LuaJIT.git -> BASEgithub.com/LuaJIT/LuaJIT.git). A relative BASE is relative to the project root; '' = upstream." },
-  'submodules.rewrite': { type: 'string', default: '', doc: 'More submodule URL rewrites, FROM=TO separated by spaces: a URL starting with FROM gets TO instead (the longest FROM, mirror included, wins). A relative local TO is relative to the project root.' },
-  'submodules.force': { type: 'bool', default: false, doc: 'Let the submodule sync overwrite a submodule that has uncommitted changes or is at another commit (it is otherwise reported and left alone).' },
+  'submodules.mirror': {
+    type: 'string',
+    default: '',
+    doc: "Mirror for submodule URLs, as git's url.BASE.insteadOf=https://: every https:// URL becomes BASE followed by the rest of the URL (https://github.com/LuaJIT/LuaJIT.git -> BASEgithub.com/LuaJIT/LuaJIT.git). A relative BASE is relative to the project root; '' = upstream.",
+  },
+  'submodules.rewrite': {
+    type: 'string',
+    default: '',
+    doc: 'More submodule URL rewrites, FROM=TO separated by spaces: a URL starting with FROM gets TO instead (the longest FROM, mirror included, wins). A relative local TO is relative to the project root.',
+  },
+  'submodules.force': {
+    type: 'bool',
+    default: false,
+    doc: 'Let the submodule sync overwrite a submodule that has uncommitted changes or is at another commit (it is otherwise reported and left alone).',
+  },
 } as const satisfies Record<string, Spec>;
 
 export type ConfigKey = keyof typeof SCHEMA;
@@ -129,10 +166,12 @@ function checkValue(key: ConfigKey, v: unknown, where: string): string | number 
     case 'string':
       if (typeof v !== 'string') throw new ConfigError(`${where}: ${key} must be a string, got ${JSON.stringify(v)}`, `quote it: ${key} = "..."`);
       // A newline or other control character would reach a command line or a generated file.
-      if (controlChar(v) !== undefined) throw new ConfigError(`${where}: ${key} contains a control character (${JSON.stringify(controlChar(v))})`, 'write the value on one line, without control characters (a tab is allowed)');
+      if (controlChar(v) !== undefined)
+        throw new ConfigError(`${where}: ${key} contains a control character (${JSON.stringify(controlChar(v))})`, 'write the value on one line, without control characters (a tab is allowed)');
       return v;
     case 'int':
-      if (typeof v !== 'number' || !Number.isInteger(v)) throw new ConfigError(`${where}: ${key} must be an integer, got ${JSON.stringify(v)}`, `use a whole number between ${spec.min} and ${spec.max}`);
+      if (typeof v !== 'number' || !Number.isInteger(v))
+        throw new ConfigError(`${where}: ${key} must be an integer, got ${JSON.stringify(v)}`, `use a whole number between ${spec.min} and ${spec.max}`);
       if (v < spec.min || v > spec.max) throw new ConfigError(`${where}: ${key} = ${v} is out of range`, `use a whole number between ${spec.min} and ${spec.max}`);
       return v;
     case 'bool':
@@ -195,7 +234,8 @@ export async function loadConfig(src: ConfigSources): Promise<LoadedConfig> {
   try {
     // A FIFO or a device would block the read (or never end): only a regular file is read.
     const st = statSync(path);
-    if (!st.isFile() && !st.isDirectory()) throw new ConfigError(`cannot read config file ${path}: it is not a regular file`, `${src.file ? 'pass a regular file to --config' : `replace ${CONFIG_FILE} with a regular file`}`);
+    if (!st.isFile() && !st.isDirectory())
+      throw new ConfigError(`cannot read config file ${path}: it is not a regular file`, `${src.file ? 'pass a regular file to --config' : `replace ${CONFIG_FILE} with a regular file`}`);
     text = readFileSync(path, 'utf8');
   } catch (e) {
     if (e instanceof ConfigError) throw e;

@@ -87,7 +87,13 @@ export function doctor(graph: TaskGraph, root: string, buildDir: string, env: No
   else row('ok', `build state: ${Object.keys(state.tasks).length} task records`);
 
   if (missing.size > 0) {
-    lines.push('', 'to install what is missing:', `  apt-get update && apt-get install -y ${[...missing].sort().join(' ')}`, 'or, for exactly what some targets need:', '  npx pyston-build setup [TARGET...]');
+    lines.push(
+      '',
+      'to install what is missing:',
+      `  apt-get update && apt-get install -y ${[...missing].sort().join(' ')}`,
+      'or, for exactly what some targets need:',
+      '  npx pyston-build setup [TARGET...]',
+    );
   }
   return { lines, missingPackages: [...missing].sort(), ok };
 }

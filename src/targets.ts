@@ -105,7 +105,18 @@ function parts(config: BuildConfig, root: string, env: NodeJS.ProcessEnv) {
   const arch = once(() => configuredArch(config));
   const toolchain = once((): Toolchain => discoverToolchain({ llvmMajor: config['llvm.version'], llvmBin: config['llvm.bin'], family: config.cc as 'clang' | 'gcc' }, env.PATH));
   // Not validated here: checkTargets does that for the targets a build runs.
-  const names = once((): ReleaseNames => releaseNames({ name: config['package.name'], prefix: config['package.prefix'], version: config['package.version'], flavor: src().flavor.name, sourceVersion: src().version, arch: arch(), validate: false }));
+  const names = once(
+    (): ReleaseNames =>
+      releaseNames({
+        name: config['package.name'],
+        prefix: config['package.prefix'],
+        version: config['package.version'],
+        flavor: src().flavor.name,
+        sourceVersion: src().version,
+        arch: arch(),
+        validate: false,
+      }),
+  );
   const systemKeys = once(() => packageKeys(CPYTHON_BUILD_DEPS));
   const variants = new Map<string, VariantTasks>();
   const variant = (def: VariantDef): VariantTasks => {
@@ -113,7 +124,10 @@ function parts(config: BuildConfig, root: string, env: NodeJS.ProcessEnv) {
     if (!v) {
       const s = src();
       if (def.stock && s.flavor.stockConfigureArgs === undefined) {
-        throw new UsageError(`the ${def.name} variant builds a Pyston tree's plain CPython (--disable-pyston); ${s.srcDir} is a ${s.flavor.title} tree`, 'use unopt, opt or dbg, or build a Pyston checkout');
+        throw new UsageError(
+          `the ${def.name} variant builds a Pyston tree's plain CPython (--disable-pyston); ${s.srcDir} is a ${s.flavor.title} tree`,
+          'use unopt, opt or dbg, or build a Pyston checkout',
+        );
       }
       v = variantTasks({
         variant: def,
@@ -269,7 +283,11 @@ export function checkTargets(config: BuildConfig, root: string, env: NodeJS.Proc
   if (interpreter) {
     const arch = configuredArch(config);
     const host = hostArch();
-    if (arch !== host) throw new UsageError(`arch = ${arch}: building for another architecture than the build machine's (${host ?? process.arch}) is not supported yet`, `leave arch at host, or build on an ${arch} machine`);
+    if (arch !== host)
+      throw new UsageError(
+        `arch = ${arch}: building for another architecture than the build machine's (${host ?? process.arch}) is not supported yet`,
+        `leave arch at host, or build on an ${arch} machine`,
+      );
   }
   if (uses('package:')) {
     const p = parts(config, root, env);
@@ -277,11 +295,27 @@ export function checkTargets(config: BuildConfig, root: string, env: NodeJS.Proc
     checkRootfsSettings(config['package.suite'], config['package.mirror']);
     checkMaintainer(config['package.maintainer']);
     const s = p.src();
-    releaseNames({ name: config['package.name'], prefix: config['package.prefix'], version: config['package.version'], flavor: s.flavor.name, sourceVersion: s.version, arch: p.arch(), validate: true });
+    releaseNames({
+      name: config['package.name'],
+      prefix: config['package.prefix'],
+      version: config['package.version'],
+      flavor: s.flavor.name,
+      sourceVersion: s.version,
+      arch: p.arch(),
+      validate: true,
+    });
   } else if (VARIANT_TABLE.some((v) => v.packaged && uses(`${v.name}:`))) {
     // A packaged variant is configured for the package prefix: check it.
     const p = parts(config, root, env);
     const s = p.src();
-    releaseNames({ name: config['package.name'], prefix: config['package.prefix'], version: config['package.version'], flavor: s.flavor.name, sourceVersion: s.version, arch: p.arch(), validate: true });
+    releaseNames({
+      name: config['package.name'],
+      prefix: config['package.prefix'],
+      version: config['package.version'],
+      flavor: s.flavor.name,
+      sourceVersion: s.version,
+      arch: p.arch(),
+      validate: true,
+    });
   }
 }

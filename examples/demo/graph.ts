@@ -50,9 +50,11 @@ export interface DemoSettings {
 /** The demo's settings from its environment variables; a bad value is a usage error. */
 export function demoSettings(env: NodeJS.ProcessEnv): DemoSettings {
   const it = env.DEMO_ITERATIONS ?? '200000';
-  if (!/^\d+$/.test(it) || Number(it) < 1 || Number(it) > 1_000_000_000) throw new UsageError(`DEMO_ITERATIONS must be a whole number from 1 to 1000000000, got '${it}'`, 'for example: DEMO_ITERATIONS=1000');
+  if (!/^\d+$/.test(it) || Number(it) < 1 || Number(it) > 1_000_000_000)
+    throw new UsageError(`DEMO_ITERATIONS must be a whole number from 1 to 1000000000, got '${it}'`, 'for example: DEMO_ITERATIONS=1000');
   const greeting = env.DEMO_GREETING ?? 'hello from pyston-build';
-  if ([...greeting].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) throw new UsageError('DEMO_GREETING must be one line of text without control characters', 'for example: DEMO_GREETING="hi there"');
+  if ([...greeting].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f))
+    throw new UsageError('DEMO_GREETING must be one line of text without control characters', 'for example: DEMO_GREETING="hi there"');
   return { greeting, cflags: env.DEMO_CFLAGS ?? '-O2', iterations: Number(it) };
 }
 
@@ -97,7 +99,10 @@ export function demoTasks(settings: DemoSettings): Task[] {
         // The demo builds the project's own copy of the fixture (the tests
         // edit it there), so a project without one cannot build it.
         if (!existsSync(ctx.path(src, 'configure')))
-          throw new TaskFailure(`the demo target builds ${src}, which ${ctx.path('.')} does not have`, `run it in the pyston-build checkout: node examples/demo/pyston-build-demo.js -C ${checkout()} demo`);
+          throw new TaskFailure(
+            `the demo target builds ${src}, which ${ctx.path('.')} does not have`,
+            `run it in the pyston-build checkout: node examples/demo/pyston-build-demo.js -C ${checkout()} demo`,
+          );
         mkdirSync(ctx.path(buildDir), { recursive: true });
         await ctx.exec('sh', [ctx.path(src, 'configure'), `--prefix=${prefix}`, `--with-greeting=${config['demo.greeting']}`], {
           cwd: ctx.path(buildDir),

@@ -146,7 +146,9 @@ function readFallback(ctx: TaskContext, spec: BoltSpec): Fallback | undefined {
 
 /** The log's last n lines, without llvm-bolt's repeated DWARF warnings. */
 function tail(path: string, n: number): string[] {
-  return tailFile(path, 400).filter((l) => l.trim() && !l.includes('internal-dwarf-error')).slice(-n);
+  return tailFile(path, 400)
+    .filter((l) => l.trim() && !l.includes('internal-dwarf-error'))
+    .slice(-n);
 }
 
 const writeJson = (path: string, value: unknown): void => writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
@@ -303,7 +305,10 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
             ctx.log(`${b.name}: profile reused from the cache (${entry.cache})`);
             continue;
           }
-          const raw = readdirSync(ctx.path(rawDir)).filter((f) => f.startsWith(`${b.name}.fdata.`)).sort().map((f) => ctx.path(rawDir, f));
+          const raw = readdirSync(ctx.path(rawDir))
+            .filter((f) => f.startsWith(`${b.name}.fdata.`))
+            .sort()
+            .map((f) => ctx.path(rawDir, f));
           await ctx.exec(spec.mergeFdata.command ?? spec.mergeFdata.name, [...raw, '-o', `${out}.tmp`], { jobserver: false, timeoutMs: spec.timeoutSeconds * 1000 });
           renameSync(`${out}.tmp`, out);
           if (statSync(out).size === 0) throw new TaskFailure(`the merged BOLT profile for ${b.name} is empty`, 'the training run did not exercise the instrumented file');
@@ -335,12 +340,16 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
           // machine's directories out of a shipped binary.
           const cwd = dirname(tmp);
           const here = (p: string): string => relative(cwd, p) || '.';
-          const run = await ctx.exec(spec.bolt.command ?? spec.bolt.name, [here(b.input), '-o', here(tmp), `-data=${here(fdataPath(ctx, b))}`, ...skipFlag(spec), ...spec.applyFlags, ...(b.extraApplyFlags ?? [])], {
-            cwd,
-            jobserver: false,
-            timeoutMs: spec.timeoutSeconds * 1000,
-            capture: true,
-          });
+          const run = await ctx.exec(
+            spec.bolt.command ?? spec.bolt.name,
+            [here(b.input), '-o', here(tmp), `-data=${here(fdataPath(ctx, b))}`, ...skipFlag(spec), ...spec.applyFlags, ...(b.extraApplyFlags ?? [])],
+            {
+              cwd,
+              jobserver: false,
+              timeoutMs: spec.timeoutSeconds * 1000,
+              capture: true,
+            },
+          );
           // Kept apart too, so each file's log can be read on its own.
           writeFileSync(optimizeLog(ctx, b), run.output ?? '');
           const coverage = parseCoverage(run.output ?? '') ?? null;
@@ -404,11 +413,18 @@ export function verifyFile(path: string, coverage: Coverage | null, minCoverage:
   const where = log ? ` (log: ${log})` : '';
   if (!hasSection(elf, '.note.bolt_info')) throw new TaskFailure(`${basename(path)} has no .note.bolt_info note: BOLT did not rewrite it`, `check the llvm-bolt log${where}`);
   const stack = stackPolicy(elf);
-  if (stack === 'missing') throw new TaskFailure(`${basename(path)} has no PT_GNU_STACK segment, so the loader would give it an executable stack`, 'drop -use-gnu-stack from bolt.apply_flags: llvm-bolt 19 turns that header into a PT_LOAD');
+  if (stack === 'missing')
+    throw new TaskFailure(
+      `${basename(path)} has no PT_GNU_STACK segment, so the loader would give it an executable stack`,
+      'drop -use-gnu-stack from bolt.apply_flags: llvm-bolt 19 turns that header into a PT_LOAD',
+    );
   if (stack === 'executable') throw new TaskFailure(`${basename(path)} has an executable stack (PT_GNU_STACK has PF_X)`, 'link with -Wl,-z,noexecstack');
   if (!coverage) throw new TaskFailure(`no profile coverage line in the llvm-bolt output for ${basename(path)}`, `check the llvm-bolt log${where}`);
   if (coverage.percent < minCoverage) {
-    throw new TaskFailure(`BOLT profile coverage of ${basename(path)} is ${coverage.percent}% (${coverage.profiled} of ${coverage.total} functions), below the floor of ${minCoverage}%`, 'train on more of the code, or lower bolt.min_coverage');
+    throw new TaskFailure(
+      `BOLT profile coverage of ${basename(path)} is ${coverage.percent}% (${coverage.profiled} of ${coverage.total} functions), below the floor of ${minCoverage}%`,
+      'train on more of the code, or lower bolt.min_coverage',
+    );
   }
   return { coverage, stack };
 }

@@ -11,5 +11,8 @@ export function skipFuncsFromConfig(value: string, defaults: readonly string[]):
   const v = value.trim();
   if (v === 'default') return [...defaults];
   if (v === 'none' || v === '') return [];
-  return v.split(',').map((s) => s.trim()).filter(Boolean);
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }

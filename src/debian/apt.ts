@@ -13,8 +13,19 @@ import { installedVersions } from './dpkg.js';
 
 /** What CPython's configure needs to build every extension module the probes expect. */
 export const CPYTHON_BUILD_DEPS = [
-  'libssl-dev', 'zlib1g-dev', 'libffi-dev', 'libsqlite3-dev', 'libbz2-dev', 'liblzma-dev', 'libreadline-dev',
-  'libgdbm-dev', 'libgdbm-compat-dev', 'uuid-dev', 'libncurses-dev', 'libcrypt-dev', 'pkg-config',
+  'libssl-dev',
+  'zlib1g-dev',
+  'libffi-dev',
+  'libsqlite3-dev',
+  'libbz2-dev',
+  'liblzma-dev',
+  'libreadline-dev',
+  'libgdbm-dev',
+  'libgdbm-compat-dev',
+  'uuid-dev',
+  'libncurses-dev',
+  'libcrypt-dev',
+  'pkg-config',
   // release links the system's expat (--with-system-expat): Debian policy forbids an embedded copy.
   'libexpat1-dev',
 ] as const;
@@ -73,7 +84,13 @@ const SOURCES_PART = /^[A-Za-z0-9_.-]+\.(list|sources)$/;
 
 /** Every source of the machine, as apt reads them: `<apt>/sources.list`, then `<apt>/sources.list.d/*.{list,sources}` in name order. */
 export function readAptSources(apt = '/etc/apt'): AptSource[] {
-  const files = [join(apt, 'sources.list'), ...safeList(join(apt, 'sources.list.d')).filter((f) => SOURCES_PART.test(f)).sort().map((f) => join(apt, 'sources.list.d', f))];
+  const files = [
+    join(apt, 'sources.list'),
+    ...safeList(join(apt, 'sources.list.d'))
+      .filter((f) => SOURCES_PART.test(f))
+      .sort()
+      .map((f) => join(apt, 'sources.list.d', f)),
+  ];
   const out: AptSource[] = [];
   for (const f of files) {
     let text: string;

@@ -54,11 +54,15 @@ export async function withMounts<T>(ctx: TaskContext, root: string, fn: (run: (a
     mounted.push(join(root, 'dev', 'shm'));
     const run = async (argv: readonly string[], opts: ExecOptions = {}): Promise<string> => {
       ctx.log(`chroot ${root}: ${argv.join(' ')}`);
-      const r = await ctx.exec('chroot', [root, '/usr/bin/env', '-i', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'LANG=C.UTF-8', 'DEBIAN_FRONTEND=noninteractive', ...argv], {
-        jobserver: false,
-        capture: true,
-        ...opts,
-      });
+      const r = await ctx.exec(
+        'chroot',
+        [root, '/usr/bin/env', '-i', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'LANG=C.UTF-8', 'DEBIAN_FRONTEND=noninteractive', ...argv],
+        {
+          jobserver: false,
+          capture: true,
+          ...opts,
+        },
+      );
       return r.output ?? '';
     };
     return await fn(run);

@@ -122,7 +122,10 @@ export const PYSTON: Flavor = {
   hotObject: 'ceval',
   boltSkip: [SRE_MATCH],
   // llvm-bolt matches these names as anchored regular expressions.
-  boltSkipPic: [EVAL_LOOP, { names: ['_PyEval_EvalFrame_AOT_Interpreter.*'], why: "Pyston's AOT interpreter loops: computed gotos in PIC code, as the eval loop (Pyston's Makefile skips them in the .so)" }],
+  boltSkipPic: [
+    EVAL_LOOP,
+    { names: ['_PyEval_EvalFrame_AOT_Interpreter.*'], why: "Pyston's AOT interpreter loops: computed gotos in PIC code, as the eval loop (Pyston's Makefile skips them in the .so)" },
+  ],
   treeVersion: (text) => {
     const [a, b, c] = ['MAJOR', 'MINOR', 'MICRO'].map((k) => define(text, `PYSTON_${k}_VERSION`));
     return a && b && c ? `${a}.${b}.${c}` : undefined;

@@ -85,7 +85,10 @@ export function ownCgroupDir(): string | undefined {
 
 function pidsOf(cell: string): number[] {
   try {
-    return readFileSync(join(cell, 'cgroup.procs'), 'utf8').split('\n').filter((l) => l !== '').map(Number);
+    return readFileSync(join(cell, 'cgroup.procs'), 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map(Number);
   } catch {
     return [];
   }

@@ -414,7 +414,7 @@ class Run {
         await this.sleep(5);
         continue;
       }
-      ready.sort((a, b) => (prio.get(b)! - prio.get(a)!) || (a < b ? -1 : 1));
+      ready.sort((a, b) => prio.get(b)! - prio.get(a)! || (a < b ? -1 : 1));
       start(ready.shift()!, token);
     }
     // Whatever never started: say why.
@@ -554,19 +554,21 @@ class Run {
         if (form) childEnv.MAKEFLAGS = js.makeflags(form);
         const start = o.capture ? fstatSync(logFd).size : 0;
         // A raw error from here is a failed write to the log (a full disk): name the log.
-        await this.procs.run({
-          file: builtTools.get(file) ?? file,
-          args,
-          cwd: o.cwd ?? opts.root,
-          env: childEnv,
-          logFd,
-          onLine,
-          ...(form === 'pipe' ? { extraFds: [js.childFd, js.childFd] } : {}),
-          ...(o.input !== undefined ? { input: o.input } : {}),
-          ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
-        }).catch((e: unknown) => {
-          throw asFsError(e, logPath);
-        });
+        await this.procs
+          .run({
+            file: builtTools.get(file) ?? file,
+            args,
+            cwd: o.cwd ?? opts.root,
+            env: childEnv,
+            logFd,
+            onLine,
+            ...(form === 'pipe' ? { extraFds: [js.childFd, js.childFd] } : {}),
+            ...(o.input !== undefined ? { input: o.input } : {}),
+            ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+          })
+          .catch((e: unknown) => {
+            throw asFsError(e, logPath);
+          });
         if (!o.capture) return { exitCode: 0 };
         return { exitCode: 0, output: readLogSince(logPath, start) };
       },

@@ -8,11 +8,7 @@ export function exportGraph(tasks: readonly Task[], format: GraphFormat): string
   const sorted = [...tasks].sort((a, b) => (a.id < b.id ? -1 : 1));
   switch (format) {
     case 'json':
-      return JSON.stringify(
-        { tasks: sorted.map((t) => ({ id: t.id, title: t.title ?? null, deps: [...t.deps].sort(), outputs: t.outputs })) },
-        null,
-        2,
-      ) + '\n';
+      return JSON.stringify({ tasks: sorted.map((t) => ({ id: t.id, title: t.title ?? null, deps: [...t.deps].sort(), outputs: t.outputs })) }, null, 2) + '\n';
     case 'dot': {
       const q = (s: string) => JSON.stringify(s);
       const lines = ['digraph "pyston-build" {', '  rankdir=LR;', '  node [shape=box];'];

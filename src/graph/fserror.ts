@@ -66,7 +66,9 @@ interface Errno {
 function errnoOf(e: unknown): Errno | undefined {
   if (!(e instanceof Error) || e instanceof PbError) return undefined;
   const x = e as NodeJS.ErrnoException & { dest?: string };
-  return typeof x.code === 'string' && Object.hasOwn(CODES, x.code) ? { code: x.code, ...(x.syscall ? { syscall: x.syscall } : {}), ...(x.path ? { path: x.path } : {}), ...(x.dest ? { dest: x.dest } : {}) } : undefined;
+  return typeof x.code === 'string' && Object.hasOwn(CODES, x.code)
+    ? { code: x.code, ...(x.syscall ? { syscall: x.syscall } : {}), ...(x.path ? { path: x.path } : {}), ...(x.dest ? { dest: x.dest } : {}) }
+    : undefined;
 }
 
 /** A path fit for one line: very long ones keep their start and end. */

@@ -183,5 +183,5 @@ export function openFresh(boundary: string, path: string, mode = 0o644): number 
  */
 export function projectPathProblem(root: string): PbError | undefined {
   if (!root.includes('$')) return undefined;
-  return new PbError(`the project path ${shortPath(root)} contains '$', which make expands: the sub-builds would use a different path`, 'move or link the project to a path without \'$\' and run there');
+  return new PbError(`the project path ${shortPath(root)} contains '$', which make expands: the sub-builds would use a different path`, "move or link the project to a path without '$' and run there");
 }

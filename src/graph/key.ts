@@ -265,7 +265,7 @@ export function allChanges(fp: Fingerprint, rec: TaskDetails | undefined, limit 
   const diff = (label: string, a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>, detail?: (k: string) => string): void => {
     for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
       if (a[k] === b[k]) continue;
-      out.push(`${label}: ${k}${b[k] === undefined ? ' (added)' : a[k] === undefined ? ' (removed)' : detail?.(k) ?? ''}`);
+      out.push(`${label}: ${k}${b[k] === undefined ? ' (added)' : a[k] === undefined ? ' (removed)' : (detail?.(k) ?? '')}`);
     }
   };
   const producers = new Map(fp.resolvedTools.flatMap((t) => (t.producer === undefined ? [] : [[t.name, t.producer] as const])));

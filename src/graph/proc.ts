@@ -52,7 +52,6 @@ export interface SpawnRequest {
   readonly timeoutMs?: number;
 }
 
-
 interface Live {
   readonly pid: number;
   /** The child's cgroup, when the machine allows one (see contain.ts). */
@@ -187,7 +186,12 @@ export class ProcessManager {
     try {
       const r = await done;
       if (writeError !== undefined) throw writeError;
-      if (timedOut) throw new TaskFailure(`${name} timed out after ${req.timeoutMs! / 1000} s`, 'it may hang: see its log; raise the timeout if it is just slow', { kind: 'timeout', command: name, ms: req.timeoutMs! });
+      if (timedOut)
+        throw new TaskFailure(`${name} timed out after ${req.timeoutMs! / 1000} s`, 'it may hang: see its log; raise the timeout if it is just slow', {
+          kind: 'timeout',
+          command: name,
+          ms: req.timeoutMs!,
+        });
       if (partial.trim() !== '' && req.onLine) req.onLine(partial);
       if (r.error) {
         const spawnFailed = { kind: 'spawn', command: name, code: r.error.code ?? 'unknown' } as const;

@@ -33,7 +33,13 @@ export interface ResolvedTool {
 
 /** Find an executable on PATH (or check an absolute path). `undefined` if absent. */
 export function which(command: string, pathEnv: string | undefined): string | undefined {
-  const candidates = isAbsolute(command) || command.includes('/') ? [command] : (pathEnv ?? '').split(delimiter).filter(Boolean).map((d) => join(d, command));
+  const candidates =
+    isAbsolute(command) || command.includes('/')
+      ? [command]
+      : (pathEnv ?? '')
+          .split(delimiter)
+          .filter(Boolean)
+          .map((d) => join(d, command));
   for (const c of candidates) {
     try {
       accessSync(c, constants.X_OK);
@@ -61,7 +67,8 @@ export class ToolResolver {
    * {@link PlanError} to ask for one (use {@link builtToolIdentity}).
    */
   resolve(tool: ToolRef): ResolvedTool {
-    if (tool.producer !== undefined) throw new PlanError(`tool ${tool.name} is built by task ${tool.producer}: it is not looked up on PATH`, 'compute its identity from its producer (builtToolIdentity)');
+    if (tool.producer !== undefined)
+      throw new PlanError(`tool ${tool.name} is built by task ${tool.producer}: it is not looked up on PATH`, 'compute its identity from its producer (builtToolIdentity)');
     const command = tool.command ?? tool.name;
     const memo = this.resolved.get(command + '\0' + tool.name);
     if (memo) return memo;
@@ -129,10 +136,20 @@ function probeVersion(path: string, args: readonly string[]): string {
   if (args.length === 0) return '';
   try {
     const out = execFileSync(path, args, { encoding: 'utf8', timeout: 15_000, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', LC_ALL: 'C' } });
-    return out.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+    return (
+      out
+        .split('\n')
+        .find((l) => l.trim() !== '')
+        ?.trim() ?? ''
+    );
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string };
     const text = `${err.stdout ?? ''}\n${err.stderr ?? ''}`;
-    return text.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+    return (
+      text
+        .split('\n')
+        .find((l) => l.trim() !== '')
+        ?.trim() ?? ''
+    );
   }
 }

@@ -62,11 +62,7 @@ export interface ToolchainConfig {
 
 function llvmTool(tool: LlvmTool, cfg: ToolchainConfig, pathEnv: string | undefined): ToolRef {
   const n = cfg.llvmMajor;
-  const candidates = [
-    ...(cfg.llvmBin ? [join(cfg.llvmBin, tool)] : []),
-    which(`${tool}-${n}`, pathEnv),
-    `/usr/lib/llvm-${n}/bin/${tool}`,
-  ].filter((c): c is string => c !== undefined);
+  const candidates = [...(cfg.llvmBin ? [join(cfg.llvmBin, tool)] : []), which(`${tool}-${n}`, pathEnv), `/usr/lib/llvm-${n}/bin/${tool}`].filter((c): c is string => c !== undefined);
   let found = candidates.find((c) => existsSync(c));
   // llvm-bolt looks for its instrumentation runtime (libbolt_rt_instr.a) in
   // ../lib of the path it was started by: through Debian's /usr/bin/llvm-bolt-19

@@ -68,13 +68,15 @@ export function releaseNames(o: { name: string; prefix: string; version: string;
 /** package.maintainer, checked before the .deb's control file gets it. */
 export function checkMaintainer(maintainer: string): void {
   const p = maintainerProblem(maintainer);
-  if (p) throw new ReleaseConfigError(`invalid package.maintainer ${JSON.stringify(maintainer)}: ${p}`, "use 'Full Name <email@example.org>', e.g. --set 'package.maintainer=Jane Doe <jane@example.org>'");
+  if (p)
+    throw new ReleaseConfigError(`invalid package.maintainer ${JSON.stringify(maintainer)}: ${p}`, "use 'Full Name <email@example.org>', e.g. --set 'package.maintainer=Jane Doe <jane@example.org>'");
 }
 
 /** package.suite and package.mirror, checked before debootstrap gets them. */
 export function checkRootfsSettings(suite: string, mirror: string): void {
   if (!/^[a-z][a-z0-9-]*$/.test(suite)) throw new ReleaseConfigError(`invalid package.suite '${suite}'`, 'use a Debian suite name such as bookworm');
-  if (mirror !== '' && !/^(https?|file):\/\/[^\s'"]+$/.test(mirror)) throw new ReleaseConfigError(`invalid package.mirror '${mirror}'`, 'use an http://, https:// or file:// URL of a Debian mirror, e.g. http://deb.debian.org/debian');
+  if (mirror !== '' && !/^(https?|file):\/\/[^\s'"]+$/.test(mirror))
+    throw new ReleaseConfigError(`invalid package.mirror '${mirror}'`, 'use an http://, https:// or file:// URL of a Debian mirror, e.g. http://deb.debian.org/debian');
 }
 
 /** 1980-01-01: zip and some tools cannot store earlier dates, and lintian calls older files ancient. */

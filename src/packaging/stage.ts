@@ -178,7 +178,9 @@ export async function stageRelease(ctx: TaskContext, o: StageOptions): Promise<S
   // hash-based invalidation (PEP 552).
   // -B keeps compileall's own imports from caching themselves first (with
   // stage paths); compileall writes its .pyc regardless.
-  await ctx.exec(python, ['-E', '-s', '-B', '-m', 'compileall', '-q', '-j', '0', '--invalidation-mode', 'checked-hash', '-s', o.stageDir, '-p', '/', '-x', COMPILEALL_EXCLUDE, stdlib], { jobserver: false });
+  await ctx.exec(python, ['-E', '-s', '-B', '-m', 'compileall', '-q', '-j', '0', '--invalidation-mode', 'checked-hash', '-s', o.stageDir, '-p', '/', '-x', COMPILEALL_EXCLUDE, stdlib], {
+    jobserver: false,
+  });
   let pyc = 0;
   for (const f of listFiles(stdlib)) if (f.endsWith('.pyc')) pyc++;
 
@@ -190,7 +192,10 @@ export async function stageRelease(ctx: TaskContext, o: StageOptions): Promise<S
     if (needles.some((n) => data.includes(n))) leaks.push(relative(o.stageDir, f));
   }
   if (leaks.length > 0) {
-    throw new TaskFailure(`${leaks.length} staged file(s) still contain a build path (${o.forbidden.join(', ')}): ${leaks.slice(0, 5).join(', ')}${leaks.length > 5 ? ', ...' : ''}`, 'see the task log; a new kind of file records the build directory and needs a rule in src/packaging/stage.ts');
+    throw new TaskFailure(
+      `${leaks.length} staged file(s) still contain a build path (${o.forbidden.join(', ')}): ${leaks.slice(0, 5).join(', ')}${leaks.length > 5 ? ', ...' : ''}`,
+      'see the task log; a new kind of file records the build directory and needs a rule in src/packaging/stage.ts',
+    );
   }
   return { files, stripped, sanitized, shebangs, pyc, libcAdded };
 }

@@ -32,10 +32,7 @@ export class TarError extends TaskFailure {
   }
 }
 
-export type TarEntry =
-  | { type: 'dir'; path: string; mode: number }
-  | { type: 'file'; path: string; mode: number; data: Buffer }
-  | { type: 'symlink'; path: string; target: string };
+export type TarEntry = { type: 'dir'; path: string; mode: number } | { type: 'file'; path: string; mode: number; data: Buffer } | { type: 'symlink'; path: string; target: string };
 
 const BLOCK = 512;
 /** GNU tar's default blocking factor 20 x 512 bytes; archives end on this boundary. */
@@ -57,7 +54,8 @@ export function tarArchive(entries: readonly TarEntry[], mtime: number): Buffer 
   const normalised = entries.map((e) => ({ entry: e, ...normalise(e) }));
   const dotted = new Set(normalised.map((n) => n.dotted));
   if (dotted.size > 1) {
-    const a = normalised.find((n) => n.dotted)?.path, b = normalised.find((n) => !n.dotted)?.path;
+    const a = normalised.find((n) => n.dotted)?.path,
+      b = normalised.find((n) => !n.dotted)?.path;
     throw new TarError(`tar entries mix './' paths ('${a}') with bare paths ('${b}')`, "give every path the './' prefix, or none");
   }
   const seen = new Set<string>();
@@ -114,7 +112,8 @@ export function gzipDeterministic(data: Buffer): Buffer {
   const gz = gzipSync(data, { level: 9 });
   // RFC 1952 member header: ID1 ID2 CM FLG MTIME(4) XFL OS.
   if (gz[0] !== 0x1f || gz[1] !== 0x8b || gz[2] !== 8) throw new TarError('zlib did not write a gzip deflate header', 'this Node.js build has an unusual zlib; use an official Node.js 20+ build');
-  if (gz[3] !== 0 || gz.readUInt32LE(4) !== 0) throw new TarError('zlib wrote a gzip header with flags or an mtime, which would make the output depend on the build time', 'use an official Node.js 20+ build');
+  if (gz[3] !== 0 || gz.readUInt32LE(4) !== 0)
+    throw new TarError('zlib wrote a gzip header with flags or an mtime, which would make the output depend on the build time', 'use an official Node.js 20+ build');
   gz[9] = 3;
   return gz;
 }

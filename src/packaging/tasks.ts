@@ -161,7 +161,13 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
       rmSync(out, { recursive: true, force: true });
       mkdirSync(out, { recursive: true });
       const dir = join(out, portableName);
-      const report = await makePortable(ctx, { stagePrefix: join(ctx.path(P, 'stage'), n.prefix), outDir: dir, interpreter: `bin/python${minor}`, links: ['python3', `python${minor}`, `${n.name}3`], triplet: n.triplet });
+      const report = await makePortable(ctx, {
+        stagePrefix: join(ctx.path(P, 'stage'), n.prefix),
+        outDir: dir,
+        interpreter: `bin/python${minor}`,
+        links: ['python3', `python${minor}`, `${n.name}3`],
+        triplet: n.triplet,
+      });
       const epoch = sourceDateEpoch(ctx.env, r.srcDir);
       writeFileAtomic(join(out, tarball), gzipDeterministic(tarArchive(walkTree(dir, `${portableName}/`), epoch)));
       writeFileAtomic(join(out, 'portable.json'), json({ ...report, file: tarball, sourceDateEpoch: epoch }));
@@ -206,7 +212,10 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
       if (problems.length) throw new TaskFailure(`${problems.length} ELF policy violation(s): ${problems.slice(0, 3).join('; ')}`, 'see the task log for all of them');
       const maxGlibc = maxGlibcVersion(...checked) ?? 'none';
       ctx.log(`checked ${debCount} + ${portableCount} ELF files; highest symbol version needed: ${maxGlibc}`);
-      writeFileAtomic(ctx.path(P, 'elf-policy.json'), json({ elfFiles: { deb: debCount, portable: portableCount }, maxGlibc, executableStack: 0, boltNote: bolted, allowList: [...GLIBC_ALLOW].sort() }));
+      writeFileAtomic(
+        ctx.path(P, 'elf-policy.json'),
+        json({ elfFiles: { deb: debCount, portable: portableCount }, maxGlibc, executableStack: 0, boltNote: bolted, allowList: [...GLIBC_ALLOW].sort() }),
+      );
     },
   };
 
@@ -295,7 +304,9 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
         lines.push(probeVerdict(await run([`${home}/python3`, '/tmp/probe.py'])));
         lines.push(`pip: ${(await run([`${home}/bin/pip${minor}`, '--version'])).trim().split('\n').pop()}`);
         await run([`${home}/bin/python${minor}`, '-m', 'venv', '/tmp/moved-venv']);
-        lines.push(`venv: ${(await run(['/tmp/moved-venv/bin/python', '-c', 'import ssl, sqlite3, ctypes, sys; print(sys.prefix, ssl.OPENSSL_VERSION, sqlite3.sqlite_version)'])).trim().split('\n').pop()}`);
+        lines.push(
+          `venv: ${(await run(['/tmp/moved-venv/bin/python', '-c', 'import ssl, sqlite3, ctypes, sys; print(sys.prefix, ssl.OPENSSL_VERSION, sqlite3.sqlite_version)'])).trim().split('\n').pop()}`,
+        );
         return lines;
       });
       if (!out[0]!.startsWith('probe: OK')) throw new TaskFailure(`the moved portable directory failed its probes: ${out[0]}`, `see ${relative(ctx.root, ctx.logPath)}`);
@@ -368,7 +379,12 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
 
 /** The probe's last `probe:` line (its verdict), or 'probe: no result'. */
 function probeVerdict(output: string): string {
-  return output.split('\n').filter((l) => l.startsWith('probe:')).pop() ?? 'probe: no result';
+  return (
+    output
+      .split('\n')
+      .filter((l) => l.startsWith('probe:'))
+      .pop() ?? 'probe: no result'
+  );
 }
 
 /**
@@ -439,7 +455,9 @@ export function maintainerScripts(prefix: string, minor: string): { postinst: st
       'fi',
       '',
     ].join('\n'),
-    prerm: ['#!/bin/sh', 'set -e', 'if [ "$1" = remove ] || [ "$1" = upgrade ] || [ "$1" = deconfigure ]; then', `\tfind ${prefix} -depth -type d -name __pycache__ -exec rm -rf {} +`, 'fi', ''].join('\n'),
+    prerm: ['#!/bin/sh', 'set -e', 'if [ "$1" = remove ] || [ "$1" = upgrade ] || [ "$1" = deconfigure ]; then', `\tfind ${prefix} -depth -type d -name __pycache__ -exec rm -rf {} +`, 'fi', ''].join(
+      '\n',
+    ),
   };
 }
 
@@ -471,4 +489,3 @@ function changelog(n: ReleaseNames, maintainer: string, epoch: number, source: R
   const what = source.sha256 ? `the source pinned by sha256 ${source.sha256}` : `${source.kind ?? 'the'} source`;
   return `${n.name} (${n.debVersion}) unstable; urgency=medium\n\n  * Built by pyston-build from ${what.replace(/ (sha256 )/, '\n    $1')}.\n\n -- ${maintainer}  ${date}\n`;
 }
-

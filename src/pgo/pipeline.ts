@@ -131,7 +131,10 @@ export function pgoTasks(spec: PgoSpec): PgoTasks {
     outputs: [profileOutput(spec)],
     async run(ctx) {
       if (!clang) return; // gcc merges into the .gcda files itself, at each exit.
-      const files = readdirSync(ctx.path(raw)).filter((f) => f.endsWith('.profraw')).sort().map((f) => ctx.path(raw, f));
+      const files = readdirSync(ctx.path(raw))
+        .filter((f) => f.endsWith('.profraw'))
+        .sort()
+        .map((f) => ctx.path(raw, f));
       await ctx.exec(spec.profileTool.command ?? spec.profileTool.name, ['merge', `--output=${ctx.path(profileOutput(spec))}`, ...files], { jobserver: false });
     },
   };
@@ -165,7 +168,8 @@ async function validateClang(spec: PgoSpec, ctx: TaskContext): Promise<Record<st
   const functions = num(/Total functions:\s*(\d+)/);
   const maxCount = num(/Maximum function count:\s*(\d+)/);
   const totalCount = num(/Total count:\s*(\d+)/) ?? num(/Total number of blocks:\s*(\d+)/);
-  if (!functions || !maxCount) throw new TaskFailure(`the merged profile ${profile} is empty (functions: ${functions ?? 0}, maximum count: ${maxCount ?? 0})`, 'the training run did not exercise the instrumented build');
+  if (!functions || !maxCount)
+    throw new TaskFailure(`the merged profile ${profile} is empty (functions: ${functions ?? 0}, maximum count: ${maxCount ?? 0})`, 'the training run did not exercise the instrumented build');
   const hot = await capture(ctx, tool, ['show', '--counts', `--function=${spec.hotFunction}`, profile]);
   const hotCount = Number(/Function count:\s*(\d+)/.exec(hot)?.[1] ?? 0);
   const blocks = [...hot.matchAll(/Block counts:\s*\[([^\]]*)\]/g)].flatMap((m) => m[1]!.split(',').map((x) => Number(x.trim()) || 0));
@@ -173,14 +177,24 @@ async function validateClang(spec: PgoSpec, ctx: TaskContext): Promise<Record<st
   if (hotCount === 0 && blockSum === 0) {
     throw new TaskFailure(`the profile has no counts for ${spec.hotFunction}, the build's hot core`, 'the training run must execute the hot code in the instrumented build');
   }
-  return { family: 'clang', profile: profileOutput(spec), functions, maxFunctionCount: maxCount, totalCount: totalCount ?? null, hotFunction: spec.hotFunction, hotFunctionCount: hotCount, hotFunctionBlockCountSum: blockSum };
+  return {
+    family: 'clang',
+    profile: profileOutput(spec),
+    functions,
+    maxFunctionCount: maxCount,
+    totalCount: totalCount ?? null,
+    hotFunction: spec.hotFunction,
+    hotFunctionCount: hotCount,
+    hotFunctionBlockCountSum: blockSum,
+  };
 }
 
 function validateGcc(spec: PgoSpec, ctx: TaskContext): Record<string, unknown> {
   const got = count(ctx.path(spec.dir, 'gcda'), '.gcda');
   if (got.files === 0) throw new TaskFailure('the gcc profile is empty (no .gcda files)', 'the training run did not exercise the instrumented build');
   const hot = findGcda(ctx.path(spec.dir, 'gcda'), spec.hotObject);
-  if (!hot || statSync(hot).size === 0) throw new TaskFailure(`no profile data for ${spec.hotFunction} (no ${spec.hotObject}.gcda)`, 'the training run must execute the hot code in the instrumented build');
+  if (!hot || statSync(hot).size === 0)
+    throw new TaskFailure(`no profile data for ${spec.hotFunction} (no ${spec.hotObject}.gcda)`, 'the training run must execute the hot code in the instrumented build');
   return { family: 'gcc', gcdaFiles: got.files, gcdaBytes: got.bytes, hotFunction: spec.hotFunction, hotFile: hot.slice(ctx.root.length + 1) };
 }
 

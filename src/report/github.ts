@@ -104,11 +104,11 @@ export class GithubReporter implements Reporter {
       case 'finish': {
         const r = this.#running.get(e.id);
         this.#running.delete(e.id);
-        this.#group(`${e.id} (${formatDuration(e.durationMs)})`, [
-          `reason: ${r === undefined ? 'unknown' : formatReason(r.reason)}`,
-          `duration: ${formatDuration(e.durationMs)}`,
-          ...(r === undefined ? [] : [`log: ${r.logPath}`]),
-        ], r?.tail ?? []);
+        this.#group(
+          `${e.id} (${formatDuration(e.durationMs)})`,
+          [`reason: ${r === undefined ? 'unknown' : formatReason(r.reason)}`, `duration: ${formatDuration(e.durationMs)}`, ...(r === undefined ? [] : [`log: ${r.logPath}`])],
+          r?.tail ?? [],
+        );
         return;
       }
       case 'fail':
@@ -153,13 +153,17 @@ export class GithubReporter implements Reporter {
     // The group shows more context than the 40-line failure block when we
     // collected it; the block (on `err`) is the same in every mode.
     const tail = r !== undefined && r.tail.length > e.logTail.length ? r.tail : e.logTail;
-    this.#group(`${e.id} (FAILED after ${formatDuration(e.durationMs)})`, [
-      `reason: ${r === undefined ? 'unknown' : formatReason(r.reason)}`,
-      `duration: ${formatDuration(e.durationMs)}`,
-      `error: ${e.message}`,
-      ...(e.hint ? [`hint: ${e.hint}`] : []),
-      `log: ${e.logPath}`,
-    ], tail);
+    this.#group(
+      `${e.id} (FAILED after ${formatDuration(e.durationMs)})`,
+      [
+        `reason: ${r === undefined ? 'unknown' : formatReason(r.reason)}`,
+        `duration: ${formatDuration(e.durationMs)}`,
+        `error: ${e.message}`,
+        ...(e.hint ? [`hint: ${e.hint}`] : []),
+        `log: ${e.logPath}`,
+      ],
+      tail,
+    );
 
     if (this.#errorAnnotations < MAX_ANNOTATIONS) {
       this.#errorAnnotations++;
@@ -241,7 +245,10 @@ export class GithubReporter implements Reporter {
 
       for (const f of this.#failures.slice(0, MAX_SUMMARY_FAILURES)) {
         const tail = f.logTail.slice(-40).map((l) => cleanLine(l, false));
-        s.addDetails(escapeHtml(`task ${f.id} failed: ${f.message.split('\n')[0] ?? ''}`), `\n\n<pre>${escapeHtml([...(f.hint ? [`hint: ${f.hint}`] : []), `log: ${f.logPath}`, ...tail].join('\n'))}</pre>\n\n`);
+        s.addDetails(
+          escapeHtml(`task ${f.id} failed: ${f.message.split('\n')[0] ?? ''}`),
+          `\n\n<pre>${escapeHtml([...(f.hint ? [`hint: ${f.hint}`] : []), `log: ${f.logPath}`, ...tail].join('\n'))}</pre>\n\n`,
+        );
       }
       await s.write();
     } catch {

@@ -54,9 +54,7 @@ export class PlainReporter implements Reporter {
         writeLines(this.#out, [`${p.green('[done]')} ${e.id} ${formatDuration(e.durationMs)}`]);
         return;
       case 'fail':
-        writeLines(this.#out, [
-          `${p.red('[fail]')} ${e.id} ${formatDuration(e.durationMs)}: ${cleanLine(firstLine(e.message), this.#color)}`,
-        ]);
+        writeLines(this.#out, [`${p.red('[fail]')} ${e.id} ${formatDuration(e.durationMs)}: ${cleanLine(firstLine(e.message), this.#color)}`]);
         writeLines(this.#err, formatFailureBlock(e, { color: this.#color }));
         return;
       case 'cancel':

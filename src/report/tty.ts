@@ -78,11 +78,7 @@ class Latch<T> {
 type Begin = { readonly kind: 'started' } | { readonly kind: 'cancelled'; readonly because: string } | { readonly kind: 'never' };
 
 /** How a started task ends. */
-type End =
-  | { readonly kind: 'finished' }
-  | { readonly kind: 'failed'; readonly message: string }
-  | { readonly kind: 'cancelled'; readonly because: string }
-  | { readonly kind: 'interrupted' };
+type End = { readonly kind: 'finished' } | { readonly kind: 'failed'; readonly message: string } | { readonly kind: 'cancelled'; readonly because: string } | { readonly kind: 'interrupted' };
 
 /** How the header ends. */
 type HeaderEnd = 'ok' | 'failed' | 'interrupted' | 'stopped';

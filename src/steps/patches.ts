@@ -48,7 +48,8 @@ export function readPatch(file: string): Patch {
   const data = readFileSync(file);
   const text = data.toString('utf8');
   const header = text.split(/^--- /m)[0]!.trim();
-  if (!header || !/^(diff |--- )/m.test(text)) throw new PbError(`patch ${file} has no header saying why it exists, or no diff`, 'start the file with a paragraph that says what it changes and why, then the unified diff');
+  if (!header || !/^(diff |--- )/m.test(text))
+    throw new PbError(`patch ${file} has no header saying why it exists, or no diff`, 'start the file with a paragraph that says what it changes and why, then the unified diff');
   return { file, name: basename(file), why: header.replace(/\s+/g, ' '), sha256: sha256(data) };
 }
 
@@ -57,7 +58,9 @@ export function patchSetFor(flavor: string, version: string, dir: string = patch
   const id = `${flavor}-${version}`;
   const setDir = join(dir, id);
   if (!existsSync(setDir)) return undefined;
-  const files = readdirSync(setDir).filter((f) => f.endsWith('.patch')).sort();
+  const files = readdirSync(setDir)
+    .filter((f) => f.endsWith('.patch'))
+    .sort();
   if (files.length === 0) return undefined;
   return { id, patches: files.map((f) => readPatch(join(setDir, f))) };
 }

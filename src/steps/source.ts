@@ -20,9 +20,7 @@ import { packageRoot } from './paths.js';
 import { describePatches, patchSetFor, patchTask } from './patches.js';
 import { archiveFlavor, detectFlavor, flavorOfPin, type Flavor } from '../flavors/index.js';
 
-export type Mirror =
-  | { readonly kind: 'url'; readonly url: string }
-  | { readonly kind: 'apt-source'; readonly package: string; readonly release: string; readonly file: string };
+export type Mirror = { readonly kind: 'url'; readonly url: string } | { readonly kind: 'apt-source'; readonly package: string; readonly release: string; readonly file: string };
 
 export interface Pin {
   readonly name: string;
@@ -32,7 +30,6 @@ export interface Pin {
   readonly sha256: string;
   readonly mirrors: readonly Mirror[];
 }
-
 
 export type SourceSpec =
   | { readonly kind: 'checkout'; readonly dir: string; readonly flavor: Flavor; readonly version: string }
@@ -79,7 +76,10 @@ export function resolveSource(opts: { root: string; source: string; pin: string 
       st = statSync(p);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new PbError(`--source: '${opts.source}' ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? errorMessage(e)})`}`, 'pass a CPython/Pyston checkout directory or a .tar.gz/.tgz/.tar.xz archive');
+      throw new PbError(
+        `--source: '${opts.source}' ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? errorMessage(e)})`}`,
+        'pass a CPython/Pyston checkout directory or a .tar.gz/.tgz/.tar.xz archive',
+      );
     }
     if (st.isDirectory()) {
       if (!isCheckout(p)) throw new PbError(`--source: '${opts.source}' is not a CPython or Pyston checkout (no configure and Include/patchlevel.h)`, 'pass the top directory of the source tree');
@@ -87,8 +87,10 @@ export function resolveSource(opts: { root: string; source: string; pin: string 
       return { kind: 'checkout', dir: p, flavor: detectFlavor(p), version: checkoutVersion(p) };
     }
     // stat, not open: a FIFO or a device would block (or never end) the first read, even a dry run's digest.
-    if (!st.isFile()) throw new PbError(`--source: '${opts.source}' is ${kindOf(st)}, not a regular file or a directory`, 'pass a CPython/Pyston checkout directory or a .tar.gz/.tgz/.tar.xz archive file');
-    if (!/\.(tgz|tar\.gz|tar\.xz|tar\.bz2|tar)$/.test(p)) throw new PbError(`--source: '${opts.source}' is neither a directory nor a .tgz/.tar.gz/.tar.xz archive`, 'pass a checkout directory or a source archive');
+    if (!st.isFile())
+      throw new PbError(`--source: '${opts.source}' is ${kindOf(st)}, not a regular file or a directory`, 'pass a CPython/Pyston checkout directory or a .tar.gz/.tgz/.tar.xz archive file');
+    if (!/\.(tgz|tar\.gz|tar\.xz|tar\.bz2|tar)$/.test(p))
+      throw new PbError(`--source: '${opts.source}' is neither a directory nor a .tgz/.tar.gz/.tar.xz archive`, 'pass a checkout directory or a source archive');
     return { kind: 'archive', file: p };
   }
   if (isCheckout(opts.root) && assertReadableVersion(opts.root)) return { kind: 'checkout', dir: opts.root, flavor: detectFlavor(opts.root), version: checkoutVersion(opts.root) };
@@ -171,7 +173,9 @@ export async function fetchPinned(pin: Pin, dest: string, ctx: TaskContext): Pro
   const mismatch = failures.find((f) => f.includes('sha256 mismatch'));
   throw new TaskFailure(
     `could not fetch ${pin.archive} (${pin.name} ${pin.version}) from any mirror: ${failures.join('; ')}`,
-    mismatch ? 'a mirror served different bytes than the pin; check the pin and the mirror' : "run 'pyston-build setup' (it adds Debian's deb-src entry for apt-get source), or pass --source DIR|ARCHIVE",
+    mismatch
+      ? 'a mirror served different bytes than the pin; check the pin and the mirror'
+      : "run 'pyston-build setup' (it adds Debian's deb-src entry for apt-get source), or pass --source DIR|ARCHIVE",
   );
 }
 
@@ -185,7 +189,8 @@ export async function unpack(archive: string, destDir: string, topDir: string | 
     await x({ file: archive, cwd: tmp, strict: true, preserveOwner: false });
     const entries = readdirSync(tmp);
     const top = topDir ?? (entries.length === 1 ? entries[0] : undefined);
-    if (!top || !existsSync(join(tmp, top))) throw new TaskFailure(`${basename(archive)} does not unpack to one top directory${topDir ? ` named ${topDir}` : ''} (got: ${entries.slice(0, 5).join(', ')})`);
+    if (!top || !existsSync(join(tmp, top)))
+      throw new TaskFailure(`${basename(archive)} does not unpack to one top directory${topDir ? ` named ${topDir}` : ''} (got: ${entries.slice(0, 5).join(', ')})`);
     const found = detectFlavor(join(tmp, top));
     if (flavor && found !== flavor) {
       throw new TaskFailure(`${basename(archive)} holds a ${found.title} tree, but its name says ${flavor.title}`, `name a Pyston archive pyston-<version>.tar.*, and any other archive otherwise`);

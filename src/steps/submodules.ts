@@ -192,7 +192,10 @@ function planSubs(o: SubmoduleOptions): Plan[] {
 function checkPlain(checkout: string, path: string): string {
   const dir = join(checkout, path);
   if (!existsSync(dir) || readdirSync(dir).length === 0) {
-    throw new TaskFailure(`submodule ${path}: ${dir} is empty, and ${checkout} is not a git checkout to fetch it into`, `clone the source with git (git clone --recurse-submodules), or put ${path}'s files there`);
+    throw new TaskFailure(
+      `submodule ${path}: ${dir} is empty, and ${checkout} is not a git checkout to fetch it into`,
+      `clone the source with git (git clone --recurse-submodules), or put ${path}'s files there`,
+    );
   }
   return 'not a git checkout: used as it is';
 }
@@ -278,7 +281,10 @@ async function syncOne(ctx: TaskContext, o: SubmoduleOptions, s: Sub): Promise<s
   const head = await git(ctx, dir, ['rev-parse', 'HEAD']);
   const changes = await changesOf(ctx, dir);
   if (head !== s.commit || changes.length > 0) {
-    throw new TaskFailure(`submodule ${s.path}: after the sync it is at ${short(head)}${changes.length ? ` with ${changes.length} changed files` : ''}, not at its pin ${short(s.commit)} with a clean tree`, `see the log; git -C ${dir} status says what is there`);
+    throw new TaskFailure(
+      `submodule ${s.path}: after the sync it is at ${short(head)}${changes.length ? ` with ${changes.length} changed files` : ''}, not at its pin ${short(s.commit)} with a clean tree`,
+      `see the log; git -C ${dir} status says what is there`,
+    );
   }
   await register(ctx, o.checkout, s);
   ctx.log(`${s.path} checked out at its pin ${s.commit}`);
@@ -329,7 +335,10 @@ async function fetchCommit(ctx: TaskContext, dir: string, s: Sub): Promise<void>
     await git(ctx, dir, [...allow, 'fetch', '--no-tags', ...(shallow ? ['--unshallow'] : []), from, '+refs/heads/*:refs/remotes/origin/*', '+refs/tags/*:refs/tags/*']);
   } catch (e) {
     if (!(e instanceof TaskFailure) || e.reason.kind !== 'exit') throw e;
-    throw new TaskFailure(`submodule ${s.path}: cannot fetch ${from}${rewritten}: ${gitComplaint(ctx)}`, 'check the URL and the network, or map it onto a mirror (submodules.mirror, submodules.rewrite)');
+    throw new TaskFailure(
+      `submodule ${s.path}: cannot fetch ${from}${rewritten}: ${gitComplaint(ctx)}`,
+      'check the URL and the network, or map it onto a mirror (submodules.mirror, submodules.rewrite)',
+    );
   }
   if (!(await has())) {
     throw new TaskFailure(`submodule ${s.path}: ${from}${rewritten} has no commit ${s.commit}`, 'the superproject pins a commit the remote lacks: update the mirror, or fix the gitlink');

@@ -73,7 +73,14 @@ export function variantFlags(i: FlagInputs): VariantFlags {
   const sharedArg = v.shared ? ['--enable-shared'] : [];
   // A packaged build links the system's expat rather than CPython's copy, as
   // Debian policy (and lintian's embedded-library) requires of a package.
-  const configureArgs = [...flavorArgs, ...(v.kind === 'dbg' ? ['--with-pydebug'] : []), ...(lto ? ['--with-lto'] : []), ...(v.packaged ? ['--with-system-expat'] : []), ...sharedArg, ...i.configureExtra];
+  const configureArgs = [
+    ...flavorArgs,
+    ...(v.kind === 'dbg' ? ['--with-pydebug'] : []),
+    ...(lto ? ['--with-lto'] : []),
+    ...(v.packaged ? ['--with-system-expat'] : []),
+    ...sharedArg,
+    ...i.configureExtra,
+  ];
   const instrumentedConfigureArgs = [...flavorArgs, ...sharedArg, ...i.configureExtra];
   const shared = isShared(configureArgs);
   const gcc = i.family === 'gcc';
@@ -107,7 +114,10 @@ export function variantFlags(i: FlagInputs): VariantFlags {
   // PY_CORE_CFLAGS, PY_BUILTIN_MODULE_CFLAGS and LINKCC, as make
   // command-line variables that extend the Makefile's own definitions. A
   // shared libpython stays PIC.
-  const noPie = bolt && !shared ? ['PY_CORE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE -fno-pie', 'PY_BUILTIN_MODULE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE_BUILTIN -fno-pie', 'LINKCC=$(PURIFY) $(MAINCC) -no-pie'] : [];
+  const noPie =
+    bolt && !shared
+      ? ['PY_CORE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE -fno-pie', 'PY_BUILTIN_MODULE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE_BUILTIN -fno-pie', 'LINKCC=$(PURIFY) $(MAINCC) -no-pie']
+      : [];
   // A shared libpython: the installed interpreter must load its own library,
   // never a system one with the same soname (Debian's libpython3.11 package
   // has one, and the loader falls back to it silently). So the interpreter

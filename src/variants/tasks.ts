@@ -157,7 +157,9 @@ function configureAndMake(o: {
       outputs: [`${o.buildDir}/Makefile`, `${o.buildDir}/pyconfig.h`],
       async run(ctx) {
         // A missing library would not fail configure: the module would just be left out.
-        const missing = Object.entries(opts.systemKeys()).filter(([, v]) => v === 'missing').map(([k]) => k.replace(/^pkg:/, ''));
+        const missing = Object.entries(opts.systemKeys())
+          .filter(([, v]) => v === 'missing')
+          .map(([k]) => k.replace(/^pkg:/, ''));
         if (missing.length > 0) {
           throw new TaskFailure(`missing build libraries: ${missing.join(' ')}`, `run: npx pyston-build setup ${opts.variant.name} (or apt-get install -y ${missing.join(' ')})`);
         }
@@ -193,7 +195,18 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
   const def = opts.variant;
   const v = def.name;
   const tc = opts.toolchain;
-  const f = variantFlags({ variant: def, flavor: opts.flavor, family: tc.family, arch: opts.arch, pgo: opts.pgo, lto: opts.lto, bolt: opts.bolt.enabled, configureExtra: opts.configureExtra, root: opts.root, srcDir: opts.source.srcDir });
+  const f = variantFlags({
+    variant: def,
+    flavor: opts.flavor,
+    family: tc.family,
+    arch: opts.arch,
+    pgo: opts.pgo,
+    lto: opts.lto,
+    bolt: opts.bolt.enabled,
+    configureExtra: opts.configureExtra,
+    root: opts.root,
+    srcDir: opts.source.srcDir,
+  });
   const buildDir = f.dirs.build;
   const release = def.packaged;
   const installDir = release ? `${f.dirs.install}${opts.releasePrefix}` : `${f.dirs.install}/usr`;
@@ -234,7 +247,12 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
       profileTool: tc.family === 'clang' ? tc.llvm['llvm-profdata'] : { name: 'gcov-dump', package: 'gcc' },
       instrumentedTask: `${v}:pgo:instrumented:make`,
       // A shared build's instrumented python must load the instrumented libpython beside it.
-      train: { file: join(opts.root, f.dirs.pgoBuild, 'python'), args: train.args, cwd: join(opts.root, f.dirs.pgoBuild), ...(shared ? { env: { LD_LIBRARY_PATH: join(opts.root, f.dirs.pgoBuild) } } : {}) },
+      train: {
+        file: join(opts.root, f.dirs.pgoBuild, 'python'),
+        args: train.args,
+        cwd: join(opts.root, f.dirs.pgoBuild),
+        ...(shared ? { env: { LD_LIBRARY_PATH: join(opts.root, f.dirs.pgoBuild) } } : {}),
+      },
       trainInputs: train.inputs,
       hotFunction: opts.flavor.hotFunction,
       hotObject: opts.flavor.hotObject,
@@ -248,7 +266,21 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
 
   if (bolt) Object.assign(config, { bolt: true, shared });
   tasks.push(
-    ...configureAndMake({ prefix: v, buildDir, installDir, ...(release ? { installPrefix: opts.releasePrefix } : {}), args, env: buildEnv(tc, f.final, f.lto), deps, configureDeps, opts, config, makeArgs, relativeSource: release, fromClean: f.pgo }),
+    ...configureAndMake({
+      prefix: v,
+      buildDir,
+      installDir,
+      ...(release ? { installPrefix: opts.releasePrefix } : {}),
+      args,
+      env: buildEnv(tc, f.final, f.lto),
+      deps,
+      configureDeps,
+      opts,
+      config,
+      makeArgs,
+      relativeSource: release,
+      fromClean: f.pgo,
+    }),
   );
   const destdir = release ? [`DESTDIR=${join(opts.root, f.dirs.install)}`] : [];
   const minor = opts.source.version.split('.').slice(0, 2).join('.');
@@ -262,7 +294,13 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
     boltReport = b.tasks.report;
     boltInstall.push(...b.install.map((i) => ({ from: i.from, to: `${installDir}/${i.to}` })));
   }
-  const boltOff = !def.bolt ? (def.stock ? "the stock variants are built without BOLT, as Pyston's Makefile builds them" : 'BOLT applies to the opt and release variants only') : !opts.bolt.enabled ? opts.bolt.reason : 'not configured';
+  const boltOff = !def.bolt
+    ? def.stock
+      ? "the stock variants are built without BOLT, as Pyston's Makefile builds them"
+      : 'BOLT applies to the opt and release variants only'
+    : !opts.bolt.enabled
+      ? opts.bolt.reason
+      : 'not configured';
   tasks.push(
     {
       id: `${v}:install`,
@@ -348,7 +386,10 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
  * is a failure, never a silent pass.
  */
 export function probeVerdict(log: string): { ok: boolean; line: string } {
-  const line = log.split('\n').filter((l) => l.startsWith('probe:')).pop();
+  const line = log
+    .split('\n')
+    .filter((l) => l.startsWith('probe:'))
+    .pop();
   if (line === undefined) return { ok: false, line: 'probe: no verdict' };
   return { ok: /^probe: OK\b/.test(line), line };
 }

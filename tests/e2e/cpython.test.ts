@@ -35,111 +35,134 @@ describe('CPython 3.11.2 from the embedded pin', () => {
   const root = tmpProject('pb-e2e-');
   projects.push(root);
 
-  it('builds unopt and runs the probes', () => {
-    const r = cli(['-C', root, 'unopt', '-j', '2'], { timeout: 20 * MIN });
-    expect(r.status, r.stderr + r.stdout.slice(-3000)).toBe(0);
-    expect(readFileSync(join(root, 'build/unopt_probe.txt'), 'utf8')).toMatch(/^probe: OK/);
-    passed();
-  }, 25 * MIN);
+  it(
+    'builds unopt and runs the probes',
+    () => {
+      const r = cli(['-C', root, 'unopt', '-j', '2'], { timeout: 20 * MIN });
+      expect(r.status, r.stderr + r.stdout.slice(-3000)).toBe(0);
+      expect(readFileSync(join(root, 'build/unopt_probe.txt'), 'utf8')).toMatch(/^probe: OK/);
+      passed();
+    },
+    25 * MIN,
+  );
 
-  it('builds all (opt: PGO + LTO + BOLT), links pyston3, and the interpreter works', () => {
-    const r = cli(['-C', root, 'all', '-j', '2'], { timeout: 40 * MIN });
-    expect(r.status, r.stderr + r.stdout.slice(-3000)).toBe(0);
-    const summary = JSON.parse(readFileSync(join(root, 'build/opt_pgo/summary.json'), 'utf8')) as { hotFunction: string; hotFunctionBlockCountSum?: number; functions?: number };
-    expect(summary.hotFunction).toBe('_PyEval_EvalFrameDefault');
-    expect(readFileSync(join(root, 'build/opt_probe.txt'), 'utf8')).toMatch(/^probe: OK/);
-    // BOLT ran, left its evidence, and the installed interpreter is the BOLTed one.
-    const bolt = JSON.parse(readFileSync(join(root, 'build/opt_bolt/report.json'), 'utf8'));
-    expect(bolt.bolted, JSON.stringify(bolt)).toBe(true);
-    expect(bolt.files.python.coverage.percent).toBeGreaterThanOrEqual(20);
-    const installed = realpathSync(join(root, 'build/opt_install/usr/bin/python3.11'));
-    const elf = readElf(installed);
-    expect(hasSection(elf, '.note.bolt_info')).toBe(true);
-    expect(stackPolicy(elf)).toBe('ok');
-    const report = JSON.parse(readFileSync(join(root, 'build/opt_report.json'), 'utf8'));
-    expect(report.bolt.bolted).toBe(true);
-    expect(report.pgo.enabled).toBe(true);
-    expect(report.probe).toMatch(/^probe: OK/);
-    const py = spawnSync(join(root, 'pyston3'), ['-c', 'import ssl, sqlite3; print(1)'], { encoding: 'utf8' });
-    expect(py.stdout).toBe('1\n');
-    const flags = spawnSync(join(root, 'pyston3'), ['-c', 'import sysconfig; print(sysconfig.get_config_var("CONFIG_ARGS"))'], { encoding: 'utf8' });
-    expect(flags.stdout).toContain('--with-lto');
-    const again = cli(['-C', root, 'all', '-j', '2']);
-    expect(again.stdout).toMatch(/^ok: 0 ran, \d+ up to date/m);
-    passed();
-  }, 45 * MIN);
+  it(
+    'builds all (opt: PGO + LTO + BOLT), links pyston3, and the interpreter works',
+    () => {
+      const r = cli(['-C', root, 'all', '-j', '2'], { timeout: 40 * MIN });
+      expect(r.status, r.stderr + r.stdout.slice(-3000)).toBe(0);
+      const summary = JSON.parse(readFileSync(join(root, 'build/opt_pgo/summary.json'), 'utf8')) as { hotFunction: string; hotFunctionBlockCountSum?: number; functions?: number };
+      expect(summary.hotFunction).toBe('_PyEval_EvalFrameDefault');
+      expect(readFileSync(join(root, 'build/opt_probe.txt'), 'utf8')).toMatch(/^probe: OK/);
+      // BOLT ran, left its evidence, and the installed interpreter is the BOLTed one.
+      const bolt = JSON.parse(readFileSync(join(root, 'build/opt_bolt/report.json'), 'utf8'));
+      expect(bolt.bolted, JSON.stringify(bolt)).toBe(true);
+      expect(bolt.files.python.coverage.percent).toBeGreaterThanOrEqual(20);
+      const installed = realpathSync(join(root, 'build/opt_install/usr/bin/python3.11'));
+      const elf = readElf(installed);
+      expect(hasSection(elf, '.note.bolt_info')).toBe(true);
+      expect(stackPolicy(elf)).toBe('ok');
+      const report = JSON.parse(readFileSync(join(root, 'build/opt_report.json'), 'utf8'));
+      expect(report.bolt.bolted).toBe(true);
+      expect(report.pgo.enabled).toBe(true);
+      expect(report.probe).toMatch(/^probe: OK/);
+      const py = spawnSync(join(root, 'pyston3'), ['-c', 'import ssl, sqlite3; print(1)'], { encoding: 'utf8' });
+      expect(py.stdout).toBe('1\n');
+      const flags = spawnSync(join(root, 'pyston3'), ['-c', 'import sysconfig; print(sysconfig.get_config_var("CONFIG_ARGS"))'], { encoding: 'utf8' });
+      expect(flags.stdout).toContain('--with-lto');
+      const again = cli(['-C', root, 'all', '-j', '2']);
+      expect(again.stdout).toMatch(/^ok: 0 ran, \d+ up to date/m);
+      passed();
+    },
+    45 * MIN,
+  );
 
-  it('packages the release: a verified .deb, a portable tarball, SHA256SUMS and build-info.json, reproducibly', () => {
-    const r = cli(['-C', root, 'package', '-j', '2'], { timeout: 50 * MIN });
-    expect(r.status, r.stderr + r.stdout.slice(-3000)).toBe(0);
-    const dist = join(root, 'build/dist/cpython-3.11.2');
-    const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
-    const triplet = process.arch === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu';
-    const deb = `cpython_3.11.2-1_${arch}.deb`;
-    const tgz = `cpython-3.11.2-${triplet}.tar.gz`;
-    expect(readdirSync(dist).sort()).toEqual(['SHA256SUMS', 'build-info.json', deb, tgz].sort());
-    const sums = spawnSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: dist, encoding: 'utf8' });
-    expect(sums.status, sums.stdout + sums.stderr).toBe(0);
-    const info = JSON.parse(readFileSync(join(dist, 'build-info.json'), 'utf8'));
-    expect(info).toMatchObject({ name: 'cpython', version: '3.11.2', debVersion: '3.11.2-1', architecture: arch, prefix: '/usr/lib/cpython' });
-    expect(info.optimizations).toEqual({ pgo: true, lto: true, bolt: process.arch === 'x64' });
-    expect(info.source.sha256).toBe('2411c74bda5bbcfcddaf4531f66d1adc73f247f529aee981b029513aefdbf849');
-    expect(info.elf.maxGlibc).toMatch(/^GLIBC_2\.\d+$/);
-    expect(info.deb.depends.some((d: string) => /^libc6 \(>= 2\.\d+\)$/.test(d))).toBe(true);
-    expect(info.portable.bundled.map((b: { soname: string }) => b.soname)).toEqual(expect.arrayContaining(['libssl.so.3', 'libsqlite3.so.0', 'libffi.so.8']));
-    expect(info.artifacts.map((a: { file: string }) => a.file).sort()).toEqual([deb, tgz].sort());
-    // The checks ran on what was published.
-    expect(readFileSync(join(root, 'build/package/install-check.txt'), 'utf8')).toMatch(/^probe: OK/);
-    const moved = readFileSync(join(root, 'build/package/portable-check.txt'), 'utf8');
-    expect(moved).toMatch(/^probe: OK/);
-    expect(moved).toMatch(/^pip: pip \d+/m);
-    expect(moved).toMatch(/^venv: \/tmp\/moved-venv OpenSSL/m);
-    expect(readFileSync(join(root, 'build/package/lintian.txt'), 'utf8')).not.toMatch(/^E: /m);
-    // No build path in the sysconfig data of the .deb.
-    const contents = spawnSync('dpkg-deb', ['--fsys-tarfile', join(dist, deb)], { encoding: 'buffer', maxBuffer: 1 << 30 });
-    expect(contents.stdout.includes(Buffer.from(join(root, 'build')))).toBe(false);
-    // Rebuilding both packages from the same tree gives the same bytes.
-    const before = readFileSync(join(dist, 'SHA256SUMS'), 'utf8');
-    const again = cli(['-C', root, 'package', '-j', '2', '--force', 'package:deb', '--force', 'package:portable'], { timeout: 20 * MIN });
-    expect(again.status, again.stderr + again.stdout.slice(-2000)).toBe(0);
-    expect(again.stdout).toMatch(/package:deb/);
-    expect(readFileSync(join(dist, 'SHA256SUMS'), 'utf8')).toBe(before);
-    passed();
-  }, 75 * MIN);
+  it(
+    'packages the release: a verified .deb, a portable tarball, SHA256SUMS and build-info.json, reproducibly',
+    () => {
+      const r = cli(['-C', root, 'package', '-j', '2'], { timeout: 50 * MIN });
+      expect(r.status, r.stderr + r.stdout.slice(-3000)).toBe(0);
+      const dist = join(root, 'build/dist/cpython-3.11.2');
+      const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+      const triplet = process.arch === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu';
+      const deb = `cpython_3.11.2-1_${arch}.deb`;
+      const tgz = `cpython-3.11.2-${triplet}.tar.gz`;
+      expect(readdirSync(dist).sort()).toEqual(['SHA256SUMS', 'build-info.json', deb, tgz].sort());
+      const sums = spawnSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: dist, encoding: 'utf8' });
+      expect(sums.status, sums.stdout + sums.stderr).toBe(0);
+      const info = JSON.parse(readFileSync(join(dist, 'build-info.json'), 'utf8'));
+      expect(info).toMatchObject({ name: 'cpython', version: '3.11.2', debVersion: '3.11.2-1', architecture: arch, prefix: '/usr/lib/cpython' });
+      expect(info.optimizations).toEqual({ pgo: true, lto: true, bolt: process.arch === 'x64' });
+      expect(info.source.sha256).toBe('2411c74bda5bbcfcddaf4531f66d1adc73f247f529aee981b029513aefdbf849');
+      expect(info.elf.maxGlibc).toMatch(/^GLIBC_2\.\d+$/);
+      expect(info.deb.depends.some((d: string) => /^libc6 \(>= 2\.\d+\)$/.test(d))).toBe(true);
+      expect(info.portable.bundled.map((b: { soname: string }) => b.soname)).toEqual(expect.arrayContaining(['libssl.so.3', 'libsqlite3.so.0', 'libffi.so.8']));
+      expect(info.artifacts.map((a: { file: string }) => a.file).sort()).toEqual([deb, tgz].sort());
+      // The checks ran on what was published.
+      expect(readFileSync(join(root, 'build/package/install-check.txt'), 'utf8')).toMatch(/^probe: OK/);
+      const moved = readFileSync(join(root, 'build/package/portable-check.txt'), 'utf8');
+      expect(moved).toMatch(/^probe: OK/);
+      expect(moved).toMatch(/^pip: pip \d+/m);
+      expect(moved).toMatch(/^venv: \/tmp\/moved-venv OpenSSL/m);
+      expect(readFileSync(join(root, 'build/package/lintian.txt'), 'utf8')).not.toMatch(/^E: /m);
+      // No build path in the sysconfig data of the .deb.
+      const contents = spawnSync('dpkg-deb', ['--fsys-tarfile', join(dist, deb)], { encoding: 'buffer', maxBuffer: 1 << 30 });
+      expect(contents.stdout.includes(Buffer.from(join(root, 'build')))).toBe(false);
+      // Rebuilding both packages from the same tree gives the same bytes.
+      const before = readFileSync(join(dist, 'SHA256SUMS'), 'utf8');
+      const again = cli(['-C', root, 'package', '-j', '2', '--force', 'package:deb', '--force', 'package:portable'], { timeout: 20 * MIN });
+      expect(again.status, again.stderr + again.stdout.slice(-2000)).toBe(0);
+      expect(again.stdout).toMatch(/package:deb/);
+      expect(readFileSync(join(dist, 'SHA256SUMS'), 'utf8')).toBe(before);
+      passed();
+    },
+    75 * MIN,
+  );
 });
 
 describe('CPython 3.11.2, the optshared variant (PGO + BOLT of the executable and libpython, no LTO to save time)', () => {
   const root = tmpProject('pb-e2e-shared-');
   projects.push(root);
 
-  it('trains on its own instrumented libpython, BOLTs both files, and the installed interpreter loads its own library', () => {
-    const so = 'libpython3.11.so.1.0';
-    const r = cli(['-C', root, 'optshared', '-j', '2', '--set', 'lto=false'], { timeout: 30 * MIN });
-    expect(r.status, r.stderr + r.stdout.slice(-3000)).toBe(0);
-    const bolt = JSON.parse(readFileSync(join(root, 'build/optshared_bolt/report.json'), 'utf8'));
-    expect(bolt.bolted, JSON.stringify(bolt)).toBe(true);
-    expect(Object.keys(bolt.files).sort()).toEqual([so, 'python'].sort());
-    expect(bolt.files[so].coverage.percent).toBeGreaterThanOrEqual(20);
-    const usr = join(root, 'build/optshared_install/usr');
-    for (const f of [join(usr, 'lib', so), join(usr, 'bin/python3.11')]) {
-      const elf = readElf(realpathSync(f));
-      expect(hasSection(elf, '.note.bolt_info'), f).toBe(true);
-      expect(stackPolicy(elf), f).toBe('ok');
-    }
-    // Found through RUNPATH wherever the tree is, and never a system libpython with the same soname.
-    expect(readElf(join(usr, 'bin/python3.11')).runpath).toBe('$ORIGIN/../lib');
-    const maps = spawnSync(join(root, 'build/optshared_env/bin/python'), ['-c', 'print(open("/proc/self/maps").read())'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
-    const loaded = [...new Set(maps.stdout.split('\n').map((l) => l.split(/\s+/)[5] ?? '').filter((p) => p.includes('libpython')))];
-    expect(loaded).toEqual([realpathSync(join(usr, 'lib', so))]);
-    const probe = readFileSync(join(root, 'build/logs/optshared:probe.log'), 'utf8');
-    expect(probe).toMatch(new RegExp(`^ok libpython: .*/build/optshared_install/usr/lib/${so.replace(/\./g, '\\.')}$`, 'm'));
-    expect(readFileSync(join(root, 'build/optshared_probe.txt'), 'utf8')).toMatch(/^probe: OK/);
-    // Retraining changes the profile; make does not track it, so the rebuild must compile everything again.
-    const again = cli(['-C', root, 'optshared', '-j', '2', '--set', 'lto=false', '--force', 'optshared:pgo:train'], { timeout: 20 * MIN });
-    expect(again.status, again.stderr + again.stdout.slice(-3000)).toBe(0);
-    const make = readFileSync(join(root, 'build/logs/optshared:make.log'), 'utf8');
-    expect(make).toMatch(/^\$ make clean /m);
-    expect(make).toMatch(/-fprofile-use=.* -o Python\/ceval\.o /);
-    passed();
-  }, 45 * MIN);
+  it(
+    'trains on its own instrumented libpython, BOLTs both files, and the installed interpreter loads its own library',
+    () => {
+      const so = 'libpython3.11.so.1.0';
+      const r = cli(['-C', root, 'optshared', '-j', '2', '--set', 'lto=false'], { timeout: 30 * MIN });
+      expect(r.status, r.stderr + r.stdout.slice(-3000)).toBe(0);
+      const bolt = JSON.parse(readFileSync(join(root, 'build/optshared_bolt/report.json'), 'utf8'));
+      expect(bolt.bolted, JSON.stringify(bolt)).toBe(true);
+      expect(Object.keys(bolt.files).sort()).toEqual([so, 'python'].sort());
+      expect(bolt.files[so].coverage.percent).toBeGreaterThanOrEqual(20);
+      const usr = join(root, 'build/optshared_install/usr');
+      for (const f of [join(usr, 'lib', so), join(usr, 'bin/python3.11')]) {
+        const elf = readElf(realpathSync(f));
+        expect(hasSection(elf, '.note.bolt_info'), f).toBe(true);
+        expect(stackPolicy(elf), f).toBe('ok');
+      }
+      // Found through RUNPATH wherever the tree is, and never a system libpython with the same soname.
+      expect(readElf(join(usr, 'bin/python3.11')).runpath).toBe('$ORIGIN/../lib');
+      const maps = spawnSync(join(root, 'build/optshared_env/bin/python'), ['-c', 'print(open("/proc/self/maps").read())'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+      const loaded = [
+        ...new Set(
+          maps.stdout
+            .split('\n')
+            .map((l) => l.split(/\s+/)[5] ?? '')
+            .filter((p) => p.includes('libpython')),
+        ),
+      ];
+      expect(loaded).toEqual([realpathSync(join(usr, 'lib', so))]);
+      const probe = readFileSync(join(root, 'build/logs/optshared:probe.log'), 'utf8');
+      expect(probe).toMatch(new RegExp(`^ok libpython: .*/build/optshared_install/usr/lib/${so.replace(/\./g, '\\.')}$`, 'm'));
+      expect(readFileSync(join(root, 'build/optshared_probe.txt'), 'utf8')).toMatch(/^probe: OK/);
+      // Retraining changes the profile; make does not track it, so the rebuild must compile everything again.
+      const again = cli(['-C', root, 'optshared', '-j', '2', '--set', 'lto=false', '--force', 'optshared:pgo:train'], { timeout: 20 * MIN });
+      expect(again.status, again.stderr + again.stdout.slice(-3000)).toBe(0);
+      const make = readFileSync(join(root, 'build/logs/optshared:make.log'), 'utf8');
+      expect(make).toMatch(/^\$ make clean /m);
+      expect(make).toMatch(/-fprofile-use=.* -o Python\/ceval\.o /);
+      passed();
+    },
+    45 * MIN,
+  );
 });

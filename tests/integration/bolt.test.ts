@@ -34,7 +34,10 @@ function linkTask(shared = false): Task {
       await ctx.exec('sh', [join(FIX, 'configure')], { cwd: dir, env, jobserver: false });
       await ctx.exec('make', [], { cwd: dir, env });
       if (shared) {
-        await ctx.exec('gcc', [...CFLAGS.split(' '), '-fPIC', '-shared', ...LDFLAGS.split(' '), '-Wl,-soname,libhot.so', '-o', 'libhot.so', join(FIX, 'hot.c'), join(FIX, 'util.c'), `-I${FIX}`], { cwd: dir, jobserver: false });
+        await ctx.exec('gcc', [...CFLAGS.split(' '), '-fPIC', '-shared', ...LDFLAGS.split(' '), '-Wl,-soname,libhot.so', '-o', 'libhot.so', join(FIX, 'hot.c'), join(FIX, 'util.c'), `-I${FIX}`], {
+          cwd: dir,
+          jobserver: false,
+        });
         await ctx.exec('gcc', [...CFLAGS.split(' '), ...LDFLAGS.split(' '), '-I.', `-I${FIX}`, '-o', 'demo-shared', join(FIX, 'main.c'), '-L.', '-lhot'], { cwd: dir, jobserver: false });
       }
     },
@@ -57,7 +60,13 @@ function pipeline(root: string, o: Opts = {}) {
   const binaries: BoltBinary[] = o.shared
     ? [
         { name: 'demo-shared', input: join(c, 'demo-shared'), instrumented: join(c, 'demo-shared.inst'), output: join(c, 'demo-shared.bolt') },
-        { name: 'libhot.so', input: join(c, 'libhot.so'), instrumented: join(root, 'build/bolt/inst-lib/libhot.so'), output: join(root, 'build/bolt/lib/libhot.so'), extraApplyFlags: ['-jump-tables=none'] },
+        {
+          name: 'libhot.so',
+          input: join(c, 'libhot.so'),
+          instrumented: join(root, 'build/bolt/inst-lib/libhot.so'),
+          output: join(root, 'build/bolt/lib/libhot.so'),
+          extraApplyFlags: ['-jump-tables=none'],
+        },
       ]
     : [{ name: 'demo', input: join(c, 'demo'), instrumented: join(c, 'demo.inst'), output: join(c, 'demo.bolt') }];
   const exe = binaries[0]!;
@@ -126,14 +135,18 @@ describe('BOLT on an executable', () => {
   it('a result without PT_GNU_STACK fails verification (llvm-bolt 19 drops it with -use-gnu-stack)', async () => {
     const root = tmpProject();
     const r = await build(pipeline(root, { applyFlags: [...DEFAULT_APPLY_FLAGS, '-use-gnu-stack'] }), root);
-    expect(failOf(r)).toBe('bolt:verify: demo.bolt has no PT_GNU_STACK segment, so the loader would give it an executable stack (drop -use-gnu-stack from bolt.apply_flags: llvm-bolt 19 turns that header into a PT_LOAD)');
+    expect(failOf(r)).toBe(
+      'bolt:verify: demo.bolt has no PT_GNU_STACK segment, so the loader would give it an executable stack (drop -use-gnu-stack from bolt.apply_flags: llvm-bolt 19 turns that header into a PT_LOAD)',
+    );
     expect(existsSync(join(root, 'build/bolt/report.json'))).toBe(false);
   });
 
   it('a coverage below the floor fails verification', async () => {
     const root = tmpProject();
     const r = await build(pipeline(root, { minCoverage: 100 }), root);
-    expect(failOf(r)).toMatch(/^bolt:verify: BOLT profile coverage of demo\.bolt is [\d.]+% \(\d+ of \d+ functions\), below the floor of 100% \(train on more of the code, or lower bolt\.min_coverage\)$/);
+    expect(failOf(r)).toMatch(
+      /^bolt:verify: BOLT profile coverage of demo\.bolt is [\d.]+% \(\d+ of \d+ functions\), below the floor of 100% \(train on more of the code, or lower bolt\.min_coverage\)$/,
+    );
   });
 
   it('bolt = required: a BOLT failure fails the build with the log tail', async () => {
@@ -151,7 +164,10 @@ describe('BOLT on an executable', () => {
     const r = await build(pipeline(root, { policy: 'auto', applyFlags: ['-no-such-bolt-flag'] }), root);
     expect(r.summary.ok, failOf(r)).toBe(true);
     const warnings = r.events.flatMap((e) => (e.type === 'warning' ? [e.message] : []));
-    expect(warnings.some((w) => /^bolt:optimize: BOLT optimization failed .*bolt = auto, so the un-BOLTed binaries are used/.test(w)), warnings.join('\n')).toBe(true);
+    expect(
+      warnings.some((w) => /^bolt:optimize: BOLT optimization failed .*bolt = auto, so the un-BOLTed binaries are used/.test(w)),
+      warnings.join('\n'),
+    ).toBe(true);
     expect(warnings.some((w) => w.startsWith('bolt:verify: BOLT fell back to the un-BOLTed demo'))).toBe(true);
     expect(readFileSync(join(root, 'build/c/demo.bolt'))).toEqual(readFileSync(join(root, 'build/c/demo')));
     const report = JSON.parse(readFileSync(join(root, 'build/bolt/report.json'), 'utf8'));

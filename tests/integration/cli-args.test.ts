@@ -35,7 +35,11 @@ describe('the command line', () => {
   });
 
   it('-j abc: the word is a target, as with make, and the error says both', () =>
-    expectUsageError(cli(['-C', root, '-j', 'abc']), "unknown target 'abc' (a bare -j is followed by targets; a job count must be a whole number)", /^hint: for N jobs write -jN, -j N or --jobs=N; valid targets: /));
+    expectUsageError(
+      cli(['-C', root, '-j', 'abc']),
+      "unknown target 'abc' (a bare -j is followed by targets; a job count must be a whole number)",
+      /^hint: for N jobs write -jN, -j N or --jobs=N; valid targets: /,
+    ));
 
   it('-j demo builds demo with one job per CPU', () => {
     const r = demoCli(['-C', root, '-n', '-j', 'demo']);

@@ -35,25 +35,62 @@ function expectUsageError(r: ReturnType<typeof cli>, message: string, hint: RegE
 
 describe('usage errors: one line, a hint, exit 2', () => {
   const root = demoProject();
-  it('unknown target', () => expectUsageError(cli(['-C', root, 'nope']), "unknown target 'nope'", /^hint: valid targets: all, dbg, dbgshared, opt, optshared, package, release, releaseshared, source, stock, stockdbg, stockunopt, submodules, unopt, unoptshared /));
+  it('unknown target', () =>
+    expectUsageError(
+      cli(['-C', root, 'nope']),
+      "unknown target 'nope'",
+      /^hint: valid targets: all, dbg, dbgshared, opt, optshared, package, release, releaseshared, source, stock, stockdbg, stockunopt, submodules, unopt, unoptshared /,
+    ));
   it('the demo is an example, not a product target', () => expectUsageError(cli(['-C', root, 'demo']), "unknown target 'demo'", /^hint: valid targets: /));
-  it('a prefix where the system Python lives', () => expectUsageError(cli(['-C', root, '-n', 'package', '--set', 'package.prefix=/usr']), "invalid package.prefix '/usr': the system Python or its commands live there", /^hint: use a directory of its own, such as \/usr\/lib\/cpython$/));
-  it('a bad Debian version', () => expectUsageError(cli(['-C', root, '-n', 'package', '--set', 'package.version=3.11.2_1']), "invalid package.version '3.11.2_1': the upstream version '3.11.2_1' contains '_'", /^hint: use \[epoch:\]upstream\[-revision\]/));
+  it('a prefix where the system Python lives', () =>
+    expectUsageError(
+      cli(['-C', root, '-n', 'package', '--set', 'package.prefix=/usr']),
+      "invalid package.prefix '/usr': the system Python or its commands live there",
+      /^hint: use a directory of its own, such as \/usr\/lib\/cpython$/,
+    ));
+  it('a bad Debian version', () =>
+    expectUsageError(
+      cli(['-C', root, '-n', 'package', '--set', 'package.version=3.11.2_1']),
+      "invalid package.version '3.11.2_1': the upstream version '3.11.2_1' contains '_'",
+      /^hint: use \[epoch:\]upstream\[-revision\]/,
+    ));
   it('a bad package name', () => expectUsageError(cli(['-C', root, '-n', 'package', '--set', 'package.name=My Python']), "invalid package.name 'My Python'", /^hint: use lowercase letters/));
   it('a bad Debian suite', () => expectUsageError(cli(['-C', root, '-n', 'package', '--set', 'package.suite=Bookworm 12']), "invalid package.suite 'Bookworm 12'", /^hint: use a Debian suite name/));
-  it('a bad mirror', () => expectUsageError(cli(['-C', root, '-n', 'package', '--set', 'package.mirror=deb.debian.org']), "invalid package.mirror 'deb.debian.org'", /^hint: use an http:\/\/, https:\/\/ or file:\/\/ URL/));
-  it('a bad maintainer', () => expectUsageError(cli(['-C', root, '-n', 'package', '--set', 'package.maintainer=jane@example.org']), `invalid package.maintainer "jane@example.org": it is not 'Full Name <email@example.org>'`, /^hint: use 'Full Name <email@example.org>'/));
-  it('a maintainer that would add a control field', () => expectUsageError(cli(['-C', root, '-n', 'package', '--set', 'package.maintainer=Jane <j@example.org>\nDepends: evil']), '--set package.maintainer: package.maintainer contains a control character ("\\n")', /^hint: write the value on one line/));
-  it('a bad SOURCE_DATE_EPOCH', () => expectUsageError(cli(['-C', root, '-n', 'package'], { env: { SOURCE_DATE_EPOCH: 'last tuesday' } }), "SOURCE_DATE_EPOCH must be a whole number of seconds, got 'last tuesday'", /^hint: for example/));
+  it('a bad mirror', () =>
+    expectUsageError(cli(['-C', root, '-n', 'package', '--set', 'package.mirror=deb.debian.org']), "invalid package.mirror 'deb.debian.org'", /^hint: use an http:\/\/, https:\/\/ or file:\/\/ URL/));
+  it('a bad maintainer', () =>
+    expectUsageError(
+      cli(['-C', root, '-n', 'package', '--set', 'package.maintainer=jane@example.org']),
+      `invalid package.maintainer "jane@example.org": it is not 'Full Name <email@example.org>'`,
+      /^hint: use 'Full Name <email@example.org>'/,
+    ));
+  it('a maintainer that would add a control field', () =>
+    expectUsageError(
+      cli(['-C', root, '-n', 'package', '--set', 'package.maintainer=Jane <j@example.org>\nDepends: evil']),
+      '--set package.maintainer: package.maintainer contains a control character ("\\n")',
+      /^hint: write the value on one line/,
+    ));
+  it('a bad SOURCE_DATE_EPOCH', () =>
+    expectUsageError(
+      cli(['-C', root, '-n', 'package'], { env: { SOURCE_DATE_EPOCH: 'last tuesday' } }),
+      "SOURCE_DATE_EPOCH must be a whole number of seconds, got 'last tuesday'",
+      /^hint: for example/,
+    ));
   it('bad -j', () => expectUsageError(cli(['-C', root, '-jx2']), "invalid value 'x2' for -j: expected a whole number from 1 to 4096", /^hint: /));
   it('negative -j', () => expectUsageError(cli(['-C', root, '-j', '-3']), "invalid value '-3' for -j: expected a whole number from 1 to 4096", /^hint: /));
   it('zero jobs', () => expectUsageError(cli(['-C', root, '--jobs=0']), "invalid value '0' for --jobs: expected a whole number from 1 to 4096", /^hint: /));
   it('bad --format', () => expectUsageError(cli(['-C', root, 'graph', '--format', 'svg']), "invalid value 'svg' for --format", /^hint: valid formats: dot, json, mermaid$/));
   it('unknown option', () => expectUsageError(cli(['-C', root, '--frobnicate']), "unknown option '--frobnicate'", /^hint: see pyston-build --help$/));
   it('missing directory', () => expectUsageError(cli(['-C', join(root, 'nowhere')]), `-C: directory '${join(root, 'nowhere')}' does not exist`, /^hint: /));
-  it('unknown config key in --set', () => expectUsageError(cli(['-C', root, '--set', 'package.nmae=hi']), "--set: unknown config key 'package.nmae'", /^hint: valid keys: arch, bolt, bolt\.apply_flags, bolt\.instrument_flags, bolt\.min_coverage, bolt\.skip_funcs, bolt\.timeout, cache\.dir, cc, configure\.extra, llvm\.bin, /));
+  it('unknown config key in --set', () =>
+    expectUsageError(
+      cli(['-C', root, '--set', 'package.nmae=hi']),
+      "--set: unknown config key 'package.nmae'",
+      /^hint: valid keys: arch, bolt, bolt\.apply_flags, bolt\.instrument_flags, bolt\.min_coverage, bolt\.skip_funcs, bolt\.timeout, cache\.dir, cc, configure\.extra, llvm\.bin, /,
+    ));
   it('bad config value type', () => expectUsageError(cli(['-C', root, '--set', 'bolt.timeout=many']), "--set bolt.timeout: bolt.timeout must be an integer, got 'many'", /^hint: use a whole number/));
-  it('an architecture pyston-build does not know', () => expectUsageError(cli(['-C', root, '--set', 'arch=ia32']), '--set arch: invalid value "ia32" for arch', /^hint: valid choices: host, amd64, arm64, /));
+  it('an architecture pyston-build does not know', () =>
+    expectUsageError(cli(['-C', root, '--set', 'arch=ia32']), '--set arch: invalid value "ia32" for arch', /^hint: valid choices: host, amd64, arm64, /));
   it('settings only package uses are not checked for clean, graph, doctor or other targets', () => {
     const bad = ['--set', 'package.maintainer=bad', '--set', 'package.prefix=/usr'];
     expect(cli(['-C', root, 'clean', ...bad]).status).toBe(0);
@@ -97,7 +134,9 @@ describe('the demonstration build', () => {
     expect(dry1.status).toBe(0);
     expect(dry1.stdout).toBe(dry2.stdout);
     expect(dry1.stdout).toBe(
-      ['4 of 4 tasks would run for demo (-j ' + dry1.stdout.match(/-j (\d+)/)![1] + ')', '  demo:configure  new', '  demo:make       new', '  demo:install    new', '  demo:check      new', ''].join('\n'),
+      ['4 of 4 tasks would run for demo (-j ' + dry1.stdout.match(/-j (\d+)/)![1] + ')', '  demo:configure  new', '  demo:make       new', '  demo:install    new', '  demo:check      new', ''].join(
+        '\n',
+      ),
     );
 
     const b = demoCli(['-C', root, 'demo', '-j', '2']);
@@ -130,7 +169,10 @@ describe('the demonstration build', () => {
     expect(json.tasks.find((t) => t.id === 'demo:make')?.changes).toEqual(['input changed: tests/fixtures/cdemo/hot.c']);
 
     // The trace of the last real run.
-    const trace = JSON.parse(readFileSync(join(root, 'build/.pyston-build/trace.json'), 'utf8')) as { traceEvents: { ph: string }[]; summary: { tasksRun: number; tasksUpToDate: number; criticalPath: string[] } };
+    const trace = JSON.parse(readFileSync(join(root, 'build/.pyston-build/trace.json'), 'utf8')) as {
+      traceEvents: { ph: string }[];
+      summary: { tasksRun: number; tasksUpToDate: number; criticalPath: string[] };
+    };
     expect(trace.summary.tasksRun).toBe(0);
     expect(trace.summary.tasksUpToDate).toBe(4);
     const final = demoCli(['-C', root, 'demo'], { env: { DEMO_GREETING: 'bonjour' } });
@@ -203,7 +245,7 @@ describe('the demonstration build', () => {
     expect(bad.stdout).toMatch(/apt-get update && apt-get install -y (\S+ )*make(\s|$)/);
   });
 
-  it('clean removes one target\'s outputs, or the whole build directory', () => {
+  it("clean removes one target's outputs, or the whole build directory", () => {
     const root = demoProject();
     expect(demoCli(['-C', root, 'demo']).status).toBe(0);
     // A target's closure: demo:install and everything it needs.

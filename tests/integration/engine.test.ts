@@ -12,16 +12,10 @@ import { formatReason, MissingToolError, PlanError, statePath, loadState, type T
 function diamond(root: string, cfg: Record<string, unknown> = { 'demo.level': 1 }) {
   write(root, 'src/a.txt', 'A\n');
   write(root, 'src/c.txt', 'C\n');
-  return graphOf(
-    [
-      catTask('a', { files: ['src/a.txt'] }),
-      catTask('b', { deps: ['a'] }),
-      catTask('c', { files: ['src/c.txt'], config: cfg, env: ['CC'] }),
-      catTask('d', { deps: ['b', 'c'] }),
-    ],
-    {},
-    ['CC', 'CFLAGS'],
-  );
+  return graphOf([catTask('a', { files: ['src/a.txt'] }), catTask('b', { deps: ['a'] }), catTask('c', { files: ['src/c.txt'], config: cfg, env: ['CC'] }), catTask('d', { deps: ['b', 'c'] })], {}, [
+    'CC',
+    'CFLAGS',
+  ]);
 }
 
 function reasons(r: Awaited<ReturnType<typeof build>>): Record<string, string> {

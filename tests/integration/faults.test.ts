@@ -102,7 +102,7 @@ describe.skipIf(process.getuid?.() !== 0)('a mount a killed package check left i
     expect(spawnSync('umount', ['-l', at]).status).toBe(0);
   });
 
-  it('clean TARGET unmounts what is under that target\'s outputs', () => {
+  it("clean TARGET unmounts what is under that target's outputs", () => {
     // build/demo_install is an output directory of demo:install.
     const { root } = leftMounted('build/demo_install');
     const r = demoCli(['-C', root, 'clean', 'demo']);

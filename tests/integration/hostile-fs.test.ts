@@ -13,7 +13,24 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, cpSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { join, relative } from 'node:path';
 import { main } from '../../src/cli.js';
@@ -39,7 +56,11 @@ async function run(argv: string[], graph?: (config: Record<string, unknown>) => 
   out.on('data', (c: Buffer) => (o += c.toString()));
   err.on('data', (c: Buffer) => (e += c.toString()));
   // The demo target is the example graph's (examples/demo), through the same seam.
-  const makeGraph = graph ? { makeGraph: (c: BuildConfig) => graph(c as unknown as Record<string, unknown>) } : argv.includes('demo') ? { makeGraph: (_c: BuildConfig, _r: string, env: NodeJS.ProcessEnv) => demoGraph(env) } : {};
+  const makeGraph = graph
+    ? { makeGraph: (c: BuildConfig) => graph(c as unknown as Record<string, unknown>) }
+    : argv.includes('demo')
+      ? { makeGraph: (_c: BuildConfig, _r: string, env: NodeJS.ProcessEnv) => demoGraph(env) }
+      : {};
   const code = await main(argv, { out, err, env: { PATH: process.env.PATH, HOME: process.env.HOME }, cwd: '/', ...makeGraph });
   return { code, out: o, err: e };
 }
@@ -150,7 +171,9 @@ describe.skipIf(!ROOT_USER)('1. filesystem errors: one line naming the path, not
       graphOf([
         shTask('first', 'build/out/first.txt', 'echo first > "$1"'),
         // Prints `bytes` bytes, then leaves a child that waits: the disk fills long before it finishes.
-        shTask('noisy', 'build/out/noisy.txt', `yes "warning: a long compiler diagnostic" | head -c ${bytes}; ${bytes > 1_000_000 ? `sleep ${marker} & wait; ` : ''}echo done > "$1"`, { deps: ['first'] }),
+        shTask('noisy', 'build/out/noisy.txt', `yes "warning: a long compiler diagnostic" | head -c ${bytes}; ${bytes > 1_000_000 ? `sleep ${marker} & wait; ` : ''}echo done > "$1"`, {
+          deps: ['first'],
+        }),
       ]);
     const r = await run(['-C', root, '-j2'], () => graph(8_000_000));
     expectCleanFailure(r, root, { code: 1, path: join(root, 'build/logs/noisy.log'), marker });
@@ -199,7 +222,7 @@ describe.skipIf(!ROOT_USER)('1. filesystem errors: one line naming the path, not
     expect(again.out).toMatch(/^\[start\] after /m);
   });
 
-  it('ENOSPC in a task\'s own write (not a child\'s): the failure says where, a rerun with space resumes', async () => {
+  it("ENOSPC in a task's own write (not a child's): the failure says where, a rerun with space resumes", async () => {
     const { root } = guardedSandbox();
     mount(['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs'], root);
     const graph = (bytes: number): TaskGraph =>
@@ -460,7 +483,7 @@ describe('5. stale or tampered outputs are removed before their task reruns', ()
     expect(snapshot(outside)).toEqual(before);
   });
 
-  it('an output two tasks declare (a producer and a pass-through, as gcc PGO\'s profile directory) is removed by neither', async () => {
+  it("an output two tasks declare (a producer and a pass-through, as gcc PGO's profile directory) is removed by neither", async () => {
     const { root } = sandbox();
     const producer = shTask('train', 'build/prof/data.gcda', 'echo counts > "$1"');
     const passThrough: Task = { id: 'merge', deps: ['train'], inputs: { config: { v: 1 } }, outputs: ['build/prof'], run: async () => undefined };
@@ -488,7 +511,11 @@ describe('6. input that is not what it claims', () => {
 
   it('a TOML key named like an object member is an unknown key', async () => {
     const { root } = sandbox();
-    for (const [text, key] of [['valueOf = 3\n', 'valueOf'], ['[constructor]\nname = 1\n', 'constructor.name'], ['"__proto__" = 1\n', '__proto__']] as const) {
+    for (const [text, key] of [
+      ['valueOf = 3\n', 'valueOf'],
+      ['[constructor]\nname = 1\n', 'constructor.name'],
+      ['"__proto__" = 1\n', '__proto__'],
+    ] as const) {
       writeFileSync(join(root, 'pyston-build.toml'), text);
       const r = await run(['-C', root, '-n'], graph);
       expect(r.code).toBe(2);
@@ -532,7 +559,7 @@ describe('6. input that is not what it claims', () => {
     }
   });
 
-  it('a FIFO or a device among a task\'s input files is digested by its kind, never opened: a dry run and a build finish', async () => {
+  it("a FIFO or a device among a task's input files is digested by its kind, never opened: a dry run and a build finish", async () => {
     const { root } = sandbox();
     mkdirSync(join(root, 'src'));
     writeFileSync(join(root, 'src/a.c'), 'int a;\n');
@@ -585,7 +612,9 @@ describe('6. input that is not what it claims', () => {
     withDemo(root);
     const r = await run(['-C', root, 'demo']);
     expect(r.code).toBe(2);
-    expect(r.err).toBe(`error: the project path ${root} contains '$', which make expands: the sub-builds would use a different path\nhint: move or link the project to a path without '$' and run there\n`);
+    expect(r.err).toBe(
+      `error: the project path ${root} contains '$', which make expands: the sub-builds would use a different path\nhint: move or link the project to a path without '$' and run there\n`,
+    );
     expect(existsSync(join(root, 'build'))).toBe(false);
   });
 });

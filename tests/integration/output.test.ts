@@ -17,8 +17,6 @@ let counter = 0;
 const marker = () => `300.${process.pid % 1000}5${String(++counter).padStart(2, '0')}`;
 const sleeps = (mark: string) => [...processesWith(mark).values()].filter((c) => c.startsWith('sleep ')).length;
 
-
-
 /** The rerun resumes: the ticks that finished are up to date, `long` was interrupted. */
 function expectResumes(root: string): void {
   const dry = spawnSync(process.execPath, ['--import', 'tsx', RUNNER, 'ticker', '-C', root, '-n'], { cwd: REPO, encoding: 'utf8', env: { ...process.env, PB_MARKER: '0.01' } });
@@ -136,7 +134,7 @@ describe('a command whose output cannot be written', () => {
   it('a build with stdout on a full disk stops like an interrupt: make stopped, no lock or FIFO, a rerun resumes', async () => {
     const root = demoProject();
     const r = await run(['-C', root, 'demo'], 'full');
-    expect(r.err).toBe('warning: stdout closed (ENOSPC): stopping the build as on an interrupt; build/logs/ has every task\'s full output\n');
+    expect(r.err).toBe("warning: stdout closed (ENOSPC): stopping the build as on an interrupt; build/logs/ has every task's full output\n");
     expect(r.code).toBe(130);
     expect(processesWith(root).size).toBe(0);
     expect(leftovers(root, undefined)).toEqual([]);

@@ -52,8 +52,14 @@ function stageTask(): Task {
       cpSync(join(b, 'demo'), join(s, 'usr/lib/cdemo/bin/cdemo'));
       await ctx.exec('strip', ['--strip-unneeded', '-R', '.comment', join(s, 'usr/lib/cdemo/bin/cdemo')], { jobserver: false });
       symlinkSync('../lib/cdemo/bin/cdemo', join(s, 'usr/bin/cdemo'));
-      writeFileSync(join(s, 'usr/share/doc/cdemo/copyright'), 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: cdemo\n\nFiles: *\nCopyright: 2026 pyston-build\nLicense: MIT\n\nLicense: MIT\n Permission is hereby granted, free of charge, to any person.\n');
-      writeFileSync(join(s, 'usr/share/doc/cdemo/changelog.Debian.gz'), gzipDeterministic(Buffer.from('cdemo (1.0-1) unstable; urgency=medium\n\n  * Test build.\n\n -- pyston-build <pyston-build@example.org>  Tue, 14 Nov 2023 22:13:20 +0000\n')));
+      writeFileSync(
+        join(s, 'usr/share/doc/cdemo/copyright'),
+        'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: cdemo\n\nFiles: *\nCopyright: 2026 pyston-build\nLicense: MIT\n\nLicense: MIT\n Permission is hereby granted, free of charge, to any person.\n',
+      );
+      writeFileSync(
+        join(s, 'usr/share/doc/cdemo/changelog.Debian.gz'),
+        gzipDeterministic(Buffer.from('cdemo (1.0-1) unstable; urgency=medium\n\n  * Test build.\n\n -- pyston-build <pyston-build@example.org>  Tue, 14 Nov 2023 22:13:20 +0000\n')),
+      );
       chmodSync(join(s, 'usr/share/doc/cdemo/copyright'), 0o600); // walkTree normalises it to 0644
     },
   };
@@ -160,7 +166,12 @@ describe('the portable directory', () => {
     const portable: Task = {
       id: 'portable',
       deps: ['prog'],
-      inputs: { tools: [{ name: 'patchelf', package: 'patchelf' }, { name: 'debootstrap', package: 'debootstrap' }] },
+      inputs: {
+        tools: [
+          { name: 'patchelf', package: 'patchelf' },
+          { name: 'debootstrap', package: 'debootstrap' },
+        ],
+      },
       outputs: ['build/portable.json', 'build/ran.txt'],
       async run(ctx) {
         const out = ctx.path('build/p/sqlv-1');
@@ -197,10 +208,33 @@ describe('the portable directory', () => {
 describe('missing packaging tools', () => {
   const names = releaseNames({ name: '', prefix: '', version: '', flavor: 'cpython', sourceVersion: '3.11.2', arch: 'amd64', validate: true });
   const release: Release = {
-    variant: 'release', flavor: CPYTHON, arch: 'amd64', version: '3.11.2', last: 'release:probe', prefix: '/usr/lib/cpython', installRoot: 'build/release_install',
-    installDir: 'build/release_install/usr/lib/cpython', buildDirs: ['build/release_build'], srcDir: '/nonexistent', python: 'build/release_env/bin/python', report: 'x', shared: false,
+    variant: 'release',
+    flavor: CPYTHON,
+    arch: 'amd64',
+    version: '3.11.2',
+    last: 'release:probe',
+    prefix: '/usr/lib/cpython',
+    installRoot: 'build/release_install',
+    installDir: 'build/release_install/usr/lib/cpython',
+    buildDirs: ['build/release_build'],
+    srcDir: '/nonexistent',
+    python: 'build/release_env/bin/python',
+    report: 'x',
+    shared: false,
   };
-  const tasks = packageTasks({ release, names, root: '/nonexistent', source: {}, maintainer: 'a <a@b.c>', suite: 'bookworm', mirror: '', cacheDir: '/nonexistent', toolchain: [], strip: { name: 'llvm-strip' }, runtimeDir: join(REPO, 'runtime') }).tasks;
+  const tasks = packageTasks({
+    release,
+    names,
+    root: '/nonexistent',
+    source: {},
+    maintainer: 'a <a@b.c>',
+    suite: 'bookworm',
+    mirror: '',
+    cacheDir: '/nonexistent',
+    toolchain: [],
+    strip: { name: 'llvm-strip' },
+    runtimeDir: join(REPO, 'runtime'),
+  }).tasks;
   for (const [id, tool, pkg] of [
     ['package:check:deb', 'lintian', 'lintian'],
     ['package:rootfs', 'debootstrap', 'debootstrap'],

@@ -78,7 +78,11 @@ describe('source patches', () => {
 
   it("the project's own set for Pyston 2.3.5 reads, with its reasons", () => {
     const set = patchSetFor('pyston', '2.3.5', join(REPO, 'submodules/patches'))!;
-    expect(set.patches.map((p) => p.name)).toEqual(['0001-longobject-declare-v-outside-speedups.patch', '0002-pylifecycle-immortalize-only-with-speedups.patch', '0003-sysmodule-no-low-water-mark-check.patch']);
+    expect(set.patches.map((p) => p.name)).toEqual([
+      '0001-longobject-declare-v-outside-speedups.patch',
+      '0002-pylifecycle-immortalize-only-with-speedups.patch',
+      '0003-sysmodule-no-low-water-mark-check.patch',
+    ]);
     expect(set.patches[0]!.why).toMatch(/--disable-pyston/);
     expect(patchSetFor('cpython', '3.11.2', join(REPO, 'submodules/patches'))).toBeUndefined();
   });

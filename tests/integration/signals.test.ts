@@ -33,9 +33,7 @@ function runner(graph: string, args: string[], env: Record<string, string>): Pro
   return { child, out: () => text, exit };
 }
 
-
 const sleeps = (mark: string) => [...processesWith(mark).values()].filter((c) => c.startsWith('sleep ')).length;
-
 
 function expectNoTrace(text: string): void {
   expect(text).not.toMatch(/\n\s+at |internal error|Error:/);

@@ -69,7 +69,9 @@ describe('pinned sources', () => {
   it('a sha256 mismatch is an error naming both hashes, and the bytes are never used', async () => {
     const root = tmpProject();
     const cache = tmpProject('pb-cache-');
-    const bad = createHash('sha256').update(Buffer.concat([archive, Buffer.from('x')])).digest('hex');
+    const bad = createHash('sha256')
+      .update(Buffer.concat([archive, Buffer.from('x')]))
+      .digest('hex');
     const st = sourceTasks({ kind: 'pinned', pin: pin(['/tampered.tgz']), pinPath: 'x' }, root, cache);
     const r = await build(graphOf(st.tasks), root);
     const fail = r.events.find((e) => e.type === 'fail');

@@ -169,7 +169,9 @@ describe('pyston-build submodules', () => {
     git(sub(f), 'checkout', '-q', '--detach', f.commits[2]!);
     const r = cli(['-C', f.root, 'submodules', '--set', mirror, '--force', 'submodules:*']);
     expect(r.status).toBe(0);
-    expect(warnings(r)).toEqual([`warning: submodules:${SUB}: submodule ${SUB} is at ${f.commits[2]!.slice(0, 12)}, not at its pin ${f.commits[1]!.slice(0, 12)}; left alone (submodules.force = true overwrites it)`]);
+    expect(warnings(r)).toEqual([
+      `warning: submodules:${SUB}: submodule ${SUB} is at ${f.commits[2]!.slice(0, 12)}, not at its pin ${f.commits[1]!.slice(0, 12)}; left alone (submodules.force = true overwrites it)`,
+    ]);
     expect(head(f)).toBe(f.commits[2]);
     expect(sync(f, mirror, 'submodules.force=true').status).toBe(0);
     expect(head(f)).toBe(f.commits[1]);
@@ -242,27 +244,36 @@ describe('pyston-build submodules', () => {
 
 describe('the real Pyston checkout (../shared/pyston)', () => {
   const shared = join(process.env.PYSTON_SHARED ?? '/work/shared/pyston');
-  it.skipIf(!existsSync(join(shared, 'make-checkout.sh')))('syncs pyston/LuaJIT from the shared mirror, and the benchmarks set adds pyston/macrobenchmarks', async () => {
-    const tmp = tmpProject('pb-pyston-');
-    const root = join(tmp, 'pyston');
-    execFileSync(join(shared, 'make-checkout.sh'), [root], { stdio: 'ignore' });
-    onTestFinished(() => rmSync(tmp, { recursive: true, force: true })); // 140 MB
-    const pins = new Map(readFileSync(join(shared, 'gitlinks.txt'), 'utf8').trim().split('\n').map((l) => l.split(' ') as [string, string]));
-    const mirror = `submodules.mirror=${join(shared, 'mirror')}/`;
-    const r = cli(['-C', root, 'submodules', '--set', mirror]);
-    expect(r.status).toBe(0);
-    expect(git(join(root, 'pyston/LuaJIT'), 'rev-parse', 'HEAD')).toBe(pins.get('pyston/LuaJIT'));
-    expect(existsSync(join(root, 'pyston/LuaJIT/dynasm/dynasm.lua'))).toBe(true);
-    // Only what the build needs: the other 12 stay uninitialised.
-    expect(readdirSync(join(root, 'pyston/macrobenchmarks'))).toEqual([]);
-    expect(readdirSync(join(root, 'pyston/llvm'))).toEqual([]);
-    expect(ranCount(cli(['-C', root, 'submodules', '--set', mirror]))).toBe(0);
+  it.skipIf(!existsSync(join(shared, 'make-checkout.sh')))(
+    'syncs pyston/LuaJIT from the shared mirror, and the benchmarks set adds pyston/macrobenchmarks',
+    async () => {
+      const tmp = tmpProject('pb-pyston-');
+      const root = join(tmp, 'pyston');
+      execFileSync(join(shared, 'make-checkout.sh'), [root], { stdio: 'ignore' });
+      onTestFinished(() => rmSync(tmp, { recursive: true, force: true })); // 140 MB
+      const pins = new Map(
+        readFileSync(join(shared, 'gitlinks.txt'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => l.split(' ') as [string, string]),
+      );
+      const mirror = `submodules.mirror=${join(shared, 'mirror')}/`;
+      const r = cli(['-C', root, 'submodules', '--set', mirror]);
+      expect(r.status).toBe(0);
+      expect(git(join(root, 'pyston/LuaJIT'), 'rev-parse', 'HEAD')).toBe(pins.get('pyston/LuaJIT'));
+      expect(existsSync(join(root, 'pyston/LuaJIT/dynasm/dynasm.lua'))).toBe(true);
+      // Only what the build needs: the other 12 stay uninitialised.
+      expect(readdirSync(join(root, 'pyston/macrobenchmarks'))).toEqual([]);
+      expect(readdirSync(join(root, 'pyston/llvm'))).toEqual([]);
+      expect(ranCount(cli(['-C', root, 'submodules', '--set', mirror]))).toBe(0);
 
-    const bench = submoduleTasks({ checkout: root, root, paths: ['pyston/LuaJIT', 'pyston/macrobenchmarks'], mirror: `${join(shared, 'mirror')}/`, rewrite: '', force: false });
-    const b = await build(graphOf(bench.tasks), root);
-    expect(b.summary.ok).toBe(true);
-    expect(b.ran).toEqual(['submodules:pyston/macrobenchmarks']);
-    expect(git(join(root, 'pyston/macrobenchmarks'), 'rev-parse', 'HEAD')).toBe(pins.get('pyston/macrobenchmarks'));
-    expect(git(root, 'status', '--porcelain')).toBe('');
-  }, 120_000);
+      const bench = submoduleTasks({ checkout: root, root, paths: ['pyston/LuaJIT', 'pyston/macrobenchmarks'], mirror: `${join(shared, 'mirror')}/`, rewrite: '', force: false });
+      const b = await build(graphOf(bench.tasks), root);
+      expect(b.summary.ok).toBe(true);
+      expect(b.ran).toEqual(['submodules:pyston/macrobenchmarks']);
+      expect(git(join(root, 'pyston/macrobenchmarks'), 'rev-parse', 'HEAD')).toBe(pins.get('pyston/macrobenchmarks'));
+      expect(git(root, 'status', '--porcelain')).toBe('');
+    },
+    120_000,
+  );
 });

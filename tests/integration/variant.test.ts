@@ -45,7 +45,10 @@ describe('variants', () => {
     expect(JSON.stringify(full.tasks.get('unopt:configure')!.inputs.config)).not.toContain('semantic-interposition');
     for (const env of [{ USE_BOLT: '0' }, { NOBOLT: '1' }]) {
       const off = await graphWith(env);
-      expect([...off.tasks.keys()].some((id) => id.includes(':bolt:')), JSON.stringify(env)).toBe(false);
+      expect(
+        [...off.tasks.keys()].some((id) => id.includes(':bolt:')),
+        JSON.stringify(env),
+      ).toBe(false);
       expect(JSON.stringify(off.tasks.get('opt:configure')!.inputs.config)).not.toContain('--emit-relocs');
     }
     // unopt and dbg are never BOLTed.
@@ -89,7 +92,11 @@ describe('variants', () => {
   it('opt has its own PGO tasks and --with-lto; NOPGO=1 and NOLTO=1 turn them off', async () => {
     const full = await graphWith({});
     expect([...full.tasks.keys()].filter((id) => id.startsWith('opt:pgo:'))).toEqual([
-      'opt:pgo:instrumented:configure', 'opt:pgo:instrumented:make', 'opt:pgo:train', 'opt:pgo:merge', 'opt:pgo:validate',
+      'opt:pgo:instrumented:configure',
+      'opt:pgo:instrumented:make',
+      'opt:pgo:train',
+      'opt:pgo:merge',
+      'opt:pgo:validate',
     ]);
     expect(JSON.stringify(full.tasks.get('opt:configure')!.inputs.config)).toContain('--with-lto');
     expect(full.tasks.get('opt:make')!.deps).toContain('opt:pgo:validate');
@@ -102,7 +109,10 @@ describe('variants', () => {
 
   it('optshared and opt exist side by side, each in its own directories, and only optshared is shared', async () => {
     const g = await graphWith({});
-    for (const [v, shared] of [['opt', false], ['optshared', true]] as const) {
+    for (const [v, shared] of [
+      ['opt', false],
+      ['optshared', true],
+    ] as const) {
       expect(g.targets.get(v)!.roots).toEqual([`${v}:probe`]);
       const c = g.tasks.get(`${v}:configure`)!;
       expect(c.outputs).toEqual([`build/${v}_build/Makefile`, `build/${v}_build/pyconfig.h`]);
@@ -145,7 +155,16 @@ describe('variants', () => {
     write(root, 'Include/patchlevel.h', '#define PY_VERSION "3.11.2"\n');
     const src = sourceTasks(resolveSource({ root, source: '', pin: '' }), root, tmpProject());
     const v = variantTasks({
-      variant: findVariant('unopt')!, flavor: CPYTHON, arch: 'amd64', source: src, root, pgo: false, lto: false, configureExtra: [], profileTask: 'runtime', tolerateTrainingFailure: false,
+      variant: findVariant('unopt')!,
+      flavor: CPYTHON,
+      arch: 'amd64',
+      source: src,
+      root,
+      pgo: false,
+      lto: false,
+      configureExtra: [],
+      profileTask: 'runtime',
+      tolerateTrainingFailure: false,
       toolchain: discoverToolchain({ llvmMajor: 19, llvmBin: '', family: 'gcc' }, process.env.PATH),
       systemKeys: () => ({ 'pkg:libssl-dev': '3.0', 'pkg:libfoo-dev': 'missing' }),
       buildPackages: ['libssl-dev', 'libfoo-dev'],

@@ -21,7 +21,12 @@ describe('arArchive', () => {
     writeFileSync(join(dir, 'x.a'), arArchive(members, 1700000000));
     const t = spawnSync('ar', ['tv', 'x.a'], { cwd: dir, encoding: 'utf8' });
     expect(t.status, t.stderr).toBe(0);
-    expect(t.stdout.trim().split('\n').map((l) => l.split(/\s+/).pop())).toEqual(['debian-binary', 'odd.bin', 'empty']);
+    expect(
+      t.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(/\s+/).pop()),
+    ).toEqual(['debian-binary', 'odd.bin', 'empty']);
     expect(t.stdout).toMatch(/^rw-r--r-- 0\/0\s+4 /);
     mkdirSync(join(dir, 'out'));
     expect(spawnSync('ar', ['x', '../x.a'], { cwd: join(dir, 'out') }).status).toBe(0);
@@ -40,7 +45,15 @@ describe('arArchive', () => {
   it('rejects names it cannot write, duplicates and a bad mtime', () => {
     expect(() => arArchive([{ name: 'a-name-longer-than-15', data: Buffer.alloc(1) }], 1)).toThrow(ArError);
     expect(() => arArchive([{ name: 'a/b', data: Buffer.alloc(1) }], 1)).toThrow(/without '\/'/);
-    expect(() => arArchive([{ name: 'x', data: Buffer.alloc(1) }, { name: 'x', data: Buffer.alloc(1) }], 1)).toThrow("ar member 'x' appears twice");
+    expect(() =>
+      arArchive(
+        [
+          { name: 'x', data: Buffer.alloc(1) },
+          { name: 'x', data: Buffer.alloc(1) },
+        ],
+        1,
+      ),
+    ).toThrow("ar member 'x' appears twice");
     expect(() => arArchive([], -1)).toThrow(/non-negative/);
   });
 });

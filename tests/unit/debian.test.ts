@@ -73,7 +73,14 @@ describe('the dpkg database', () => {
       if (state === 'installed') expected.set(pkg!, ver!);
     }
     expect(expected.size).toBeGreaterThan(100);
-    const names = [...new Set(q.stdout.trim().split('\n').map((l) => l.split('\t')[0]!))];
+    const names = [
+      ...new Set(
+        q.stdout
+          .trim()
+          .split('\n')
+          .map((l) => l.split('\t')[0]!),
+      ),
+    ];
     expect(installedVersions(names)).toEqual(expected);
   });
 });
@@ -89,13 +96,24 @@ describe('apt sources', () => {
       'f.sources',
     );
     expect(s.map((x) => ({ ...x, options: Object.fromEntries(x.options) }))).toEqual([
-      { file: 'f.sources', format: 'deb822', types: ['deb', 'deb-src'], uris: ['http://a.example/debian', 'http://b.example/debian'], suites: ['bookworm', 'bookworm-updates'], components: ['main', 'contrib'], options: { 'signed-by': '/k.gpg', architectures: 'amd64' } },
+      {
+        file: 'f.sources',
+        format: 'deb822',
+        types: ['deb', 'deb-src'],
+        uris: ['http://a.example/debian', 'http://b.example/debian'],
+        suites: ['bookworm', 'bookworm-updates'],
+        components: ['main', 'contrib'],
+        options: { 'signed-by': '/k.gpg', architectures: 'amd64' },
+      },
       { file: 'f.sources', format: 'deb822', types: ['deb'], uris: ['http://sec.example/'], suites: ['bookworm-security'], components: [], options: {} },
     ]);
   });
 
   it('reads one-line entries: options, comments, other lines skipped', () => {
-    const s = parseSourcesList('# deb http://commented/ bookworm main\ndeb [arch=amd64 signed-by=/k.gpg] http://a.example/debian bookworm main contrib # note\n\n  deb-src http://a.example/debian bookworm main\nrpm http://x/ y\ndeb http://flat.example/ ./\n', 'sources.list');
+    const s = parseSourcesList(
+      '# deb http://commented/ bookworm main\ndeb [arch=amd64 signed-by=/k.gpg] http://a.example/debian bookworm main contrib # note\n\n  deb-src http://a.example/debian bookworm main\nrpm http://x/ y\ndeb http://flat.example/ ./\n',
+      'sources.list',
+    );
     expect(s.map((x) => [x.types, x.uris, x.suites, x.components, Object.fromEntries(x.options)])).toEqual([
       [['deb'], ['http://a.example/debian'], ['bookworm'], ['main', 'contrib'], { arch: 'amd64', 'signed-by': '/k.gpg' }],
       [['deb-src'], ['http://a.example/debian'], ['bookworm'], ['main'], {}],
@@ -117,9 +135,13 @@ describe('apt sources', () => {
     expect(readAptSources(join(apt, 'nowhere'))).toEqual([]);
   });
 
-  it('derives a deb-src entry from the machine\'s own deb822 sources, naming no host itself', () => {
+  it("derives a deb-src entry from the machine's own deb822 sources, naming no host itself", () => {
     const apt = tmpProject();
-    write(apt, 'sources.list.d/debian.sources', 'Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/k.gpg\n\nTypes: deb\nURIs: http://mirror.example/security\nSuites: bookworm-security\nComponents: main\n');
+    write(
+      apt,
+      'sources.list.d/debian.sources',
+      'Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/k.gpg\n\nTypes: deb\nURIs: http://mirror.example/security\nSuites: bookworm-security\nComponents: main\n',
+    );
     expect(hasDebSrc(apt)).toBe(false);
     expect(debSrcEntry('bookworm', apt)).toBe('Types: deb-src\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/k.gpg\n');
     expect(debSrcEntry('trixie', apt)).toBeUndefined();
@@ -130,7 +152,9 @@ describe('apt sources', () => {
   it('keeps an inline keyring as continuation lines', () => {
     const apt = tmpProject();
     write(apt, 'sources.list.d/x.sources', 'Types: deb\nURIs: http://m/\nSuites: bookworm\nSigned-By:\n -----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n abc\n -----END PGP PUBLIC KEY BLOCK-----\n');
-    expect(debSrcEntry('bookworm', apt)).toBe('Types: deb-src\nURIs: http://m/\nSuites: bookworm\nComponents: main\nSigned-By:\n -----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n abc\n -----END PGP PUBLIC KEY BLOCK-----\n');
+    expect(debSrcEntry('bookworm', apt)).toBe(
+      'Types: deb-src\nURIs: http://m/\nSuites: bookworm\nComponents: main\nSigned-By:\n -----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n abc\n -----END PGP PUBLIC KEY BLOCK-----\n',
+    );
   });
 
   it('falls back to a one-line entry, keeping its options', () => {

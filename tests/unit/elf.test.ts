@@ -189,7 +189,11 @@ describe('symbol versions and imports', () => {
   // Elf32_Sym puts value and size before info, other and shndx. Linking
   // against the i386 runtime libc directly needs no 32-bit -dev package.
   it.skipIf(!existsSync('/lib32/libc.so.6'))('reads ELF32 symbols and versions', () => {
-    write(dir, 's32.c', 'typedef unsigned int size_t;\nvoid *memcpy(void *, const void *, size_t);\nextern int maybe_there(void) __attribute__((weak));\nint copy(char *d, const char *s) { memcpy(d, s, 4); return maybe_there ? maybe_there() : 0; }\n');
+    write(
+      dir,
+      's32.c',
+      'typedef unsigned int size_t;\nvoid *memcpy(void *, const void *, size_t);\nextern int maybe_there(void) __attribute__((weak));\nint copy(char *d, const char *s) { memcpy(d, s, 4); return maybe_there ? maybe_there() : 0; }\n',
+    );
     cc(dir, ['-m32', '-O0', '-fno-builtin', '-shared', '-nostdlib', '-fPIC', '-Wl,-soname,libs32.so', '-o', 'libs32.so', 's32.c', '/lib32/libc.so.6']);
     const elf = readElf(join(dir, 'libs32.so'));
     expect(elf.class).toBe(32);

@@ -75,7 +75,7 @@ describe('action keys', () => {
 
   it('quotes strings exactly as JSON.stringify does', () => {
     const fixed = ['', 'src/a.c', 'a"b', 'a\\b', 'tab\there', 'nl\n', '\u0000', '\u001f', '\u007f', 'é/ü', '\u2028', '😀', '\ud800', 'x\udfff', '\udfff\ud800'];
-    const random = Array.from({ length: 2000 }, (_, i) => String.fromCharCode(...Array.from({ length: 1 + (i % 7) }, (_, k) => ((i * 7919 + k * 104729) % 0x10000))));
+    const random = Array.from({ length: 2000 }, (_, i) => String.fromCharCode(...Array.from({ length: 1 + (i % 7) }, (_, k) => (i * 7919 + k * 104729) % 0x10000)));
     for (const s of [...fixed, ...random]) expect(jsonString(s), JSON.stringify(s)).toBe(JSON.stringify(s));
   });
 

@@ -20,7 +20,15 @@ const base = { name: '', prefix: '', version: '', flavor: 'cpython' as const, so
 
 describe('releaseNames', () => {
   it('defaults by flavor, and maps the architecture to dpkg and GNU names', () => {
-    expect(releaseNames(base)).toEqual({ name: 'cpython', flavor: 'cpython', prefix: '/usr/lib/cpython', upstreamVersion: '3.11.2', debVersion: '3.11.2-1', debArch: 'amd64', triplet: 'x86_64-linux-gnu' });
+    expect(releaseNames(base)).toEqual({
+      name: 'cpython',
+      flavor: 'cpython',
+      prefix: '/usr/lib/cpython',
+      upstreamVersion: '3.11.2',
+      debVersion: '3.11.2-1',
+      debArch: 'amd64',
+      triplet: 'x86_64-linux-gnu',
+    });
     expect(releaseNames({ ...base, flavor: 'pyston', arch: 'arm64' })).toMatchObject({ name: 'pyston', prefix: '/usr/lib/pyston', debArch: 'arm64', triplet: 'aarch64-linux-gnu' });
     // The architecture is a value (dpkg's name); the host's is what dpkg says.
     expect(releaseNames({ ...base, arch: 'ppc64el' })).toMatchObject({ debArch: 'ppc64el', triplet: 'powerpc64le-linux-gnu' });
@@ -97,11 +105,18 @@ describe('pipeline flags', () => {
       f,
       "build_time_vars = {'CFLAGS': '-O3 -Wall',\n 'PY_CFLAGS_NODIST': '-fprofile-use=/b/pgo/gcda '\n                     '-fprofile-correction -I/s/Include/internal',\n 'abs_builddir': '/b/build', 'srcdir': '/s', 'SIZEOF_INT': 4}\n",
     );
-    const run = (...extra: string[]) => spawnSync('python3', [join(REPO, 'runtime/packaging/sanitize_sysconfig.py'), f, '/usr/lib/x/config', PIPELINE_FLAG.source, '/b/build', '/s', ...extra], { encoding: 'utf8' });
+    const run = (...extra: string[]) =>
+      spawnSync('python3', [join(REPO, 'runtime/packaging/sanitize_sysconfig.py'), f, '/usr/lib/x/config', PIPELINE_FLAG.source, '/b/build', '/s', ...extra], { encoding: 'utf8' });
     const r = run();
     expect(r.status, r.stderr).toBe(0);
     const vars = spawnSync('python3', ['-c', `import runpy; v = runpy.run_path(${JSON.stringify(f)})['build_time_vars']; import json; print(json.dumps(v, sort_keys=True))`], { encoding: 'utf8' });
-    expect(JSON.parse(vars.stdout)).toEqual({ CFLAGS: '-O3 -Wall', PY_CFLAGS_NODIST: '-I/usr/lib/x/config/Include/internal', SIZEOF_INT: 4, abs_builddir: '/usr/lib/x/config', srcdir: '/usr/lib/x/config' });
+    expect(JSON.parse(vars.stdout)).toEqual({
+      CFLAGS: '-O3 -Wall',
+      PY_CFLAGS_NODIST: '-I/usr/lib/x/config/Include/internal',
+      SIZEOF_INT: 4,
+      abs_builddir: '/usr/lib/x/config',
+      srcdir: '/usr/lib/x/config',
+    });
     // A flag alone as a value leaves an empty value; too few arguments is a usage error.
     writeFileSync(f, "build_time_vars = {'X': '-fprofile-use'}\n");
     expect(run().status).toBe(0);
@@ -117,7 +132,10 @@ describe('relocatableScript', () => {
     const dir = tmpProject();
     mkdirSync(join(dir, 'moved/bin'), { recursive: true });
     symlinkSync(spawnSync('sh', ['-c', 'command -v python3'], { encoding: 'utf8' }).stdout.trim(), join(dir, 'moved/bin/python3.11'));
-    writeFileSync(join(dir, 'moved/bin/tool'), relocatableScript('#!/usr/lib/cpython/bin/python3.11\nimport sys\nprint("args", sys.argv[1:], sys.argv[0].split("/")[-1].startswith("tool"))\n', 'python3.11'));
+    writeFileSync(
+      join(dir, 'moved/bin/tool'),
+      relocatableScript('#!/usr/lib/cpython/bin/python3.11\nimport sys\nprint("args", sys.argv[1:], sys.argv[0].split("/")[-1].startswith("tool"))\n', 'python3.11'),
+    );
     chmodSync(join(dir, 'moved/bin/tool'), 0o755);
     symlinkSync('moved/bin/tool', join(dir, 'tool-link'));
     for (const p of [join(dir, 'moved/bin/tool'), join(dir, 'tool-link')]) {
@@ -133,7 +151,10 @@ describe('aptMirror', () => {
     const etc = tmpProject();
     mkdirSync(join(etc, 'sources.list.d'));
     writeFileSync(join(etc, 'sources.list'), '# none here\ndeb-src http://src.example/debian bookworm main\n');
-    writeFileSync(join(etc, 'sources.list.d/a.sources'), 'Types: deb-src\nURIs: http://nope.example/\nSuites: bookworm\n\nTypes: deb\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\n');
+    writeFileSync(
+      join(etc, 'sources.list.d/a.sources'),
+      'Types: deb-src\nURIs: http://nope.example/\nSuites: bookworm\n\nTypes: deb\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\n',
+    );
     expect(aptMirror('bookworm', etc)).toBe('http://mirror.example/debian');
     expect(aptMirror('trixie', etc)).toBeUndefined();
     writeFileSync(join(etc, 'sources.list'), 'deb [arch=amd64] http://first.example/debian bookworm main\n');

@@ -143,9 +143,7 @@ describe('format', () => {
   });
 
   it('prints the summary line of a good build', () => {
-    const line = formatSummaryLine(
-      summary({ ok: true, ran: 3, failed: [], criticalPath: ['a', 'b', 'c'], tasks: [] }),
-    );
+    const line = formatSummaryLine(summary({ ok: true, ran: 3, failed: [], criticalPath: ['a', 'b', 'c'], tasks: [] }));
     expect(line).toBe('ok: 3 ran, 1997 up to date in 4.2s; critical path a -> b -> c (3.9s); trace: build/.pyston-build/trace.json');
   });
 
@@ -185,17 +183,11 @@ describe('plain reporter', () => {
 
     const o = lines(out.text());
     expect(o[0]).toBe('plan: 4 to run, 1997 up to date (-j2)');
-    expect(o.filter((l) => l.startsWith('[start] '))).toEqual([
-      '[start] configure (input changed: configure.ac)',
-      '[start] make (dependency rebuilt: configure)',
-      '[start] docs (new)',
-    ]);
+    expect(o.filter((l) => l.startsWith('[start] '))).toEqual(['[start] configure (input changed: configure.ac)', '[start] make (dependency rebuilt: configure)', '[start] docs (new)']);
     expect(o.filter((l) => l.startsWith('[done] '))).toEqual(['[done] configure 1.2s', '[done] docs 0.3s']);
     expect(o.filter((l) => l.startsWith('[fail] '))).toEqual(['[fail] make 2.7s: make exited with code 2']);
     expect(o.some((l) => l.startsWith('[skip]'))).toBe(false);
-    expect(o.at(-1)).toBe(
-      'FAILED: 1 failed (make), 2 ran, 1 cancelled, 1997 up to date in 4.2s; critical path configure -> make (3.9s); trace: build/.pyston-build/trace.json',
-    );
+    expect(o.at(-1)).toBe('FAILED: 1 failed (make), 2 ran, 1 cancelled, 1997 up to date in 4.2s; critical path configure -> make (3.9s); trace: build/.pyston-build/trace.json');
 
     const e = err.text();
     expect(e).toContain('warning: state record of docs could not be read');

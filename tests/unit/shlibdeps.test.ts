@@ -84,9 +84,7 @@ describe('librarySearchPath', () => {
     write(root, 'etc/more/b.conf', '/opt/more-b\n');
     write(root, 'etc/more/c.conf', '/opt/more-c\n');
     const t = 'x86_64-linux-gnu';
-    expect(librarySearchPath(root, t)).toEqual(
-      ['/opt/a', '/opt/b', '/opt/first', '/opt/e', '/opt/more-b', `/lib/${t}`, `/usr/lib/${t}`, '/lib', '/usr/lib'].map((d) => join(root, d)),
-    );
+    expect(librarySearchPath(root, t)).toEqual(['/opt/a', '/opt/b', '/opt/first', '/opt/e', '/opt/more-b', `/lib/${t}`, `/usr/lib/${t}`, '/lib', '/usr/lib'].map((d) => join(root, d)));
     // No ld.so.conf at all: only the defaults.
     expect(librarySearchPath(tmpProject('pb-ldconf-empty-'), 'aarch64-linux-gnu').map((d) => d.replace(/^.*pb-ldconf-empty-[^/]+/, ''))).toEqual([
       '/lib/aarch64-linux-gnu',
@@ -105,7 +103,10 @@ describe('librarySearchPath', () => {
       .map((l) => l.replace(/:.*$/, ''));
     expect(scanned.length).toBeGreaterThan(0);
     const positions = scanned.map((d) => ours.indexOf(d));
-    expect(positions.every((p) => p >= 0), `${scanned.join(' ')} in ${ours.join(' ')}`).toBe(true);
+    expect(
+      positions.every((p) => p >= 0),
+      `${scanned.join(' ')} in ${ours.join(' ')}`,
+    ).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
   });
 });
@@ -266,7 +267,11 @@ describe('resolveLibrary and computeDepends on binaries built here', () => {
   });
 
   it('gives libc6 and zlib1g the versions their symbols files list for the symbols used', () => {
-    write(dir, 'z.c', '#include <stdlib.h>\n#include <zlib.h>\nint main(void) { unsigned char o[64]; uLongf n = sizeof o; unsigned r = arc4random(); compress2(o, &n, (const Bytef *)"hello", 5, 9); return (int)((crc32_z(0, o, n) + r) & 1); }\n');
+    write(
+      dir,
+      'z.c',
+      '#include <stdlib.h>\n#include <zlib.h>\nint main(void) { unsigned char o[64]; uLongf n = sizeof o; unsigned r = arc4random(); compress2(o, &n, (const Bytef *)"hello", 5, 9); return (int)((crc32_z(0, o, n) + r) & 1); }\n',
+    );
     cc(dir, ['-o', 'bin/z', 'z.c', '-lz']);
     const exe = readElf(join(dir, 'bin/z'));
     const deps = computeDepends([exe], { searchPath });

@@ -146,11 +146,17 @@ describe('tarArchive', () => {
 
   it('normalises paths: no leading /, duplicate slashes and . components collapsed, directories end in /', () => {
     const dir = tmpProject('pb-tar-');
-    writeFileSync(join(dir, 'x.tar'), tarArchive([
-      { type: 'file', path: '/abs', mode: 0o644, data: Buffer.from('1') },
-      { type: 'file', path: 'b//./c', mode: 0o644, data: Buffer.from('2') },
-      { type: 'dir', path: 'd', mode: 0o755 },
-    ], T));
+    writeFileSync(
+      join(dir, 'x.tar'),
+      tarArchive(
+        [
+          { type: 'file', path: '/abs', mode: 0o644, data: Buffer.from('1') },
+          { type: 'file', path: 'b//./c', mode: 0o644, data: Buffer.from('2') },
+          { type: 'dir', path: 'd', mode: 0o755 },
+        ],
+        T,
+      ),
+    );
     expect(listing(dir, 'x.tar').map((l) => l[4])).toEqual(['abs', 'b/c', 'd/']);
   });
 

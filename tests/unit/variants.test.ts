@@ -22,7 +22,11 @@ describe('the variant table', () => {
   it("has Pyston's Makefile set: unopt, opt, dbg, release, each also shared, and stock, stockunopt, stockdbg", () => {
     expect(VARIANT_TABLE.map((v) => v.name)).toEqual(['unopt', 'opt', 'dbg', 'release', 'unoptshared', 'optshared', 'dbgshared', 'releaseshared', 'stock', 'stockunopt', 'stockdbg']);
     expect(variantsOf(CPYTHON).some((v) => v.stock)).toBe(false);
-    expect(variantsOf(PYSTON).filter((v) => v.stock).map((v) => v.name)).toEqual(['stock', 'stockunopt', 'stockdbg']);
+    expect(
+      variantsOf(PYSTON)
+        .filter((v) => v.stock)
+        .map((v) => v.name),
+    ).toEqual(['stock', 'stockunopt', 'stockdbg']);
   });
   it('optimizes opt and release (and their shared forms) with PGO, LTO and BOLT; stock without BOLT', () => {
     const opts = (n: string) => {
@@ -53,7 +57,11 @@ describe('variantFlags', () => {
     expect(f.final.cflags).toContain('-fprofile-prefix-path=/p/build/opt_build');
     expect(f.final.ldflags).toContain('-Wl,--emit-relocs');
     expect(f.instrumented.ldflags).not.toContain('-Wl,--emit-relocs');
-    expect(f.makeArgs).toEqual(['PY_CORE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE -fno-pie', 'PY_BUILTIN_MODULE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE_BUILTIN -fno-pie', 'LINKCC=$(PURIFY) $(MAINCC) -no-pie']);
+    expect(f.makeArgs).toEqual([
+      'PY_CORE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE -fno-pie',
+      'PY_BUILTIN_MODULE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE_BUILTIN -fno-pie',
+      'LINKCC=$(PURIFY) $(MAINCC) -no-pie',
+    ]);
   });
 
   it('clang needs no code-shape flag, and uses its own profile flags', () => {

@@ -67,7 +67,8 @@ export interface ControlFields {
 
 /** The control file text; throws ControlError naming the bad field. */
 export function controlFile(f: ControlFields): string {
-  if (!/^[a-z0-9][a-z0-9.+-]+$/.test(f.package)) throw new ControlError(`invalid package name '${f.package}'`, 'use lowercase letters, digits and + - . (at least two characters, starting with a letter or digit)');
+  if (!/^[a-z0-9][a-z0-9.+-]+$/.test(f.package))
+    throw new ControlError(`invalid package name '${f.package}'`, 'use lowercase letters, digits and + - . (at least two characters, starting with a letter or digit)');
   const problem = debianVersionProblem(f.version);
   if (problem) throw new ControlError(`invalid Debian version '${f.version}': ${problem}`, 'use [epoch:]upstream[-revision], e.g. 3.11.2-1');
   if (!/^[a-z0-9-]+$/.test(f.architecture)) throw new ControlError(`invalid architecture '${f.architecture}'`, 'use a dpkg architecture name such as amd64 or arm64');

@@ -224,7 +224,10 @@ export function computeDepends(elfFiles: readonly ElfFile[], opts: { provided?: 
  */
 function applyTemplate(template: string, minVersion: string | undefined, lib: Needed, source: string): Dependency[] {
   const out: Dependency[] = [];
-  for (const clause of template.split(',').map((c) => c.trim()).filter((c) => c !== '')) {
+  for (const clause of template
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== '')) {
     const m = /^([a-z0-9][a-z0-9+.-]*)(?::[a-z0-9-]+)?\s*(?:\(\s*(>=|>>|<<|<=|=|>|<)\s*([^\s)]+)\s*\))?\s*(#MINVER#)?$/.exec(clause);
     if (!m || (m[2] !== undefined && m[2] !== '>=')) {
       throw new ShlibdepsError(

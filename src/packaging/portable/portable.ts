@@ -112,17 +112,20 @@ export async function makePortable(ctx: TaskContext, o: PortableOptions): Promis
     for (const soname of elf.needed) {
       if (GLIBC_ALLOW.has(soname) || shipped.has(soname)) continue;
       const from = resolveLibrary(soname, elf, searchPath);
-      if (!from) throw new TaskFailure(`${relative(o.outDir, path)} needs ${soname}, which is not on this machine's library path`, `install the package that provides ${soname} (apt-file search ${soname})`);
+      if (!from)
+        throw new TaskFailure(`${relative(o.outDir, path)} needs ${soname}, which is not on this machine's library path`, `install the package that provides ${soname} (apt-file search ${soname})`);
       const real = realpathSync(from);
       const owner = db.owner(from) ?? db.owner(real);
-      if (!owner) throw new TaskFailure(`${soname} (${real}) belongs to no Debian package, so its license is unknown`, 'install the library from a Debian package, or build without the module that needs it');
+      if (!owner)
+        throw new TaskFailure(`${soname} (${real}) belongs to no Debian package, so its license is unknown`, 'install the library from a Debian package, or build without the module that needs it');
       mkdirSync(lib, { recursive: true });
       const to = join(lib, soname);
       copyFileSync(real, to);
       chmodSync(to, 0o644);
       const pkg = owner.replace(/:.*$/, ''); // libssl3:amd64 -> libssl3
       const copyright = `/usr/share/doc/${pkg}/copyright`;
-      if (!existsSync(copyright)) throw new TaskFailure(`no copyright file ${copyright} for ${soname}`, `reinstall ${pkg} (its documentation was removed: check /etc/dpkg/dpkg.cfg.d for path-exclude rules)`);
+      if (!existsSync(copyright))
+        throw new TaskFailure(`no copyright file ${copyright} for ${soname}`, `reinstall ${pkg} (its documentation was removed: check /etc/dpkg/dpkg.cfg.d for path-exclude rules)`);
       copyFileSync(copyright, `${to}.copyright`);
       chmodSync(`${to}.copyright`, 0o644);
       shipped.add(soname);
@@ -169,4 +172,3 @@ export async function makePortable(ctx: TaskContext, o: PortableOptions): Promis
   }
   return { bundled, runpaths, launchers, links };
 }
-
