@@ -2,7 +2,7 @@
 """pyston-build smoke-test probe, run against every built interpreter.
 
 Usage: probe.py [--expect-modules a,b|c,...] [--allow-missing a,b] [--no-venv]
-                [--libpython-dir DIR] [--json OUT]
+                [--libpython-dir DIR] [--pyston yes|no] [--json OUT]
 
 For each required module it prints ``ok <module>`` or
 ``MISSING <module>: <error>`` (import failed) or ``BROKEN <module>: <why>``
@@ -11,7 +11,9 @@ are reported as ``info`` lines only.  An entry ``a|b`` is satisfied by either
 module.  Unless --no-venv, it also creates a venv with pip (ensurepip works
 offline) and checks ``<venv>/bin/python -m pip --version`` and the venv's
 ``sys.prefix``.  A shared build must be running on its own libpython: the one
-beside the interpreter or in ``../lib`` (or in --libpython-dir).
+beside the interpreter or in ``../lib`` (or in --libpython-dir).  With
+``--pyston yes`` a Pyston build must have ``sys.pyston_version_info``; with
+``--pyston no`` (a Pyston tree's stock variants) it must not.
 
 Last line: ``probe: OK (<n> modules, venv ok|venv skipped)`` or
 ``probe: FAILED (...)``.
@@ -515,6 +517,9 @@ def main(argv=None):
     parser.add_argument("--libpython-dir", default=None,
                         help="a shared build must have loaded its libpython from this directory")
     parser.add_argument("--json", dest="json_out", metavar="OUT", help="also write the results as JSON")
+    parser.add_argument("--pyston", choices=["yes", "no"], default=None,
+                        help="a Pyston tree's build: 'yes' requires sys.pyston_version_info (its JIT variants), "
+                             "'no' requires its absence (the stock variants)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
 
     required = _split(args.expect_modules) if args.expect_modules is not None else list(DEFAULT_REQUIRED)
@@ -561,13 +566,23 @@ def main(argv=None):
         if not libpython[0]:
             broken.append("libpython")
 
+    if args.pyston is not None:
+        info = getattr(sys, "pyston_version_info", None)
+        want = args.pyston == "yes"
+        ok = (info is not None) == want
+        detail = ("sys.pyston_version_info = %s" % ".".join(str(x) for x in info[:3])) if info is not None else "no sys.pyston_version_info"
+        report["pyston"] = {"ok": ok, "detail": detail}
+        print("%s pyston: %s%s" % ("ok" if ok else "BROKEN", detail, "" if ok else " (expected %s)" % ("it" if want else "none")))
+        if not ok:
+            broken.append("pyston")
+
     venv_ok, venv_detail = True, "skipped"
     if not args.no_venv:
         venv_ok, venv_detail = check_venv()
         report["venv"] = {"ok": venv_ok, "detail": venv_detail}
         print("%s venv: %s" % ("ok" if venv_ok else "FAILED", venv_detail))
 
-    n_ok = len(required) - len(missing) - len([b for b in broken if b != "libpython"])
+    n_ok = len(required) - len(missing) - len([b for b in broken if b not in ("libpython", "pyston")])
     venv_word = "venv skipped" if args.no_venv else ("venv ok" if venv_ok else "venv FAILED")
     problems = []
     if missing:

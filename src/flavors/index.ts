@@ -29,6 +29,12 @@ export interface PreConfigureContext {
   readonly srcDir: string;
 }
 
+export interface Layout {
+  readonly buildBinary: string;
+  readonly installedBinary: string;
+  readonly libpython: string;
+}
+
 export interface Flavor {
   readonly name: FlavorName;
   /** The upstream project's name, for package descriptions. */
@@ -50,6 +56,15 @@ export interface Flavor {
    * patch set (src/steps/patches.ts).
    */
   treeVersion(patchlevel: string): string | undefined;
+  /**
+   * File names of a build of this flavor, from the Python version (3.11)
+   * and the tree's own version (Pyston's 2.3.5): the interpreter in the
+   * build directory, the one `make install` puts in bin/, and the shared
+   * libpython.
+   */
+  layout(minor: string, treeVersion: string): Layout;
+  /** Arguments for runtime/probes/probe.py: what a build of this flavor (a stock variant or not) must show. */
+  probeArgs(stock: boolean): readonly string[];
   /** Submodules (paths) a checkout of this flavor needs synced: for any build, and for the benchmarks. */
   readonly submodules: { readonly build: readonly string[]; readonly bench: readonly string[] };
   /** Package metadata: the default package name, the project's homepage and where its source is published. */
@@ -102,6 +117,8 @@ export const CPYTHON: Flavor = {
   boltSkip: [SRE_MATCH],
   boltSkipPic: [EVAL_LOOP],
   treeVersion: (text) => define(text, 'PY_VERSION'),
+  layout: (minor) => ({ buildBinary: 'python', installedBinary: `python${minor}`, libpython: `libpython${minor}.so.1.0` }),
+  probeArgs: () => [],
   submodules: { build: [], bench: [] },
   packageName: 'cpython',
   homepage: 'https://www.python.org/',
@@ -130,6 +147,14 @@ export const PYSTON: Flavor = {
     const [a, b, c] = ['MAJOR', 'MINOR', 'MICRO'].map((k) => define(text, `PYSTON_${k}_VERSION`));
     return a && b && c ? `${a}.${b}.${c}` : undefined;
   },
+  // Pyston's configure sets VERSION to 3.8-pyston2.3 (also in the stock
+  // variants), and its Makefile calls the build-tree interpreter `pyston`.
+  layout: (minor, treeVersion) => {
+    const version = `${minor}-pyston${treeVersion.split('.').slice(0, 2).join('.')}`;
+    return { buildBinary: 'pyston', installedBinary: `python${version}`, libpython: `libpython${version}.so.1.0` };
+  },
+  // Its JIT variants have sys.pyston_version_info; the stock ones (--disable-pyston) must not.
+  probeArgs: (stock) => ['--pyston', stock ? 'no' : 'yes'],
   // DynASM, for the JIT; the macrobenchmarks only for bench/ (pyston/llvm and pyston/bolt only for an LLVM built from source).
   submodules: { build: ['pyston/LuaJIT'], bench: ['pyston/macrobenchmarks'] },
   packageName: 'pyston',

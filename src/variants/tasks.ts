@@ -23,7 +23,7 @@ import type { SourceTasks } from '../steps/source.js';
 import { packageRoot } from '../steps/paths.js';
 import type { BuildReport, Release } from '../steps/release.js';
 import type { Arch } from '../debian/arch.js';
-import type { Flavor } from '../flavors/index.js';
+import type { Flavor, Layout } from '../flavors/index.js';
 import { variantFlags } from './flags.js';
 import type { VariantDef } from './table.js';
 
@@ -178,7 +178,7 @@ function configureAndMake(o: {
       packages,
       weight: 20,
       inputs: { files: opts.source.files, tools, config: { env: o.env, makeArgs: o.makeArgs ?? [], ...(o.fromClean ? { fromClean: true } : {}) } },
-      outputs: [`${o.buildDir}/python`, `${o.buildDir}/profile-warnings.json`],
+      outputs: [`${o.buildDir}/${layoutOf(opts).buildBinary}`, `${o.buildDir}/profile-warnings.json`],
       async run(ctx) {
         if (o.fromClean) await ctx.exec('make', ['clean', ...(o.makeArgs ?? [])], { cwd: ctx.path(o.buildDir), env: o.env });
         await ctx.exec('make', [...(o.makeArgs ?? [])], { cwd: ctx.path(o.buildDir), env: o.env });
@@ -191,10 +191,16 @@ function configureAndMake(o: {
   ];
 }
 
+/** The file names of this flavor's build of this source (src/flavors). */
+function layoutOf(opts: VariantOptions): Layout {
+  return opts.flavor.layout(opts.source.version.split('.').slice(0, 2).join('.'), opts.source.flavorVersion);
+}
+
 export function variantTasks(opts: VariantOptions): VariantTasks {
   const def = opts.variant;
   const v = def.name;
   const tc = opts.toolchain;
+  const layout = layoutOf(opts);
   const f = variantFlags({
     variant: def,
     flavor: opts.flavor,
@@ -248,7 +254,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
       instrumentedTask: `${v}:pgo:instrumented:make`,
       // A shared build's instrumented python must load the instrumented libpython beside it.
       train: {
-        file: join(opts.root, f.dirs.pgoBuild, 'python'),
+        file: join(opts.root, f.dirs.pgoBuild, layout.buildBinary),
         args: train.args,
         cwd: join(opts.root, f.dirs.pgoBuild),
         ...(shared ? { env: { LD_LIBRARY_PATH: join(opts.root, f.dirs.pgoBuild) } } : {}),
@@ -283,17 +289,17 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
     }),
   );
   const destdir = release ? [`DESTDIR=${join(opts.root, f.dirs.install)}`] : [];
-  const minor = opts.source.version.split('.').slice(0, 2).join('.');
   const installDeps = [`${v}:make`];
   let boltReport: string | undefined;
   const boltInstall: { from: string; to: string }[] = [];
   if (bolt) {
-    const b = boltForVariant(v, bolt, opts, buildDir, minor, shared);
+    const b = boltForVariant(v, bolt, opts, buildDir, layout, shared);
     tasks.push(...b.tasks.tasks);
     installDeps.push(b.tasks.ready);
     boltReport = b.tasks.report;
     boltInstall.push(...b.install.map((i) => ({ from: i.from, to: `${installDir}/${i.to}` })));
   }
+  const probeArgs = opts.flavor.probeArgs(def.stock);
   const boltOff = !def.bolt
     ? def.stock
       ? "the stock variants are built without BOLT, as Pyston's Makefile builds them"
@@ -338,10 +344,10 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
       // 2: the report records the configure arguments.
       version: 2,
       deps: [`${v}:venv`],
-      inputs: { files: [join(packageRoot(), 'runtime/probes/probe.py')] },
+      inputs: { files: [join(packageRoot(), 'runtime/probes/probe.py')], ...(probeArgs.length ? { config: { probeArgs } } : {}) },
       outputs: [`build/${v}_probe.txt`, `build/${v}_report.json`],
       async run(ctx) {
-        await ctx.exec(ctx.path(envDir, 'bin', 'python'), [join(packageRoot(), 'runtime/probes/probe.py')], { jobserver: false });
+        await ctx.exec(ctx.path(envDir, 'bin', 'python'), [join(packageRoot(), 'runtime/probes/probe.py'), ...probeArgs], { jobserver: false });
         const verdict = probeVerdict(readFileSync(ctx.logPath, 'utf8'));
         if (!verdict.ok) throw new TaskFailure(`the probes of ${envDir} did not report a verdict`, `read ${ctx.logPath}: runtime/probes/probe.py must end with a 'probe: OK' line`);
         writeFileSync(ctx.path(`build/${v}_probe.txt`), verdict.line + '\n');
@@ -411,13 +417,14 @@ function training(task: string): { args: string[]; inputs: TaskInputs } {
 }
 
 /** The BOLT chain of a variant: the executable, and libpython when shared. */
-function boltForVariant(v: string, bolt: Extract<BoltOptions, { enabled: true }>, opts: VariantOptions, buildDir: string, minor: string, shared: boolean) {
+function boltForVariant(v: string, bolt: Extract<BoltOptions, { enabled: true }>, opts: VariantOptions, buildDir: string, layout: Layout, shared: boolean) {
   const root = opts.root;
   const dir = `build/${v}_bolt`;
   const b = join(root, buildDir);
-  const so = `libpython${minor}.so.1.0`;
-  const binaries: BoltBinary[] = [{ name: 'python', input: join(b, 'python'), instrumented: join(b, 'python.bolt-inst'), output: join(b, 'python.bolt') }];
-  const install = [{ from: `${buildDir}/python.bolt`, to: `bin/python${minor}` }];
+  const so = layout.libpython;
+  const exe = layout.buildBinary;
+  const binaries: BoltBinary[] = [{ name: exe, input: join(b, exe), instrumented: join(b, `${exe}.bolt-inst`), output: join(b, `${exe}.bolt`) }];
+  const install = [{ from: `${buildDir}/${exe}.bolt`, to: `bin/${layout.installedBinary}` }];
   if (shared) {
     // Pyston's Makefile BOLTs the .so with -jump-tables=none.
     binaries.push({ name: so, input: join(b, so), instrumented: join(root, dir, 'inst-lib', so), output: join(root, dir, 'lib', so), extraApplyFlags: ['-jump-tables=none'] });
@@ -427,10 +434,10 @@ function boltForVariant(v: string, bolt: Extract<BoltOptions, { enabled: true }>
   // The build-tree python finds its stdlib and extension modules from its own directory (pybuilddir.txt).
   const trainArgs = training(opts.profileTask).args;
   const libPath = (first: string): Record<string, string> => (shared ? { LD_LIBRARY_PATH: `${first}:${b}` } : {});
-  const train: Command = { file: join(b, 'python.bolt-inst'), args: trainArgs, cwd: b, env: libPath(join(root, dir, 'inst-lib')) };
+  const train: Command = { file: join(b, `${exe}.bolt-inst`), args: trainArgs, cwd: b, env: libPath(join(root, dir, 'inst-lib')) };
   // The check must prove it ran on the BOLTed library, not the input beside the python.
   const check: Command = {
-    file: join(b, 'python.bolt'),
+    file: join(b, `${exe}.bolt`),
     args: [join(runtime, 'runtime/probes/probe.py'), '--no-venv', ...(shared ? ['--libpython-dir', join(root, dir, 'lib')] : [])],
     cwd: b,
     env: libPath(join(root, dir, 'lib')),

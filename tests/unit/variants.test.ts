@@ -122,3 +122,18 @@ describe('variantFlags', () => {
     expect(variantFlags(base('stockdbg', { flavor: PYSTON })).configureArgs).toEqual(['--disable-pyston', '--enable-configure', '--with-pydebug']);
   });
 });
+
+describe('flavor layout and probes', () => {
+  it("names the files as each tree's Makefile does", () => {
+    expect(CPYTHON.layout('3.11', '3.11.2')).toEqual({ buildBinary: 'python', installedBinary: 'python3.11', libpython: 'libpython3.11.so.1.0' });
+    expect(PYSTON.layout('3.8', '2.3.5')).toEqual({ buildBinary: 'pyston', installedBinary: 'python3.8-pyston2.3', libpython: 'libpython3.8-pyston2.3.so.1.0' });
+  });
+  it('reads the tree version from Include/patchlevel.h', () => {
+    const text = '#define PYSTON_MAJOR_VERSION        2\n#define PYSTON_MINOR_VERSION        3\n#define PYSTON_MICRO_VERSION        5\n#define PY_VERSION              "3.8.12"\n';
+    expect([PYSTON.treeVersion(text), CPYTHON.treeVersion(text)]).toEqual(['2.3.5', '3.8.12']);
+    expect(PYSTON.treeVersion('#define PY_VERSION "3.8.12"\n')).toBeUndefined();
+  });
+  it('asks the probes for sys.pyston_version_info in Pyston builds, and for its absence in stock ones', () => {
+    expect([PYSTON.probeArgs(false), PYSTON.probeArgs(true), CPYTHON.probeArgs(false)]).toEqual([['--pyston', 'yes'], ['--pyston', 'no'], []]);
+  });
+});
