@@ -82,6 +82,7 @@ describe('source patches', () => {
       '0001-longobject-declare-v-outside-speedups.patch',
       '0002-pylifecycle-immortalize-only-with-speedups.patch',
       '0003-sysmodule-no-low-water-mark-check.patch',
+      '0004-lib-stock-without-pyston-version-info.patch',
     ]);
     expect(set.patches[0]!.why).toMatch(/--disable-pyston/);
     expect(patchSetFor('cpython', '3.11.2', join(REPO, 'submodules/patches'))).toBeUndefined();
