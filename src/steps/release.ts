@@ -3,6 +3,10 @@
  * wheels and images take a Release (never task ids or hard-coded paths), so
  * they can take one of any variant, flavor or architecture.
  *
+ * DESIGN.md has variants/ return the Release; the type lives here, in
+ * steps/, so that packaging/ (and later wheels and images) can take it
+ * without importing a sibling factory folder.
+ *
  * The build report (`build/<variant>_report.json`) is written by the
  * variant's probe task and read back through {@link readBuildReport}, which
  * checks its shape: a report that does not parse is an error naming the
