@@ -79,13 +79,16 @@ const SKIP = new Set(['.git', 'build', '__pycache__', 'pyston3', 'pyston-build.t
  * cpSync refuses a destination inside the source, which is where a
  * checkout's build/ is.
  */
-function copyTree(from: string, to: string): void {
+function copyTree(from: string, to: string, skip: ReadonlySet<string> = new Set(), rel = ''): void {
   mkdirSync(to, { recursive: true });
   for (const e of readdirSync(from, { withFileTypes: true })) {
     if (SKIP.has(e.name) || e.name.startsWith('pyston3.')) continue;
     const a = join(from, e.name);
     const b = join(to, e.name);
-    if (e.isDirectory()) copyTree(a, b);
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    // A submodule the build does not use stays an empty directory, as in a fresh clone.
+    if (e.isDirectory() && skip.has(r)) mkdirSync(b);
+    else if (e.isDirectory()) copyTree(a, b, skip, r);
     else if (e.isSymbolicLink()) symlinkSync(readlinkSync(a), b);
     else if (e.isFile()) {
       copyFileSync(a, b);
@@ -102,13 +105,17 @@ function copyTree(from: string, to: string): void {
  * apply the set there. `deps` and `files` are what the unpatched source
  * needs (its unpack task, or a checkout's files).
  */
-export function patchTask(o: { set: PatchSet; srcDir: string; root: string; deps: readonly string[]; files: readonly string[] }): { task: Task; srcDir: string } {
+export function patchTask(o: { set: PatchSet; srcDir: string; root: string; deps: readonly string[]; files: readonly string[]; skip?: readonly string[] }): { task: Task; srcDir: string } {
   const dest = `build/src/patched-${o.set.id}`;
   const task: Task = {
     id: 'source:patch',
     title: `apply ${o.set.patches.length} patch${o.set.patches.length === 1 ? '' : 'es'} (${o.set.id}) to a copy of the source`,
     deps: [...o.deps],
-    inputs: { files: [...o.files, ...o.set.patches.map((p) => p.file)], tools: [PATCH], config: { set: o.set.id, patches: o.set.patches.map((p) => p.name) } },
+    inputs: {
+      files: [...o.files, ...o.set.patches.map((p) => p.file)],
+      tools: [PATCH],
+      config: { set: o.set.id, patches: o.set.patches.map((p) => p.name), ...(o.skip?.length ? { skip: o.skip } : {}) },
+    },
     outputs: [dest, '!**/__pycache__'],
     packages: ['patch'],
     weight: 2,
@@ -118,7 +125,7 @@ export function patchTask(o: { set: PatchSet; srcDir: string; root: string; deps
       const tmp = mkdtempSync(join(parent, '.patch-'));
       try {
         // A checkout's own build/ (where this copy goes) and .git stay behind.
-        copyTree(resolve(o.srcDir), tmp);
+        copyTree(resolve(o.srcDir), tmp, new Set(o.skip ?? []));
         for (const p of o.set.patches) {
           ctx.log(`applying ${p.name}: ${p.why}`);
           try {

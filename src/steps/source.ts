@@ -223,12 +223,39 @@ export interface SourceTasks {
 /** Globs that make up a checkout's sources, for the configure key. Build outputs and VCS data are excluded. */
 export const CHECKOUT_INPUTS = ['**/*', '!build/**', '!.git/**', '!**/__pycache__/**', '!pyston3', '!pyston3.*', '!pyston-build.toml'];
 
+/**
+ * A checkout's submodules, for its source: the sync tasks of the ones the
+ * build needs (src/steps/submodules.ts), and every submodule path the
+ * checkout declares. The files of submodules are never hashed into the
+ * source's key: a synced one enters through its sync task's key (its
+ * commit and URL), and the others are not read by the build at all (with
+ * pyston/llvm checked out, hashing them would read gigabytes).
+ */
+export interface CheckoutSubmodules {
+  readonly tasks: readonly Task[];
+  readonly ids: readonly string[];
+  /** Paths of every submodule `.gitmodules` declares. */
+  readonly paths: readonly string[];
+  /** The ones synced for the build. */
+  readonly synced: readonly string[];
+}
+
 /** The source's tasks, with the project's patch set for the tree applied to a copy when there is one. */
-export function sourceTasks(spec: SourceSpec, root: string, cache: string): SourceTasks {
-  const base = unpatchedSourceTasks(spec, root, cache);
+export function sourceTasks(spec: SourceSpec, root: string, cache: string, submodules?: CheckoutSubmodules): SourceTasks {
+  let base = unpatchedSourceTasks(spec, root, cache);
+  if (submodules && base.checkoutDir !== undefined) {
+    const rel = base.checkoutDir === root ? '' : `${base.checkoutDir}/`;
+    base = {
+      ...base,
+      tasks: [...base.tasks, ...submodules.tasks],
+      deps: [...base.deps, ...submodules.ids],
+      files: [...base.files, ...submodules.paths.map((p) => `!${rel}${p}/**`)],
+    };
+  }
   const set = patchSetFor(base.flavor.name, base.flavorVersion);
   if (!set) return base;
-  const p = patchTask({ set, srcDir: base.srcDir, root, deps: base.deps, files: base.files });
+  const skip = submodules ? submodules.paths.filter((p) => !submodules.synced.includes(p)) : [];
+  const p = patchTask({ set, srcDir: base.srcDir, root, deps: base.deps, files: base.files, skip });
   return { ...base, tasks: [...base.tasks, p.task], srcDir: p.srcDir, deps: ['source:patch'], files: [], describe: { ...base.describe, patches: describePatches(set) } };
 }
 

@@ -1,6 +1,6 @@
 /** Patches applied to a copy of a source with real `patch`: the original stays untouched, the digests are in the key. */
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { patchSetFor, patchTask, readPatch } from '../../src/steps/patches.js';
 import { planBuild } from '../../src/graph/index.js';
@@ -76,6 +76,21 @@ describe('source patches', () => {
     expect(() => readPatch(join(patches, 'bad-1/0001.patch'))).toThrow(/has no header saying why it exists/);
   });
 
+  it('copies the submodules the build uses and leaves the others empty, as in a fresh clone', async () => {
+    const { root, src, patches } = fixture();
+    write(src, 'deps/used/lib.c', 'int used;\n');
+    write(src, 'deps/used/.git', 'gitdir: ../../.git/modules/used\n');
+    write(src, 'deps/huge/big.c', 'int huge;\n');
+    const set = patchSetFor('mytree', '1.0', patches)!;
+    const p = patchTask({ set, srcDir: src, root, deps: [], files: ['tree/**/*'], skip: ['deps/huge'] });
+    const r = await build(graphOf([p.task]), root);
+    expect(r.summary.ok).toBe(true);
+    expect(readFileSync(join(p.srcDir, 'deps/used/lib.c'), 'utf8')).toBe('int used;\n');
+    // The submodule's .git file (a gitlink to the checkout's .git) stays behind like .git itself.
+    expect(existsSync(join(p.srcDir, 'deps/used/.git'))).toBe(false);
+    expect(readdirSync(join(p.srcDir, 'deps/huge'))).toEqual([]);
+  });
+
   it("the project's own set for Pyston 2.3.5 reads, with its reasons", () => {
     const set = patchSetFor('pyston', '2.3.5', join(REPO, 'submodules/patches'))!;
     expect(set.patches.map((p) => p.name)).toEqual([
@@ -83,8 +98,10 @@ describe('source patches', () => {
       '0002-pylifecycle-immortalize-only-with-speedups.patch',
       '0003-sysmodule-no-low-water-mark-check.patch',
       '0004-lib-stock-without-pyston-version-info.patch',
+      '0005-makefile-pyston-dir-through-srcdir.patch',
     ]);
     expect(set.patches[0]!.why).toMatch(/--disable-pyston/);
+    expect(set.patches[4]!.why).toMatch(/\$\(srcdir\)/);
     expect(patchSetFor('cpython', '3.11.2', join(REPO, 'submodules/patches'))).toBeUndefined();
   });
 });

@@ -95,6 +95,18 @@ describe('choosing the source', () => {
     expect(st.files).toContain('!build/**');
   });
 
+  it("a checkout's submodules: the synced ones run first, none of them is hashed into the source's key", () => {
+    const root = tmpProject();
+    write(root, 'configure', '#!/bin/sh\n');
+    write(root, 'Include/patchlevel.h', '#define PY_VERSION "3.12.1+"\n');
+    const spec = resolveSource({ root, source: '', pin: 'submodules/cpython-3.11.2.json' });
+    const sync = { id: 'submodules:deps/used', title: 'sync', deps: [], inputs: {}, outputs: [], run: async () => {} };
+    const st = sourceTasks(spec, root, tmpProject(), { tasks: [sync], ids: [sync.id], paths: ['deps/used', 'deps/huge'], synced: ['deps/used'] });
+    expect(st.tasks.map((t) => t.id)).toEqual(['submodules:deps/used']);
+    expect(st.deps).toEqual(['submodules:deps/used']);
+    expect(st.files).toEqual(expect.arrayContaining(['**/*', '!deps/used/**', '!deps/huge/**']));
+  });
+
   it('without a checkout the embedded CPython 3.11.2 pin is used', () => {
     const spec = resolveSource({ root: tmpProject(), source: '', pin: 'submodules/cpython-3.11.2.json' });
     expect(spec.kind === 'pinned' && spec.pin.sha256).toBe('2411c74bda5bbcfcddaf4531f66d1adc73f247f529aee981b029513aefdbf849');
