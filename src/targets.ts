@@ -25,7 +25,8 @@ import { join } from 'node:path';
 import type { Target, Task, TaskGraph } from './graph/index.js';
 import { UsageError } from './graph/index.js';
 import type { BuildConfig } from './config.js';
-import { resolveSource, sourceTasks, type SourceTasks } from './steps/source.js';
+import { resolveSource, sourceTasks, type CheckoutSubmodules, type SourceTasks } from './steps/source.js';
+import { readGitmodules } from './steps/gitfiles.js';
 import { cacheDir, packageRoot } from './steps/paths.js';
 import { discoverToolchain, type Toolchain } from './llvm/toolchain.js';
 import { linkTask, variantTasks, type BoltOptions, type VariantTasks } from './variants/tasks.js';
@@ -39,6 +40,7 @@ import { packageKeys } from './debian/dpkg.js';
 import { checkMaintainer, checkRootfsSettings, checkSourceDateEpoch, releaseNames, type ReleaseNames } from './packaging/release.js';
 import { packageTasks } from './packaging/tasks.js';
 import { submoduleTasks } from './steps/submodules.js';
+import { aotChain } from './aot/chain.js';
 
 /** Env vars any task of the product graph may declare as inputs. */
 export const ENV_ALLOW_LIST: readonly string[] = ['SOURCE_DATE_EPOCH'];
@@ -98,10 +100,35 @@ interface TargetDef {
   build(): { tasks: readonly Task[]; roots: readonly string[] };
 }
 
+/** A checkout's submodules for its source: the flavor's build set synced first (none for CPython). */
+function checkoutSubmodules(checkout: string, paths: readonly string[], config: BuildConfig, root: string): CheckoutSubmodules {
+  const sm = submoduleTasks({ checkout, root, paths, mirror: config['submodules.mirror'], rewrite: config['submodules.rewrite'], force: config['submodules.force'] });
+  let declared: string[] = [];
+  try {
+    declared = readGitmodules(checkout).map((e) => e.path);
+  } catch {
+    // An unreadable .gitmodules is reported by the sync tasks, which read it again.
+  }
+  return { tasks: sm.tasks, ids: sm.ids, paths: [...new Set([...declared, ...paths])], synced: paths };
+}
+
+/**
+ * A second LLVM's tools named with their version (clang-13), so that a task
+ * that runs both (a Pyston variant built with cc = clang, which compiles
+ * its AOT traces with clang 13) has two distinct tools in its key.
+ */
+function versionedNames(tc: Toolchain): Toolchain {
+  const llvm = Object.fromEntries(Object.entries(tc.llvm).map(([k, t]) => [k, { ...t, name: `${t.name}-${tc.llvmMajor}` }])) as unknown as Toolchain['llvm'];
+  return { ...tc, llvm, cc: llvm.clang, cxx: llvm['clang++'], ar: llvm['llvm-ar'] };
+}
+
 /** Everything the factories share, each part computed when first needed. */
 function parts(config: BuildConfig, root: string, env: NodeJS.ProcessEnv) {
   const cache = cacheDir(config['cache.dir'], env);
-  const src = once((): SourceTasks => sourceTasks(resolveSource({ root, source: config.source, pin: config['source.pin'] }), root, cache));
+  const src = once((): SourceTasks => {
+    const spec = resolveSource({ root, source: config.source, pin: config['source.pin'] });
+    return sourceTasks(spec, root, cache, spec.kind === 'checkout' ? checkoutSubmodules(spec.dir, spec.flavor.submodules.build, config, root) : undefined);
+  });
   const arch = once(() => configuredArch(config));
   const toolchain = once((): Toolchain => discoverToolchain({ llvmMajor: config['llvm.version'], llvmBin: config['llvm.bin'], family: config.cc as 'clang' | 'gcc' }, env.PATH));
   // Not validated here: checkTargets does that for the targets a build runs.
@@ -118,6 +145,18 @@ function parts(config: BuildConfig, root: string, env: NodeJS.ProcessEnv) {
       }),
   );
   const systemKeys = once(() => packageKeys(CPYTHON_BUILD_DEPS));
+  // The flavor's AOT chain (Pyston: bitcode build, nitrous, pystol, traces), with its own LLVM.
+  const aot = once(() => {
+    const s = src();
+    const spec = s.flavor.aot;
+    if (!spec) return undefined;
+    const llvm = versionedNames(discoverToolchain({ llvmMajor: spec.llvmMajor, llvmBin: '', family: 'clang' }, env.PATH));
+    const minor = s.version.split('.').slice(0, 2).join('.');
+    const layout = s.flavor.layout(minor, s.flavorVersion);
+    const version = layout.installedBinary.replace(/^python/, '');
+    const chain = aotChain({ root, srcDir: s.srcDir, sourceDeps: s.deps, sourceFiles: s.files, llvm, version });
+    return { ...chain, llvm };
+  });
   const variants = new Map<string, VariantTasks>();
   const variant = (def: VariantDef): VariantTasks => {
     let v = variants.get(def.name);
@@ -145,12 +184,14 @@ function parts(config: BuildConfig, root: string, env: NodeJS.ProcessEnv) {
         buildPackages: CPYTHON_BUILD_DEPS,
         bolt: boltOptions(config, cache, arch(), s.flavor),
         releasePrefix: names().prefix,
+        ...(aot() ? { aot: { static: aot()!.dirs.static, pic: aot()!.dirs.pic, llvm: aot()!.llvm } } : {}),
       });
+      if (aot() && !def.stock) v = { ...v, tasks: [...aot()!.tasks, ...v.tasks] };
       variants.set(def.name, v);
     }
     return v;
   };
-  return { cache, src, arch, toolchain, names, variant };
+  return { cache, src, arch, toolchain, names, variant, aot };
 }
 
 function catalog(config: BuildConfig, root: string, env: NodeJS.ProcessEnv): TargetDef[] {
@@ -175,6 +216,26 @@ function catalog(config: BuildConfig, root: string, env: NodeJS.ProcessEnv): Tar
       return { tasks: sm.tasks, roots: sm.ids };
     },
   });
+  // Pyston's bitcode/AOT chain, as targets of their own (a CPython tree has none).
+  const aotTargets: readonly (readonly [string, string, string])[] = [
+    ['bc', 'the bitcode build of a Pyston tree (clang through clang_wrapper.py), installed in build/bc_install', 'bc:install'],
+    ['aot-tools', "nitrous and pystol (Pyston's LLVM-based tracer), built with cmake in build/aot_tools", 'aot-tools:pystol'],
+    ['aot', "Pyston's AOT traces for a static interpreter, in build/aot", 'aot:trace'],
+    ['aot_pic', "Pyston's AOT traces for a shared libpython, in build/aot_pic", 'aot_pic:trace'],
+  ];
+  for (const [name, description, root_] of aotTargets) {
+    defs.push({
+      name,
+      description,
+      needs: ['source'],
+      available: () => p.src().flavor.aot !== undefined,
+      build: () => {
+        const a = p.aot();
+        if (!a) throw new UsageError(`the ${name} target builds Pyston's JIT parts; ${p.src().srcDir} is a ${p.src().flavor.title} tree`, 'build a Pyston checkout');
+        return { tasks: a.tasks, roots: [root_] };
+      },
+    });
+  }
   for (const def of VARIANT_TABLE) {
     defs.push({
       name: def.name,

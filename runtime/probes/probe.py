@@ -13,7 +13,8 @@ offline) and checks ``<venv>/bin/python -m pip --version`` and the venv's
 ``sys.prefix``.  A shared build must be running on its own libpython: the one
 beside the interpreter or in ``../lib`` (or in --libpython-dir).  With
 ``--pyston yes`` a Pyston build must have ``sys.pyston_version_info``; with
-``--pyston no`` (a Pyston tree's stock variants) it must not.
+``--pyston no`` (a Pyston tree's stock variants) it must not.  A build that
+has it must also JIT-compile a hot function (``JIT_SHOW_STATS=1``).
 
 Last line: ``probe: OK (<n> modules, venv ok|venv skipped)`` or
 ``probe: FAILED (...)``.
@@ -25,6 +26,7 @@ broken (or the venv check failed), 2 usage error.
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -439,6 +441,42 @@ def check_entry(entry):
     return "missing", "; ".join(failures), None
 
 
+JIT_PROGRAM = """
+def hot(n):
+    total = 0
+    for i in range(n):
+        total += i * i % 7
+    return total
+
+for _ in range(200):
+    hot(1000)
+print("done")
+"""
+
+
+def check_jit():
+    """Pyston's JIT compiles a hot function: a child with JIT_SHOW_STATS=1 prints
+    'jit: successfully compiled N functions' at exit, and N must be at least 1.
+    Returns (ok, detail)."""
+    env = _child_env()
+    env["JIT_SHOW_STATS"] = "1"
+    for name in ("JIT_MIN_RUNS", "DISABLE_PYSTON"):
+        env.pop(name, None)
+    r = subprocess.run([sys.executable, "-c", JIT_PROGRAM], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=300, env=env)
+    out = r.stdout.decode("utf-8", "replace")
+    err = r.stderr.decode("utf-8", "replace")
+    if r.returncode != 0 or "done" not in out:
+        return False, "the JIT check program failed (exit %d): %s" % (r.returncode, " | ".join(err.splitlines()[-4:]))
+    m = re.search(r"jit: successfully compiled (\d+) functions, failed to compile (\d+)", err)
+    if m is None:
+        return False, "JIT_SHOW_STATS=1 printed no 'jit: successfully compiled' line: the JIT is not in this build"
+    compiled, failed = int(m.group(1)), int(m.group(2))
+    if compiled < 1:
+        return False, "the JIT compiled no function (%d failed)" % failed
+    return True, "compiled %d functions, %d failed (JIT_SHOW_STATS)" % (compiled, failed)
+
+
 def check_venv():
     """Creates a venv with pip and checks it. Returns (ok, detail)."""
     tmp = tempfile.mkdtemp(prefix="pyston-probe-")
@@ -575,6 +613,12 @@ def main(argv=None):
         print("%s pyston: %s%s" % ("ok" if ok else "BROKEN", detail, "" if ok else " (expected %s)" % ("it" if want else "none")))
         if not ok:
             broken.append("pyston")
+        if want and info is not None:
+            jit_ok, jit_detail = check_jit()
+            report["jit"] = {"ok": jit_ok, "detail": jit_detail}
+            print("%s jit: %s" % ("ok" if jit_ok else "BROKEN", jit_detail))
+            if not jit_ok:
+                broken.append("jit")
 
     venv_ok, venv_detail = True, "skipped"
     if not args.no_venv:
@@ -582,7 +626,7 @@ def main(argv=None):
         report["venv"] = {"ok": venv_ok, "detail": venv_detail}
         print("%s venv: %s" % ("ok" if venv_ok else "FAILED", venv_detail))
 
-    n_ok = len(required) - len(missing) - len([b for b in broken if b not in ("libpython", "pyston")])
+    n_ok = len(required) - len(missing) - len([b for b in broken if b not in ("libpython", "pyston", "jit")])
     venv_word = "venv skipped" if args.no_venv else ("venv ok" if venv_ok else "venv FAILED")
     problems = []
     if missing:

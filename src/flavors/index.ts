@@ -12,7 +12,6 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { Task } from '../graph/index.js';
 
 export type FlavorName = 'cpython' | 'pyston';
 
@@ -20,13 +19,6 @@ export type FlavorName = 'cpython' | 'pyston';
 export interface SkipEntry {
   readonly names: readonly string[];
   readonly why: string;
-}
-
-/** What a flavor's pre-configure hook gets: enough to add tasks before a variant's configure. */
-export interface PreConfigureContext {
-  readonly variant: string;
-  readonly root: string;
-  readonly srcDir: string;
 }
 
 export interface Layout {
@@ -72,11 +64,19 @@ export interface Flavor {
   readonly homepage: string;
   readonly sourceUrl: string;
   /**
-   * The hook where a flavor adds its own tasks before a variant's
-   * configure (Pyston's bitcode and AOT steps arrive here). Returns the
-   * tasks and the ids configure must wait for.
+   * The flavor's JIT, when it has one that is built from the tree's bitcode
+   * (Pyston's AOT traces, src/aot/chain.ts): the LLVM major version that
+   * chain needs, and the eval loop of its JIT variants (for PGO validation).
+   * Its non-stock variants then depend on that chain.
    */
-  preConfigure(ctx: PreConfigureContext): { readonly tasks: readonly Task[]; readonly deps: readonly string[] };
+  readonly aot: { readonly llvmMajor: number; readonly hotFunction: string; readonly hotObject: string } | undefined;
+  /**
+   * Link every static interpreter of this flavor -no-pie, not only BOLTed
+   * ones (src/variants/flags.ts): Pyston's JIT encodes addresses below 4 GiB
+   * in shorter instructions, and Pyston's own build links all its
+   * interpreters without PIE.
+   */
+  readonly noPie: boolean;
 }
 
 /**
@@ -105,8 +105,6 @@ const EVAL_LOOP: SkipEntry = {
 
 const define = (text: string, name: string): string | undefined => new RegExp(`#define\\s+${name}\\s+"?([^"\\s]+)"?`).exec(text)?.[1];
 
-const noTasks = (): { tasks: readonly Task[]; deps: readonly string[] } => ({ tasks: [], deps: [] });
-
 export const CPYTHON: Flavor = {
   name: 'cpython',
   title: 'CPython',
@@ -123,7 +121,8 @@ export const CPYTHON: Flavor = {
   packageName: 'cpython',
   homepage: 'https://www.python.org/',
   sourceUrl: 'https://www.python.org/downloads/source/',
-  preConfigure: noTasks,
+  aot: undefined,
+  noPie: false,
 };
 
 export const PYSTON: Flavor = {
@@ -160,7 +159,10 @@ export const PYSTON: Flavor = {
   packageName: 'pyston',
   homepage: 'https://www.pyston.org/',
   sourceUrl: 'https://github.com/pyston/pyston',
-  preConfigure: noTasks,
+  // Pyston 2.3 pins LLVM 13.0.1; nitrous relies on typed pointers, which LLVM 15+ removed.
+  // Its JIT variants interpret in aot_ceval.c, not in ceval.c: PGO validation checks that loop there.
+  aot: { llvmMajor: 13, hotFunction: '_PyEval_EvalFrame_AOT_Interpreter', hotObject: 'aot_ceval' },
+  noPie: true,
 };
 
 export const FLAVORS: Readonly<Record<FlavorName, Flavor>> = { cpython: CPYTHON, pyston: PYSTON };

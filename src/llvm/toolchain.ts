@@ -20,7 +20,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { which, type ToolRef } from '../graph/index.js';
 
-export const LLVM_TOOLS = ['clang', 'clang++', 'llvm-profdata', 'llvm-ar', 'llvm-nm', 'ld.lld', 'llvm-bolt', 'merge-fdata', 'llvm-strip'] as const;
+export const LLVM_TOOLS = ['clang', 'clang++', 'llvm-profdata', 'llvm-ar', 'llvm-nm', 'ld.lld', 'llvm-bolt', 'merge-fdata', 'llvm-strip', 'llvm-link'] as const;
 export type LlvmTool = (typeof LLVM_TOOLS)[number];
 
 /** The Debian package that ships each tool, for LLVM major N. */
@@ -73,8 +73,9 @@ function llvmTool(tool: LlvmTool, cfg: ToolchainConfig, pathEnv: string | undefi
     // When nothing is there, name the expected place: planning then fails with the package.
     command: found ?? candidates[candidates.length - 1]!,
     package: llvmPackage(tool, n),
-    // merge-fdata has no --version; its digest identifies it.
-    versionArgs: tool === 'merge-fdata' ? [] : ['--version'],
+    // merge-fdata has no --version; its digest identifies it. LLVM 13's
+    // llvm-profdata answers --version only after a command (19's prints the same line either way).
+    versionArgs: tool === 'merge-fdata' ? [] : tool === 'llvm-profdata' ? ['merge', '--version'] : ['--version'],
   };
 }
 

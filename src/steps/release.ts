@@ -55,6 +55,8 @@ export interface BuildReport {
   readonly profileWarnings: unknown;
   /** The BOLT report (src/bolt/pipeline.ts) with `enabled: true`, or why BOLT did not run. */
   readonly bolt: { readonly enabled: boolean; readonly bolted?: boolean; readonly reason?: string; readonly [k: string]: unknown };
+  /** A JIT variant's AOT traces (src/aot/chain.ts): whether clang PGO applied to them, and the trace summary. */
+  readonly aot?: unknown;
   readonly configure: Readonly<Record<string, unknown>>;
   readonly configureArgs: readonly string[];
   readonly probe: string;

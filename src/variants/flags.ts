@@ -114,8 +114,9 @@ export function variantFlags(i: FlagInputs): VariantFlags {
   // PY_CORE_CFLAGS, PY_BUILTIN_MODULE_CFLAGS and LINKCC, as make
   // command-line variables that extend the Makefile's own definitions. A
   // shared libpython stays PIC.
+  // A flavor may want it for every static interpreter (Pyston: src/flavors).
   const noPie =
-    bolt && !shared
+    (bolt || i.flavor.noPie) && !shared
       ? ['PY_CORE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE -fno-pie', 'PY_BUILTIN_MODULE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE_BUILTIN -fno-pie', 'LINKCC=$(PURIFY) $(MAINCC) -no-pie']
       : [];
   // A shared libpython: the installed interpreter must load its own library,

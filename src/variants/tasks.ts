@@ -25,6 +25,7 @@ import type { BuildReport, Release } from '../steps/release.js';
 import type { Arch } from '../debian/arch.js';
 import type { Flavor, Layout } from '../flavors/index.js';
 import { variantFlags } from './flags.js';
+import { aotEvidence, aotPackages, LUAJIT, SYSTEM_PYTHON, variantAotTask, type AotDir } from '../aot/chain.js';
 import type { VariantDef } from './table.js';
 
 const MAKE: ToolRef = { name: 'make', package: 'make' };
@@ -59,6 +60,12 @@ export interface VariantOptions {
    * install` writes under build/<variant>_install with DESTDIR.
    */
   readonly releasePrefix: string;
+  /**
+   * The flavor's AOT chain (src/aot/chain.ts), for its JIT variants: the
+   * static and PIC trace directories and the LLVM toolchain that compiles
+   * the traces. Absent for CPython and for the stock variants.
+   */
+  readonly aot?: { readonly static: AotDir; readonly pic: AotDir; readonly llvm: Toolchain };
 }
 
 export type BoltOptions =
@@ -130,10 +137,14 @@ function configureAndMake(o: {
    * (CPython's own profile-opt cleans for the same reason).
    */
   fromClean?: boolean;
+  /** Tools the build runs besides the compiler (Pyston's JIT: clang-13, luajit, python3). */
+  extraTools?: readonly ToolRef[];
+  /** The variant's AOT directory (relative): the make task records what its log says about the traces. */
+  aotDir?: string;
 }): Task[] {
   const { opts } = o;
   const tc = opts.toolchain;
-  const tools = [SH, MAKE, tc.cc, tc.cxx, ...(tc.family === 'clang' ? [tc.ar, tc.llvm['ld.lld']] : [])];
+  const tools = [SH, MAKE, tc.cc, tc.cxx, ...(tc.family === 'clang' ? [tc.ar, tc.llvm['ld.lld']] : []), ...(o.extraTools ?? [])];
   const packages = [...opts.buildPackages, ...(o.packages ?? [])];
   // A getter: the installed versions are read when the key is computed, not when the graph is built.
   const configureInputs: TaskInputs = {
@@ -178,7 +189,7 @@ function configureAndMake(o: {
       packages,
       weight: 20,
       inputs: { files: opts.source.files, tools, config: { env: o.env, makeArgs: o.makeArgs ?? [], ...(o.fromClean ? { fromClean: true } : {}) } },
-      outputs: [`${o.buildDir}/${layoutOf(opts).buildBinary}`, `${o.buildDir}/profile-warnings.json`],
+      outputs: [`${o.buildDir}/${layoutOf(opts).buildBinary}`, `${o.buildDir}/profile-warnings.json`, ...(o.aotDir ? [`${o.buildDir}/aot-evidence.json`] : [])],
       async run(ctx) {
         if (o.fromClean) await ctx.exec('make', ['clean', ...(o.makeArgs ?? [])], { cwd: ctx.path(o.buildDir), env: o.env });
         await ctx.exec('make', [...(o.makeArgs ?? [])], { cwd: ctx.path(o.buildDir), env: o.env });
@@ -186,6 +197,12 @@ function configureAndMake(o: {
         const total = Object.values(warnings).reduce((a, b) => a + b, 0);
         if (total > 0) ctx.log(`clang profile warnings: ${JSON.stringify(warnings)}`);
         writeFileSync(ctx.path(o.buildDir, 'profile-warnings.json'), JSON.stringify({ total, byKind: warnings }, null, 2) + '\n');
+        if (o.aotDir) {
+          const evidence = aotEvidence(readFileSync(ctx.logPath, 'utf8'), ctx.path(o.aotDir, 'summary.json'));
+          if (evidence.tracesPgo === 'not built') throw new TaskFailure(`make in ${o.buildDir} did not compile the AOT traces (aot_optimized.o)`, `read ${ctx.logPath}`);
+          ctx.log(`AOT traces: ${String(evidence.tracesPgo)}`);
+          writeFileSync(ctx.path(o.buildDir, 'aot-evidence.json'), JSON.stringify(evidence, null, 2) + '\n');
+        }
       },
     },
   ];
@@ -224,9 +241,28 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
   const bolt = f.bolt && opts.bolt.enabled ? opts.bolt : undefined;
   const shared = f.shared;
   const makeArgs = [...f.makeArgs];
-  const pre = opts.flavor.preConfigure({ variant: v, root: opts.root, srcDir: opts.source.srcDir });
-  tasks.push(...pre.tasks);
-  const configureDeps = [...pre.deps];
+  const configureDeps: string[] = [];
+  // Pyston's JIT variants: their own copy of the AOT traces, and the tools
+  // the tree's Makefile.pre.in runs for the JIT (DynASM through luajit, the
+  // traces compiled by clang, with clang PGO in an optimized build).
+  const aot = opts.aot && !def.stock ? opts.aot : undefined;
+  let aotDir: string | undefined;
+  const jit: { env: Record<string, string>; tools: ToolRef[]; packages: string[]; instrumentedMakeArgs: string[] } = { env: {}, tools: [], packages: [], instrumentedMakeArgs: [] };
+  if (aot) {
+    const a = variantAotTask(v, f.shared ? aot.pic : aot.static);
+    tasks.push(a.task);
+    configureDeps.push(a.task.id);
+    aotDir = a.dir;
+    const clang = aot.llvm.llvm.clang;
+    const profdata = aot.llvm.llvm['llvm-profdata'];
+    makeArgs.push(`AOT_DIR=${join(opts.root, a.dir)}`, `DYNASM_PYTHON=${SYSTEM_PYTHON.command!}`, `LUAJIT=${LUAJIT.name}`);
+    jit.env = { CLANG: clang.command ?? clang.name, LLVM_PROFDATA: profdata.command ?? profdata.name };
+    jit.tools = [clang, profdata, LUAJIT, SYSTEM_PYTHON];
+    jit.packages = aotPackages(aot.llvm.llvmMajor);
+    // The instrumented traces need clang's profile runtime in the link
+    // (CLANG_RT_PROFILE is Makefile.pre.in's own path to it, from $(CLANG)).
+    jit.instrumentedMakeArgs = ['LDLAST=-u__llvm_profile_runtime $(CLANG_RT_PROFILE)'];
+  }
 
   if (f.pgoSpec) {
     const spec = f.pgoSpec;
@@ -237,15 +273,17 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
         buildDir: f.dirs.pgoBuild,
         installDir: `build/${v}_pgo_install/usr`,
         args: [...f.instrumentedConfigureArgs],
-        env: buildEnv(tc, f.instrumented, false),
+        env: { ...buildEnv(tc, f.instrumented, false), ...jit.env },
         deps: [],
         configureDeps,
         opts,
         config: { ...config, lto: false, instrumented: true },
-        makeArgs,
+        makeArgs: [...makeArgs, ...jit.instrumentedMakeArgs],
         relativeSource: release,
         // clang's profile runtime is its own package: without it the instrumented link fails.
-        packages: tc.family === 'clang' ? [`libclang-rt-${tc.llvmMajor}-dev`] : [],
+        packages: [...(tc.family === 'clang' ? [`libclang-rt-${tc.llvmMajor}-dev`] : []), ...jit.packages],
+        extraTools: jit.tools,
+        ...(aotDir ? { aotDir } : {}),
       }),
     );
     const pgo = pgoTasks({
@@ -260,8 +298,8 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
         ...(shared ? { env: { LD_LIBRARY_PATH: join(opts.root, f.dirs.pgoBuild) } } : {}),
       },
       trainInputs: train.inputs,
-      hotFunction: opts.flavor.hotFunction,
-      hotObject: opts.flavor.hotObject,
+      hotFunction: aot && opts.flavor.aot ? opts.flavor.aot.hotFunction : opts.flavor.hotFunction,
+      hotObject: aot && opts.flavor.aot ? opts.flavor.aot.hotObject : opts.flavor.hotObject,
       tolerateFailure: opts.tolerateTrainingFailure,
     });
     tasks.push(...pgo.tasks);
@@ -278,7 +316,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
       installDir,
       ...(release ? { installPrefix: opts.releasePrefix } : {}),
       args,
-      env: buildEnv(tc, f.final, f.lto),
+      env: { ...buildEnv(tc, f.final, f.lto), ...jit.env },
       deps,
       configureDeps,
       opts,
@@ -286,6 +324,9 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
       makeArgs,
       relativeSource: release,
       fromClean: f.pgo,
+      packages: jit.packages,
+      extraTools: jit.tools,
+      ...(aotDir ? { aotDir } : {}),
     }),
   );
   const destdir = release ? [`DESTDIR=${join(opts.root, f.dirs.install)}`] : [];
@@ -359,6 +400,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
           pgo: f.pgo ? { enabled: true, summary: readJsonOrNull(ctx.root, `${f.dirs.pgo}/summary.json`) } : { enabled: false },
           lto: f.lto,
           profileWarnings: readJsonOrNull(ctx.root, `${buildDir}/profile-warnings.json`),
+          ...(aotDir ? { aot: readJsonOrNull(ctx.root, `${buildDir}/aot-evidence.json`) } : {}),
           bolt: boltReport ? { enabled: true, ...(readJsonOrNull(ctx.root, boltReport) as Record<string, unknown>) } : { enabled: false, reason: boltOff },
           configure: config,
           configureArgs: [...args, ...(config.prefix ? [`--prefix=${String(config.prefix)}`] : [])],

@@ -121,6 +121,14 @@ describe('variantFlags', () => {
     expect([s.pgo, s.lto, s.bolt]).toEqual([true, true, false]);
     expect(variantFlags(base('stockdbg', { flavor: PYSTON })).configureArgs).toEqual(['--disable-pyston', '--enable-configure', '--with-pydebug']);
   });
+
+  it('Pyston links every static interpreter -no-pie (its JIT encodes low addresses shorter), a shared libpython stays PIC', () => {
+    for (const v of ['unopt', 'dbg', 'stockunopt', 'stock', 'opt']) {
+      expect(variantFlags(base(v, { flavor: PYSTON, bolt: false })).makeArgs).toContain('LINKCC=$(PURIFY) $(MAINCC) -no-pie');
+    }
+    expect(variantFlags(base('unoptshared', { flavor: PYSTON })).makeArgs.some((a) => a.includes('-no-pie'))).toBe(false);
+    expect(variantFlags(base('unopt', { flavor: CPYTHON })).makeArgs).toEqual([]);
+  });
 });
 
 describe('flavor layout and probes', () => {
