@@ -20,7 +20,7 @@
  * knowledge, in src/elf/search.ts. What is packaged arrives as a typed
  * Release (src/steps/release.ts).
  */
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { sha256, TaskFailure, writeFileAtomic, type Task, type TaskContext, type ToolRef } from '../graph/index.js';
 import { hasSection, maxGlibcVersion, readElf, stackPolicy, type ElfFile } from '../elf/reader.js';
@@ -32,6 +32,7 @@ import { CHROOT, copyRoot, DEBOOTSTRAP, ensureRootfs, removeRoot, withMounts } f
 import { gzipDeterministic, tarArchive, walkTree } from './tar.js';
 import { sourceDateEpoch, type ReleaseNames } from './release.js';
 import { COMPILEALL_EXCLUDE, stageRelease } from './stage.js';
+import { applyLinks, COMMON_LINKS, FLAVOR_LINKS, interpreterName, packageLinks } from './links.js';
 import { listElves } from './files.js';
 import { librarySearchPath } from '../elf/search.js';
 import { readBuildReport, wasBolted, type Release } from '../steps/release.js';
@@ -105,9 +106,9 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
   const debTask: Task = {
     id: 'package:deb',
     title: `write ${deb}`,
-    version: 2,
+    version: 3,
     deps: ['package:stage'],
-    inputs: { env: epochEnv, config: { names, maintainer: o.maintainer } },
+    inputs: { env: epochEnv, config: { names, maintainer: o.maintainer, links: [...COMMON_LINKS, ...FLAVOR_LINKS[n.flavor]] } },
     outputs: [`${P}/deb`],
     async run(ctx) {
       const out = ctx.path(P, 'deb');
@@ -118,9 +119,10 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
       // the postinst compiles them on the target, and the prerm removes them.
       cpSync(ctx.path(P, 'stage'), root, { recursive: true, verbatimSymlinks: true, filter: (src) => basename(src) !== '__pycache__' });
       const epoch = sourceDateEpoch(ctx.env, r.srcDir);
-      // /usr/bin/<name>3 and <name>3.X, relative links into the prefix.
-      mkdirSync(join(root, 'usr', 'bin'), { recursive: true });
-      for (const l of [`${n.name}3`, `${n.name}${minor}`]) symlinkSync(relative('/usr/bin', `${n.prefix}/bin/python${minor}`), join(root, 'usr', 'bin', l));
+      // /usr/bin/<name>3, <name>3.X and the flavor's commands (src/packaging/links.ts), relative links into the prefix.
+      const python = interpreterName(join(root, n.prefix));
+      const links = applyLinks(root, packageLinks(n.flavor, { prefix: n.prefix, name: n.name, minor, python }));
+      ctx.log(`links: ${links.map((l) => `${l.link} -> ${l.text}`).join(', ')}`);
       const doc = join(root, 'usr', 'share', 'doc', n.name);
       mkdirSync(doc, { recursive: true });
       writeFileSync(join(doc, 'copyright'), copyrightFile(upstream, r.srcDir));
@@ -145,7 +147,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
         },
       });
       writeFileAtomic(join(out, deb), built.bytes);
-      writeFileAtomic(join(out, 'deb.json'), json({ file: deb, control: built.control, depends, files: built.files, installedBytes: built.installedBytes, sourceDateEpoch: epoch }));
+      writeFileAtomic(join(out, 'deb.json'), json({ file: deb, control: built.control, depends, links, files: built.files, installedBytes: built.installedBytes, sourceDateEpoch: epoch }));
     },
   };
 
