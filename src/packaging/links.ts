@@ -66,7 +66,7 @@ export interface LinkNames {
   readonly prefix: string;
   readonly name: string;
   readonly minor: string;
-  /** The interpreter's file name in `<prefix>/bin` (see {@link interpreterName}). */
+  /** The interpreter's file name in `<prefix>/bin` (see interpreterName in ./layout.ts). */
   readonly python: string;
 }
 
@@ -101,26 +101,6 @@ export function packageLinks(flavor: 'cpython' | 'pyston', names: LinkNames): Pa
 export function linkText(link: string, to: string): string {
   const top = (p: string): string => p.split('/')[1] ?? '';
   return top(link) === top(to) ? posix.relative(posix.dirname(link), to) : to;
-}
-
-/**
- * The interpreter's file name in a prefix's bin/: what `bin/python3` links
- * to (make install links it to python3.11, or python3.8-pyston2.3 in a
- * Pyston tree), or python3 itself when it is a file.
- */
-export function interpreterName(prefixDir: string): string {
-  const python3 = join(prefixDir, 'bin', 'python3');
-  let isLink: boolean;
-  try {
-    isLink = lstatSync(python3).isSymbolicLink();
-  } catch {
-    throw new TaskFailure(`the release tree has no ${python3}`, 'the release install is incomplete: rerun with --force release:install');
-  }
-  if (!isLink) return 'python3';
-  const target = readlinkSync(python3);
-  if (target.includes('/'))
-    throw new TaskFailure(`${python3} links to ${target}, not to a file beside it`, 'make install links bin/python3 to the interpreter in bin/: rerun with --force release:install');
-  return target;
 }
 
 /**

@@ -32,7 +32,8 @@ import { CHROOT, copyRoot, DEBOOTSTRAP, ensureRootfs, removeRoot, withMounts } f
 import { gzipDeterministic, tarArchive, walkTree } from './tar.js';
 import { sourceDateEpoch, type ReleaseNames } from './release.js';
 import { COMPILEALL_EXCLUDE, stageRelease } from './stage.js';
-import { applyLinks, COMMON_LINKS, FLAVOR_LINKS, interpreterName, packageLinks } from './links.js';
+import { applyLinks, COMMON_LINKS, FLAVOR_LINKS, packageLinks } from './links.js';
+import { installedNames } from './layout.js';
 import { listElves } from './files.js';
 import { librarySearchPath } from '../elf/search.js';
 import { readBuildReport, wasBolted, type Release } from '../steps/release.js';
@@ -93,7 +94,6 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
         prefix: n.prefix,
         buildPaths,
         forbidden: [...new Set([ctx.path('build') + '/', r.srcDir + '/'])],
-        minor,
         strip: o.strip,
         patchelf: PATCHELF,
         sysconfigSanitizer: join(o.runtimeDir, 'packaging/sanitize_sysconfig.py'),
@@ -120,20 +120,22 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
       cpSync(ctx.path(P, 'stage'), root, { recursive: true, verbatimSymlinks: true, filter: (src) => basename(src) !== '__pycache__' });
       const epoch = sourceDateEpoch(ctx.env, r.srcDir);
       // /usr/bin/<name>3, <name>3.X and the flavor's commands (src/packaging/links.ts), relative links into the prefix.
-      const python = interpreterName(join(root, n.prefix));
-      const links = applyLinks(root, packageLinks(n.flavor, { prefix: n.prefix, name: n.name, minor, python }));
+      // make's VERSION: 3.11, or 3.8-pyston2.3 (the interpreter python3.8-pyston2.3, its stdlib lib/python3.8-pyston2.3).
+      const installed = installedNames(join(root, n.prefix));
+      const { version } = installed;
+      const links = applyLinks(root, packageLinks(n.flavor, { prefix: n.prefix, name: n.name, minor: installed.minor, python: installed.python }));
       ctx.log(`links: ${links.map((l) => `${l.link} -> ${l.text}`).join(', ')}`);
       const doc = join(root, 'usr', 'share', 'doc', n.name);
       mkdirSync(doc, { recursive: true });
       writeFileSync(join(doc, 'copyright'), copyrightFile(upstream, r.srcDir));
       writeFileSync(join(doc, 'changelog.Debian.gz'), gzipDeterministic(Buffer.from(changelog(n, o.maintainer, epoch, o.source))));
-      writeLintianOverrides(root, n.name, n.prefix, minor);
+      writeLintianOverrides(root, n.name, n.prefix, version);
       const depends = formatDepends(computeDepends(listElves(root), { searchPath: librarySearchPath('/', n.triplet) }));
       ctx.log(`Depends: ${depends.join(', ')}`);
       const built = buildDeb({
         stageDir: root,
         mtime: epoch,
-        scripts: maintainerScripts(n.prefix, minor),
+        scripts: maintainerScripts(n.prefix, version),
         control: {
           package: n.name,
           version: n.debVersion,
@@ -166,7 +168,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
       const report = await makePortable(ctx, {
         stagePrefix: join(ctx.path(P, 'stage'), n.prefix),
         outDir: dir,
-        interpreter: `bin/python${minor}`,
+        interpreter: `bin/${installedNames(join(ctx.path(P, 'stage'), n.prefix)).python}`,
         links: ['python3', `python${minor}`, `${n.name}3`],
         triplet: n.triplet,
       });
@@ -207,7 +209,8 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
       // A BOLTed release must still be BOLTed after stripping.
       const bolted = wasBolted(readBuildReport(ctx.path(r.report)));
       if (bolted) {
-        for (const exe of [ctx.path(P, 'deb', 'root', n.prefix.slice(1), 'bin', `python${minor}`), join(portableDir, 'bin', `python${minor}`)]) {
+        const exeName = installedNames(join(ctx.path(P, 'deb', 'root'), n.prefix)).python;
+        for (const exe of [ctx.path(P, 'deb', 'root', n.prefix.slice(1), 'bin', exeName), join(portableDir, 'bin', exeName)]) {
           if (!hasSection(readElf(exe), '.note.bolt_info')) problems.push(`${relative(ctx.root, exe)}: the .note.bolt_info note is gone (stripped?)`);
         }
       }
@@ -305,7 +308,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
         const lines: string[] = [];
         lines.push(probeVerdict(await run([`${home}/python3`, '/tmp/probe.py'])));
         lines.push(`pip: ${(await run([`${home}/bin/pip${minor}`, '--version'])).trim().split('\n').pop()}`);
-        await run([`${home}/bin/python${minor}`, '-m', 'venv', '/tmp/moved-venv']);
+        await run([`${home}/bin/python3`, '-m', 'venv', '/tmp/moved-venv']);
         lines.push(
           `venv: ${(await run(['/tmp/moved-venv/bin/python', '-c', 'import ssl, sqlite3, ctypes, sys; print(sys.prefix, ssl.OPENSSL_VERSION, sqlite3.sqlite_version)'])).trim().split('\n').pop()}`,
         );
@@ -417,8 +420,8 @@ export function openDistTemp(distDir: string, name: string): string {
  *   it links the system libexpat. Overridden only if pyexpat's DT_NEEDED
  *   really names libexpat.so.1.
  */
-function writeLintianOverrides(root: string, pkg: string, prefix: string, minor: string): void {
-  const dynload = join(root, prefix.slice(1), 'lib', `python${minor}`, 'lib-dynload');
+function writeLintianOverrides(root: string, pkg: string, prefix: string, version: string): void {
+  const dynload = join(root, prefix.slice(1), 'lib', `python${version}`, 'lib-dynload');
   const lines: string[] = [];
   const pyexpat = existsSync(dynload) ? readdirSync(dynload).find((f) => f.startsWith('pyexpat.') && f.endsWith('.so')) : undefined;
   if (pyexpat && readElf(join(dynload, pyexpat)).needed.includes('libexpat.so.1')) {
@@ -441,17 +444,17 @@ function writeLintianOverrides(root: string, pkg: string, prefix: string, minor:
  * itself did not run (127: missing, 126: not executable, 128+N: killed by a
  * signal), and that fails the configure step with a message saying so.
  */
-export function maintainerScripts(prefix: string, minor: string): { postinst: string; prerm: string } {
-  const py = `${prefix}/bin/python${minor}`;
+export function maintainerScripts(prefix: string, version: string): { postinst: string; prerm: string } {
+  const py = `${prefix}/bin/python${version}`;
   return {
     postinst: [
       '#!/bin/sh',
       'set -e',
       'if [ "$1" = configure ]; then',
       '\trc=0',
-      `\t${py} -E -s -m compileall -q -j 0 --invalidation-mode checked-hash -x '${COMPILEALL_EXCLUDE}' ${prefix}/lib/python${minor} >/dev/null 2>&1 || rc=$?`,
+      `\t${py} -E -s -m compileall -q -j 0 --invalidation-mode checked-hash -x '${COMPILEALL_EXCLUDE}' ${prefix}/lib/python${version} >/dev/null 2>&1 || rc=$?`,
       '\tif [ "$rc" -gt 1 ]; then',
-      `\t\techo "postinst: ${py} failed (exit status $rc) while compiling ${prefix}/lib/python${minor}" >&2`,
+      `\t\techo "postinst: ${py} failed (exit status $rc) while compiling ${prefix}/lib/python${version}" >&2`,
       '\t\texit 1',
       '\tfi',
       'fi',
