@@ -87,8 +87,12 @@ const STRIP_OBJECT = ['--strip-debug', '--wildcard', '-R', '.gnu.lto_*', '-R', '
 /** strip for executables and shared objects: every symbol table goes (the dynamic symbols stay), BOLT's note stays. */
 const STRIP_PROGRAM = ['--strip-all', '--keep-section=.note.bolt_info', '-R', '.comment'];
 
-/** A shebang that runs some python: `#!/usr/bin/python3`, `#! /usr/bin/env python3.11`, `#!/x/bin/python`. */
-export const PYTHON_SHEBANG = /^#!\s*(?:\S*\/env\s+)?\S*?python[0-9.]*\s*$/;
+/**
+ * A shebang that runs some python: `#!/usr/bin/python3`, `#! /usr/bin/env
+ * python3.11`, `#!/x/bin/python`, and a Pyston tree's
+ * `#!/x/bin/python3.8-pyston2.3` (make's VERSION carries the suffix).
+ */
+export const PYTHON_SHEBANG = /^#!\s*(?:\S*\/env\s+)?\S*?python[0-9.]*(?:-[a-z]+[0-9][0-9.]*)?\s*$/;
 
 export interface StageReport {
   readonly files: number;

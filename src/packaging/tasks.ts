@@ -165,11 +165,12 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
       rmSync(out, { recursive: true, force: true });
       mkdirSync(out, { recursive: true });
       const dir = join(out, portableName);
+      const installed = installedNames(join(ctx.path(P, 'stage'), n.prefix));
       const report = await makePortable(ctx, {
         stagePrefix: join(ctx.path(P, 'stage'), n.prefix),
         outDir: dir,
-        interpreter: `bin/${installedNames(join(ctx.path(P, 'stage'), n.prefix)).python}`,
-        links: ['python3', `python${minor}`, `${n.name}3`],
+        interpreter: `bin/${installed.python}`,
+        links: ['python3', `python${installed.minor}`, `${n.name}3`],
         triplet: n.triplet,
       });
       const epoch = sourceDateEpoch(ctx.env, r.srcDir);
@@ -299,6 +300,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
       mkdirSync(join(root, where), { recursive: true });
       await ctx.exec('tar', ['-xzf', ctx.path(P, 'portable', tarball), '-C', join(root, where)], { jobserver: false });
       const home = `${where}/${portableName}`;
+      const { minor: pyMinor } = installedNames(ctx.path(P, 'portable', portableName));
       const out = await withMounts(ctx, root, async (run) => {
         // minbase pulls libffi in for apt's TLS; take it out so that only the bundled copy can serve.
         await run(['dpkg', '--purge', '--force-depends', 'libffi8']);
@@ -307,7 +309,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
         if (present.length) throw new TaskFailure(`the check root still has ${present.join(', ')} installed`, 'the portable check would prove nothing: rerun with --force package:rootfs');
         const lines: string[] = [];
         lines.push(probeVerdict(await run([`${home}/python3`, '/tmp/probe.py'])));
-        lines.push(`pip: ${(await run([`${home}/bin/pip${minor}`, '--version'])).trim().split('\n').pop()}`);
+        lines.push(`pip: ${(await run([`${home}/bin/pip${pyMinor}`, '--version'])).trim().split('\n').pop()}`);
         await run([`${home}/bin/python3`, '-m', 'venv', '/tmp/moved-venv']);
         lines.push(
           `venv: ${(await run(['/tmp/moved-venv/bin/python', '-c', 'import ssl, sqlite3, ctypes, sys; print(sys.prefix, ssl.OPENSSL_VERSION, sqlite3.sqlite_version)'])).trim().split('\n').pop()}`,

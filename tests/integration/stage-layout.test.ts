@@ -1,5 +1,5 @@
 /**
- * The real package:stage and package:deb tasks on a Pyston-shaped install
+ * The real package:stage, package:deb and package:portable tasks on a Pyston-shaped install
  * tree (no Pyston is built: the tree is small and fake, its interpreter a
  * script that runs the system python3). A Pyston tree names its interpreter
  * bin/python3.8-pyston2.3 and its standard library lib/python3.8-pyston2.3
@@ -8,13 +8,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, graphOf, tmpProject, write } from '../helpers.js';
 import { packageTasksOf } from '../release-fixture.js';
 import { releaseNames } from '../../src/packaging/release.js';
 import { PYSTON } from '../../src/flavors/index.js';
 import { installedNames } from '../../src/packaging/layout.js';
+import { PYTHON_SHEBANG } from '../../src/packaging/stage.js';
 
 const V = '3.8-pyston2.3';
 
@@ -28,6 +29,7 @@ function pystonInstall(root: string, prefix: string): void {
   chmodSync(join(top, `bin/python${V}`), 0o755);
   symlinkSync(`python${V}`, join(top, 'bin/python3'));
   write(top, 'bin/pip3.8', `#!${build}/python\nimport sys\nprint("pip", sys.argv)\n`);
+  chmodSync(join(top, 'bin/pip3.8'), 0o755);
   const lib = join(top, 'lib', `python${V}`);
   write(lib, 'os_like.py', 'X = 1\n');
   write(lib, '_sysconfigdata__linux_x86_64-linux-gnu.py', `build_time_vars = {'CFLAGS': '-O2 -fprofile-use=${build}/x.profdata -g', 'abs_builddir': '${build}', 'VERSION': '${V}'}\n`);
@@ -35,9 +37,9 @@ function pystonInstall(root: string, prefix: string): void {
 }
 
 describe('staging and packaging a Pyston-shaped tree', () => {
-  it('reads the interpreter and stdlib names from the tree: shebangs, sysconfig, .pyc, the links and the maintainer scripts use python3.8-pyston2.3', async () => {
+  it('reads the interpreter and stdlib names from the tree: shebangs, sysconfig, .pyc, the links, the maintainer scripts and the portable directory use python3.8-pyston2.3', async () => {
     const names = releaseNames({ name: '', prefix: '', version: '', flavor: 'pyston', sourceVersion: '3.8.12', arch: 'amd64', validate: true });
-    const tasks = packageTasksOf(PYSTON, '3.8.12', names).filter((t) => t.id === 'package:stage' || t.id === 'package:deb');
+    const tasks = packageTasksOf(PYSTON, '3.8.12', names).filter((t) => ['package:stage', 'package:deb', 'package:portable'].includes(t.id));
     const graph = graphOf(
       tasks.map((t) => (t.id === 'package:stage' ? { ...t, deps: [] } : t)),
       {},
@@ -74,5 +76,25 @@ describe('staging and packaging a Pyston-shaped tree', () => {
     expect(postinst).toContain(`/usr/lib/pyston/bin/python${V} -E -s -m compileall`);
     expect(postinst).toContain(`/usr/lib/pyston/lib/python${V} >/dev/null`);
     expect(existsSync(join(control, 'prerm'))).toBe(true);
+
+    // The portable directory: top-level links to the interpreter, pip launched through it from anywhere.
+    const portable = join(root, 'build/package/portable/pyston-3.8.12-x86_64-linux-gnu');
+    for (const l of ['python3', 'python3.8', 'pyston3']) expect(readlinkSync(join(portable, l)), l).toBe(`bin/python${V}`);
+    const pip = spawnSync(join(portable, 'bin/pip3.8'), ['--version'], { encoding: 'utf8', cwd: '/' });
+    expect(pip.stderr).toBe('');
+    expect(pip.stdout).toBe(`pip ['${join(portable, 'bin/pip3.8')}', '--version']\n`);
   }, 120_000);
+});
+
+describe('PYTHON_SHEBANG', () => {
+  it.each([
+    ['#!/usr/bin/python3', true],
+    ['#! /usr/bin/env python3.11', true],
+    ['#!/x/bin/python', true],
+    [`#!/x/bin/python${V}`, true],
+    ['#!/usr/bin/env python3.8-pyston2.3 ', true],
+    ['#!/bin/sh', false],
+    ['#!/usr/bin/python3-config', false],
+    ['#!/usr/bin/perl', false],
+  ])('%s: %s', (line, is) => expect(PYTHON_SHEBANG.test(line)).toBe(is));
 });
