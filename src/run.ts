@@ -56,6 +56,7 @@ export function programOf(graph: TaskGraph, name: string, everything: () => Task
   try {
     valid = runnableTargets(everything());
   } catch {
+    // The list is only the hint: a graph that cannot be built for every target leaves it out.
     valid = [];
   }
   const what = graph.targets.has(name) ? `'${name}' makes no interpreter to run a script with` : `unknown variant '${name}'`;
