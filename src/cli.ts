@@ -17,8 +17,9 @@ import { forceMatcher } from './graph/plan.js';
 import { exportGraph, GRAPH_FORMATS, type GraphFormat } from './graph/export.js';
 import { planJson, planText } from './report/dryrun.js';
 import { safeWrite, watchStreams } from './report/streams.js';
+import { checkScript, programOf, runProgram } from './run.js';
 
-const COMMANDS = ['build', 'graph', 'clean', 'doctor', 'setup'] as const;
+const COMMANDS = ['build', 'graph', 'clean', 'doctor', 'setup', 'run'] as const;
 type Command = (typeof COMMANDS)[number];
 
 interface Args {
@@ -40,6 +41,9 @@ interface Args {
   version: boolean;
   /** The word after a bare `-j`, taken as a target (see {@link explainBareJobs}). */
   wordAfterBareJobs?: string | undefined;
+  /** `run`: the script, as typed, and the words after it (the script's own, untouched). */
+  script?: string | undefined;
+  scriptArgs?: string[];
 }
 
 const HELP = `pyston-build: build and release optimized Python interpreters
@@ -49,6 +53,7 @@ usage: pyston-build [options] [TARGET...]        build targets (default: all)
        pyston-build clean [TARGET...]            remove build outputs (all of build/ without targets)
        pyston-build doctor                       check the tools the build needs
        pyston-build setup [TARGET...]            install the Debian packages those targets need (as root)
+       pyston-build run VARIANT SCRIPT [ARGS...] build VARIANT if needed, run SCRIPT with its python (run --help)
 
 options:
   -j, --jobs [N]        run at most N jobs at once, sub-builds included (default and bare -j: CPUs)
@@ -73,6 +78,28 @@ cumulatively (-C a -C b is a/b); a unique prefix of a long option is enough; -- 
 exit codes: 0 success, 1 a task failed, 2 bad usage or config,
             130 interrupted: SIGINT, SIGTERM, SIGHUP, SIGQUIT, or stdout/stderr closed (every child is stopped first)
 logs: build/logs/<task>.log   trace: build/.pyston-build/trace.json`;
+
+const RUN_HELP = `usage: pyston-build [options] run VARIANT SCRIPT [ARGS...]
+
+Runs SCRIPT with VARIANT's interpreter, build/<VARIANT>_env/bin/python (like
+make's SCRIPT_VARIANT rules: pyston-build run opt foo.py is make foo_opt).
+VARIANT is built first when it is not up to date, exactly as
+pyston-build VARIANT builds it; its progress goes to stderr, and nothing is
+printed when it is up to date.
+
+- SCRIPT is a path, relative to the project directory (-C, default: the
+  current one); it runs there, with stdin, stdout, stderr and the
+  environment passed through.
+- Options before SCRIPT are pyston-build's (-j, -C, --set, --explain, ...);
+  every word after SCRIPT is the script's, untouched. -- ends
+  pyston-build's options too: pyston-build run opt -- -odd-name.py.
+- The exit status is the script's; a script killed by signal N gives
+  128+N, as in a shell. A failed build exits 1 (usage errors: 2) and the
+  script does not run.
+- SIGINT and SIGQUIT from the terminal reach the script; SIGTERM and
+  SIGHUP sent to pyston-build are passed on to it.
+
+options that do not apply to run: -n, --json.`;
 
 /**
  * The command line, as GNU getopt and make read it:
@@ -210,6 +237,11 @@ export function parseArgs(argv: readonly string[]): Args {
     }
     if (!arg.startsWith('-') || arg === '-') {
       positional.push(arg);
+      // `run VARIANT SCRIPT`: option parsing stops at the script; every word after it is the script's.
+      if (positional[0] === 'run' && positional.length === 3) {
+        positional.push(...argv.slice(i + 1));
+        break;
+      }
       continue;
     }
     // A bundle of short options: -n, -nk, -nj4, -Cdir, -kC dir.
@@ -234,6 +266,17 @@ export function parseArgs(argv: readonly string[]): Args {
   }
   if (positional.length > 0 && (COMMANDS as readonly string[]).includes(positional[0]!)) a.command = positional.shift() as Command;
   a.targets = positional;
+  if (a.command === 'run') {
+    a.targets = positional.slice(0, 1);
+    a.script = positional[1];
+    a.scriptArgs = positional.slice(2);
+    for (const [on, opt] of [
+      [a.dryRun, '-n'],
+      [a.json, '--json'],
+    ] as const) {
+      if (on && !a.help) throw new UsageError(`${opt} does not apply to run: it builds the variant, then runs the script`, 'to see what building it would do: pyston-build -n --explain VARIANT');
+    }
+  }
   if (formatGiven && a.command !== 'graph') throw new UsageError('--format only applies to the graph command', 'pyston-build graph --format dot|json|mermaid');
   if (a.command === 'doctor' && a.targets.length > 0) throw new UsageError(`doctor takes no targets (got '${a.targets[0]}')`, 'run: pyston-build doctor');
   return a;
@@ -326,6 +369,10 @@ async function mainWith(argv: readonly string[], io: Io): Promise<number> {
     const args = parseArgs(argv);
     parsed = args;
     debug = args.debug;
+    if (args.help && args.command === 'run') {
+      io.out.write(RUN_HELP + '\n');
+      return await outputFailure(outputLost.signal, io);
+    }
     if (args.help) {
       io.out.write(
         HELP +
@@ -419,12 +466,43 @@ async function dispatch(args: Args, io: Io, outputLost: AbortController): Promis
     }
     case 'setup':
       return setup(makeGraph({ targets }), targets, io);
+    case 'run':
+      return runScript(args, io, outputLost, root, makeGraph, (graph) => {
+        if (!io.makeGraph) checkTargets(config, root, io.env, graph, args.targets);
+      });
     case 'build':
       break;
   }
   const graph = makeGraph({ targets });
   // The settings the requested targets use are checked before anything runs.
   if (!io.makeGraph) checkTargets(config, root, io.env, graph, targets);
+  return build(graph, targets, args, io, outputLost, root, io.out);
+}
+
+/**
+ * `run VARIANT SCRIPT [ARGS...]`: check the words, build the variant when
+ * it is not up to date (the same engine path as `pyston-build VARIANT`,
+ * reported on stderr, silent when there is nothing to do), then run the
+ * script with the variant's program and return the script's status.
+ */
+async function runScript(args: Args, io: Io, outputLost: AbortController, root: string, makeGraph: (request: GraphRequest) => TaskGraph, check: (graph: TaskGraph) => void): Promise<number> {
+  const [variant] = args.targets;
+  checkScript(root, variant, args.script);
+  const graph = makeGraph({ targets: [variant!] });
+  const program = programOf(graph, variant!, () => makeGraph({}));
+  check(graph);
+  // Up to date (and no --explain asked): not a line of ours before the script's output.
+  const plan = planBuild(graph, { root, buildDir: resolve(root, 'build'), jobs: args.jobs, targets: [variant!], force: args.force, env: io.env });
+  if (args.explain || plan.entries.some((e) => e.reason !== undefined)) {
+    const code = await build(graph, [variant!], args, io, outputLost, root, io.err as Io['out']);
+    if (code !== 0) return code;
+  }
+  return runProgram(variant!, resolve(root, program), args.script!, args.scriptArgs ?? [], root, io.env);
+}
+
+/** Build `targets` of `graph` and report on `out`; resolves with the exit code. */
+async function build(graph: TaskGraph, targets: string[], args: Args, io: Io, outputLost: AbortController, root: string, out: Io['out']): Promise<number> {
+  const buildDir = resolve(root, 'build');
 
   const pathProblem = projectPathProblem(root);
   if (pathProblem) throw pathProblem;
@@ -435,18 +513,18 @@ async function dispatch(args: Args, io: Io, outputLost: AbortController): Promis
     if (plan.stateProblem) io.err.write(`warning: ${plan.stateProblem}\n`);
     const view = { targets, jobs: args.jobs, explain: args.explain };
     if (args.dryRun) {
-      io.out.write(args.json ? planJson(plan, view) : planText(plan, view));
+      out.write(args.json ? planJson(plan, view) : planText(plan, view));
       return 0;
     }
-    if (!args.json) io.out.write(planText(plan, view));
+    if (!args.json) out.write(planText(plan, view));
   }
 
   const { createReporter, detectMode } = await import('./report/index.js');
-  const mode = args.json ? 'json' : detectMode(io.env, io.out.isTTY === true);
+  const mode = args.json ? 'json' : detectMode(io.env, out.isTTY === true);
   // Colour: FORCE_COLOR wins; otherwise on a terminal unless NO_COLOR is set.
   const force = io.env.FORCE_COLOR;
   const color = force !== undefined && force !== '' ? force !== '0' && force !== 'false' : mode === 'tty' && !io.env.NO_COLOR;
-  const reporter = await createReporter(mode, { out: io.out, err: io.err, color, onLost: (reason) => outputLost.abort(reason) });
+  const reporter = await createReporter(mode, { out, err: io.err, color, onLost: (reason) => outputLost.abort(reason) });
   const bus = new EventBus();
   bus.on((e) => reporter.onEvent(e));
   let summary: BuildSummary;
@@ -455,6 +533,6 @@ async function dispatch(args: Args, io: Io, outputLost: AbortController): Promis
   } finally {
     await reporter.close();
   }
-  if (args.json) safeWrite(io.out, JSON.stringify(summary, null, 2) + '\n');
+  if (args.json) safeWrite(out, JSON.stringify(summary, null, 2) + '\n');
   return summary.interrupted ? 130 : summary.ok ? 0 : 1;
 }

@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { expect } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { ownCgroupDir } from '../src/graph/contain.js';
 import { EventBus, runBuild, type EngineEvent, type EngineOptions, type Task, type TaskGraph, type BuildSummary } from '../src/graph/index.js';
@@ -141,4 +142,14 @@ export function leftovers(root: string, pid: number | undefined): string[] {
   const cg = ownCgroupDir();
   const cells = cg && pid !== undefined ? readdirSync(cg).filter((n) => n.startsWith(`pyston-build-${pid}-`)) : [];
   return [...files, ...cells];
+}
+
+/** A usage error as the CLI prints it: exit 2, one `error:` line, one `hint:` line, no stack trace. */
+export function expectUsageError(r: { status: number | null; stderr: string }, message: string, hint: RegExp): void {
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines[0]).toBe(`error: ${message}`);
+  expect(lines[1]).toMatch(hint);
+  expect(lines).toHaveLength(2);
+  expect(r.status).toBe(2);
 }

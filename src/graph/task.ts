@@ -202,6 +202,13 @@ export interface Target {
   readonly name: string;
   readonly description: string;
   readonly roots: readonly string[];
+  /**
+   * The program this target makes, relative to the project root (an
+   * interpreter variant's `build/<variant>_env/bin/python`): what
+   * `pyston-build run TARGET SCRIPT` runs once the target is up to date.
+   * Absent for targets that make no program to run.
+   */
+  readonly program?: string;
 }
 
 /** Everything the engine needs to plan: the tasks and the targets over them. */

@@ -24,6 +24,7 @@ import { basename, join, relative } from 'node:path';
 import { TaskFailure, type TaskContext, type ToolRef } from '../graph/index.js';
 import { isElf, isSharedLibrary, readElf } from '../elf/reader.js';
 import { listFiles, readHead } from './files.js';
+import { installedNames } from './layout.js';
 
 /**
  * Words of our own optimization pipeline that must not stay in sysconfig:
@@ -60,8 +61,6 @@ export interface StageOptions {
   readonly buildPaths: readonly string[];
   /** Paths no staged file may contain (the build and source directories). */
   readonly forbidden: readonly string[];
-  /** e.g. 3.11 */
-  readonly minor: string;
   /**
    * llvm-strip. Not GNU strip: binutils 2.40 rewrites a BOLTed binary's
    * segments wrongly ("section .text.cold can't be allocated in segment")
@@ -88,8 +87,12 @@ const STRIP_OBJECT = ['--strip-debug', '--wildcard', '-R', '.gnu.lto_*', '-R', '
 /** strip for executables and shared objects: every symbol table goes (the dynamic symbols stay), BOLT's note stays. */
 const STRIP_PROGRAM = ['--strip-all', '--keep-section=.note.bolt_info', '-R', '.comment'];
 
-/** A shebang that runs some python: `#!/usr/bin/python3`, `#! /usr/bin/env python3.11`, `#!/x/bin/python`. */
-export const PYTHON_SHEBANG = /^#!\s*(?:\S*\/env\s+)?\S*?python[0-9.]*\s*$/;
+/**
+ * A shebang that runs some python: `#!/usr/bin/python3`, `#! /usr/bin/env
+ * python3.11`, `#!/x/bin/python`, and a Pyston tree's
+ * `#!/x/bin/python3.8-pyston2.3` (make's VERSION carries the suffix).
+ */
+export const PYTHON_SHEBANG = /^#!\s*(?:\S*\/env\s+)?\S*?python[0-9.]*(?:-[a-z]+[0-9][0-9.]*)?\s*$/;
 
 export interface StageReport {
   readonly files: number;
@@ -106,15 +109,18 @@ export async function stageRelease(ctx: TaskContext, o: StageOptions): Promise<S
   // Without the .pyc: they are compiled again below.
   cpSync(o.installRoot, o.stageDir, { recursive: true, verbatimSymlinks: true, filter: (src) => basename(src) !== '__pycache__' });
   const top = join(o.stageDir, o.prefix);
-  const stdlib = join(top, 'lib', `python${o.minor}`);
-  const configDir = readdirSync(stdlib).find((n) => n.startsWith(`config-${o.minor}`));
-  if (!configDir) throw new TaskFailure(`no config-${o.minor}-* directory in ${relative(ctx.root, stdlib)}`, 'the release install is incomplete: rerun with --force release:install');
-  const libpl = `${o.prefix}/lib/python${o.minor}/${configDir}`;
+  // make's VERSION, from the tree: 3.11, or 3.8-pyston2.3 in a Pyston tree (bin/python3.8-pyston2.3, lib/python3.8-pyston2.3).
+  const { version } = installedNames(top);
+  const stdlib = join(top, 'lib', `python${version}`);
+  if (!existsSync(stdlib)) throw new TaskFailure(`the release tree has no ${relative(ctx.root, stdlib)}`, 'the release install is incomplete: rerun with --force release:install');
+  const configDir = readdirSync(stdlib).find((n) => n.startsWith(`config-${version}`));
+  if (!configDir) throw new TaskFailure(`no config-${version}-* directory in ${relative(ctx.root, stdlib)}`, 'the release install is incomplete: rerun with --force release:install');
+  const libpl = `${o.prefix}/lib/python${version}/${configDir}`;
 
   // The sysconfig data, rewritten by the staged interpreter itself (see
   // runtime/packaging/sanitize_sysconfig.py); the config Makefile and
   // config.c, whose assignments are one line each, here.
-  const python = join(top, 'bin', `python${o.minor}`);
+  const python = join(top, 'bin', `python${version}`);
   const sanitized: string[] = [];
   for (const n of readdirSync(stdlib).filter((x) => x.startsWith('_sysconfigdata_') && x.endsWith('.py'))) {
     // -B: the staged interpreter must not leave .pyc of its own imports, with stage paths, behind.
@@ -166,7 +172,7 @@ export async function stageRelease(ctx: TaskContext, o: StageOptions): Promise<S
       const text = readFileSync(f, 'utf8');
       const nl = text.indexOf('\n');
       const first = nl < 0 ? text : text.slice(0, nl);
-      const mine = `#!${o.prefix}/bin/python${o.minor}`;
+      const mine = `#!${o.prefix}/bin/python${version}`;
       if (PYTHON_SHEBANG.test(first) && first !== mine) {
         writeFileSync(f, mine + (nl < 0 ? '\n' : text.slice(nl)));
         shebangs.push(relative(o.stageDir, f));

@@ -20,7 +20,7 @@
  * knowledge, in src/elf/search.ts. What is packaged arrives as a typed
  * Release (src/steps/release.ts).
  */
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { sha256, TaskFailure, writeFileAtomic, type Task, type TaskContext, type ToolRef } from '../graph/index.js';
 import { hasSection, maxGlibcVersion, readElf, stackPolicy, type ElfFile } from '../elf/reader.js';
@@ -32,6 +32,8 @@ import { CHROOT, copyRoot, DEBOOTSTRAP, ensureRootfs, removeRoot, withMounts } f
 import { gzipDeterministic, tarArchive, walkTree } from './tar.js';
 import { sourceDateEpoch, type ReleaseNames } from './release.js';
 import { COMPILEALL_EXCLUDE, stageRelease } from './stage.js';
+import { applyLinks, COMMON_LINKS, FLAVOR_LINKS, packageLinks } from './links.js';
+import { installedNames } from './layout.js';
 import { listElves } from './files.js';
 import { librarySearchPath } from '../elf/search.js';
 import { readBuildReport, wasBolted, type Release } from '../steps/release.js';
@@ -92,7 +94,6 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
         prefix: n.prefix,
         buildPaths,
         forbidden: [...new Set([ctx.path('build') + '/', r.srcDir + '/'])],
-        minor,
         strip: o.strip,
         patchelf: PATCHELF,
         sysconfigSanitizer: join(o.runtimeDir, 'packaging/sanitize_sysconfig.py'),
@@ -105,9 +106,9 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
   const debTask: Task = {
     id: 'package:deb',
     title: `write ${deb}`,
-    version: 2,
+    version: 3,
     deps: ['package:stage'],
-    inputs: { env: epochEnv, config: { names, maintainer: o.maintainer } },
+    inputs: { env: epochEnv, config: { names, maintainer: o.maintainer, links: [...COMMON_LINKS, ...FLAVOR_LINKS[n.flavor]] } },
     outputs: [`${P}/deb`],
     async run(ctx) {
       const out = ctx.path(P, 'deb');
@@ -118,20 +119,23 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
       // the postinst compiles them on the target, and the prerm removes them.
       cpSync(ctx.path(P, 'stage'), root, { recursive: true, verbatimSymlinks: true, filter: (src) => basename(src) !== '__pycache__' });
       const epoch = sourceDateEpoch(ctx.env, r.srcDir);
-      // /usr/bin/<name>3 and <name>3.X, relative links into the prefix.
-      mkdirSync(join(root, 'usr', 'bin'), { recursive: true });
-      for (const l of [`${n.name}3`, `${n.name}${minor}`]) symlinkSync(relative('/usr/bin', `${n.prefix}/bin/python${minor}`), join(root, 'usr', 'bin', l));
+      // /usr/bin/<name>3, <name>3.X and the flavor's commands (src/packaging/links.ts), relative links into the prefix.
+      // make's VERSION: 3.11, or 3.8-pyston2.3 (the interpreter python3.8-pyston2.3, its stdlib lib/python3.8-pyston2.3).
+      const installed = installedNames(join(root, n.prefix));
+      const { version } = installed;
+      const links = applyLinks(root, packageLinks(n.flavor, { prefix: n.prefix, name: n.name, minor: installed.minor, python: installed.python }));
+      ctx.log(`links: ${links.map((l) => `${l.link} -> ${l.text}`).join(', ')}`);
       const doc = join(root, 'usr', 'share', 'doc', n.name);
       mkdirSync(doc, { recursive: true });
       writeFileSync(join(doc, 'copyright'), copyrightFile(upstream, r.srcDir));
       writeFileSync(join(doc, 'changelog.Debian.gz'), gzipDeterministic(Buffer.from(changelog(n, o.maintainer, epoch, o.source))));
-      writeLintianOverrides(root, n.name, n.prefix, minor);
+      writeLintianOverrides(root, n.name, n.prefix, version);
       const depends = formatDepends(computeDepends(listElves(root), { searchPath: librarySearchPath('/', n.triplet) }));
       ctx.log(`Depends: ${depends.join(', ')}`);
       const built = buildDeb({
         stageDir: root,
         mtime: epoch,
-        scripts: maintainerScripts(n.prefix, minor),
+        scripts: maintainerScripts(n.prefix, version),
         control: {
           package: n.name,
           version: n.debVersion,
@@ -145,7 +149,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
         },
       });
       writeFileAtomic(join(out, deb), built.bytes);
-      writeFileAtomic(join(out, 'deb.json'), json({ file: deb, control: built.control, depends, files: built.files, installedBytes: built.installedBytes, sourceDateEpoch: epoch }));
+      writeFileAtomic(join(out, 'deb.json'), json({ file: deb, control: built.control, depends, links, files: built.files, installedBytes: built.installedBytes, sourceDateEpoch: epoch }));
     },
   };
 
@@ -161,11 +165,12 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
       rmSync(out, { recursive: true, force: true });
       mkdirSync(out, { recursive: true });
       const dir = join(out, portableName);
+      const installed = installedNames(join(ctx.path(P, 'stage'), n.prefix));
       const report = await makePortable(ctx, {
         stagePrefix: join(ctx.path(P, 'stage'), n.prefix),
         outDir: dir,
-        interpreter: `bin/python${minor}`,
-        links: ['python3', `python${minor}`, `${n.name}3`],
+        interpreter: `bin/${installed.python}`,
+        links: ['python3', `python${installed.minor}`, `${n.name}3`],
         triplet: n.triplet,
       });
       const epoch = sourceDateEpoch(ctx.env, r.srcDir);
@@ -205,7 +210,8 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
       // A BOLTed release must still be BOLTed after stripping.
       const bolted = wasBolted(readBuildReport(ctx.path(r.report)));
       if (bolted) {
-        for (const exe of [ctx.path(P, 'deb', 'root', n.prefix.slice(1), 'bin', `python${minor}`), join(portableDir, 'bin', `python${minor}`)]) {
+        const exeName = installedNames(join(ctx.path(P, 'deb', 'root'), n.prefix)).python;
+        for (const exe of [ctx.path(P, 'deb', 'root', n.prefix.slice(1), 'bin', exeName), join(portableDir, 'bin', exeName)]) {
           if (!hasSection(readElf(exe), '.note.bolt_info')) problems.push(`${relative(ctx.root, exe)}: the .note.bolt_info note is gone (stripped?)`);
         }
       }
@@ -294,6 +300,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
       mkdirSync(join(root, where), { recursive: true });
       await ctx.exec('tar', ['-xzf', ctx.path(P, 'portable', tarball), '-C', join(root, where)], { jobserver: false });
       const home = `${where}/${portableName}`;
+      const { minor: pyMinor } = installedNames(ctx.path(P, 'portable', portableName));
       const out = await withMounts(ctx, root, async (run) => {
         // minbase pulls libffi in for apt's TLS; take it out so that only the bundled copy can serve.
         await run(['dpkg', '--purge', '--force-depends', 'libffi8']);
@@ -302,8 +309,8 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
         if (present.length) throw new TaskFailure(`the check root still has ${present.join(', ')} installed`, 'the portable check would prove nothing: rerun with --force package:rootfs');
         const lines: string[] = [];
         lines.push(probeVerdict(await run([`${home}/python3`, '/tmp/probe.py'])));
-        lines.push(`pip: ${(await run([`${home}/bin/pip${minor}`, '--version'])).trim().split('\n').pop()}`);
-        await run([`${home}/bin/python${minor}`, '-m', 'venv', '/tmp/moved-venv']);
+        lines.push(`pip: ${(await run([`${home}/bin/pip${pyMinor}`, '--version'])).trim().split('\n').pop()}`);
+        await run([`${home}/bin/python3`, '-m', 'venv', '/tmp/moved-venv']);
         lines.push(
           `venv: ${(await run(['/tmp/moved-venv/bin/python', '-c', 'import ssl, sqlite3, ctypes, sys; print(sys.prefix, ssl.OPENSSL_VERSION, sqlite3.sqlite_version)'])).trim().split('\n').pop()}`,
         );
@@ -415,8 +422,8 @@ export function openDistTemp(distDir: string, name: string): string {
  *   it links the system libexpat. Overridden only if pyexpat's DT_NEEDED
  *   really names libexpat.so.1.
  */
-function writeLintianOverrides(root: string, pkg: string, prefix: string, minor: string): void {
-  const dynload = join(root, prefix.slice(1), 'lib', `python${minor}`, 'lib-dynload');
+function writeLintianOverrides(root: string, pkg: string, prefix: string, version: string): void {
+  const dynload = join(root, prefix.slice(1), 'lib', `python${version}`, 'lib-dynload');
   const lines: string[] = [];
   const pyexpat = existsSync(dynload) ? readdirSync(dynload).find((f) => f.startsWith('pyexpat.') && f.endsWith('.so')) : undefined;
   if (pyexpat && readElf(join(dynload, pyexpat)).needed.includes('libexpat.so.1')) {
@@ -439,17 +446,17 @@ function writeLintianOverrides(root: string, pkg: string, prefix: string, minor:
  * itself did not run (127: missing, 126: not executable, 128+N: killed by a
  * signal), and that fails the configure step with a message saying so.
  */
-export function maintainerScripts(prefix: string, minor: string): { postinst: string; prerm: string } {
-  const py = `${prefix}/bin/python${minor}`;
+export function maintainerScripts(prefix: string, version: string): { postinst: string; prerm: string } {
+  const py = `${prefix}/bin/python${version}`;
   return {
     postinst: [
       '#!/bin/sh',
       'set -e',
       'if [ "$1" = configure ]; then',
       '\trc=0',
-      `\t${py} -E -s -m compileall -q -j 0 --invalidation-mode checked-hash -x '${COMPILEALL_EXCLUDE}' ${prefix}/lib/python${minor} >/dev/null 2>&1 || rc=$?`,
+      `\t${py} -E -s -m compileall -q -j 0 --invalidation-mode checked-hash -x '${COMPILEALL_EXCLUDE}' ${prefix}/lib/python${version} >/dev/null 2>&1 || rc=$?`,
       '\tif [ "$rc" -gt 1 ]; then',
-      `\t\techo "postinst: ${py} failed (exit status $rc) while compiling ${prefix}/lib/python${minor}" >&2`,
+      `\t\techo "postinst: ${py} failed (exit status $rc) while compiling ${prefix}/lib/python${version}" >&2`,
       '\t\texit 1',
       '\tfi',
       'fi',

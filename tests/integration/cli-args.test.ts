@@ -7,16 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, demoCli, demoProject, processesWith, REPO, sleep, tmpProject } from '../helpers.js';
-
-function expectUsageError(r: ReturnType<typeof cli>, message: string, hint: RegExp): void {
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-  const lines = r.stderr.trimEnd().split('\n');
-  expect(lines[0]).toBe(`error: ${message}`);
-  expect(lines[1]).toMatch(hint);
-  expect(lines).toHaveLength(2);
-  expect(r.status).toBe(2);
-}
+import { cli, demoCli, demoProject, expectUsageError, processesWith, REPO, sleep, tmpProject } from '../helpers.js';
 
 describe('the command line', () => {
   const root = demoProject();

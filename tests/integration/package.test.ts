@@ -21,12 +21,12 @@ import { DpkgDb } from '../../src/debian/dpkg.js';
 import { gzipDeterministic } from '../../src/packaging/tar.js';
 import { copyRoot, ensureRootfs, removeRoot, withMounts } from '../../src/debian/rootfs.js';
 import { makePortable } from '../../src/packaging/portable/portable.js';
-import { openDistTemp, packageTasks } from '../../src/packaging/tasks.js';
+import { openDistTemp } from '../../src/packaging/tasks.js';
 import { releaseNames } from '../../src/packaging/release.js';
-import type { Release } from '../../src/steps/release.js';
 import { CPYTHON } from '../../src/flavors/index.js';
 import { readElf } from '../../src/elf/reader.js';
 import { cacheDir } from '../../src/steps/paths.js';
+import { packageTasksOf } from '../release-fixture.js';
 
 const FIX = join(REPO, 'tests/fixtures/cdemo');
 const CACHE = cacheDir('', process.env);
@@ -207,34 +207,7 @@ describe('the portable directory', () => {
 
 describe('missing packaging tools', () => {
   const names = releaseNames({ name: '', prefix: '', version: '', flavor: 'cpython', sourceVersion: '3.11.2', arch: 'amd64', validate: true });
-  const release: Release = {
-    variant: 'release',
-    flavor: CPYTHON,
-    arch: 'amd64',
-    version: '3.11.2',
-    last: 'release:probe',
-    prefix: '/usr/lib/cpython',
-    installRoot: 'build/release_install',
-    installDir: 'build/release_install/usr/lib/cpython',
-    buildDirs: ['build/release_build'],
-    srcDir: '/nonexistent',
-    python: 'build/release_env/bin/python',
-    report: 'x',
-    shared: false,
-  };
-  const tasks = packageTasks({
-    release,
-    names,
-    root: '/nonexistent',
-    source: {},
-    maintainer: 'a <a@b.c>',
-    suite: 'bookworm',
-    mirror: '',
-    cacheDir: '/nonexistent',
-    toolchain: [],
-    strip: { name: 'llvm-strip' },
-    runtimeDir: join(REPO, 'runtime'),
-  }).tasks;
+  const tasks = packageTasksOf(CPYTHON, '3.11.2', names);
   for (const [id, tool, pkg] of [
     ['package:check:deb', 'lintian', 'lintian'],
     ['package:rootfs', 'debootstrap', 'debootstrap'],

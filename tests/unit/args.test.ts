@@ -74,3 +74,31 @@ describe('-C, commands, targets and --', () => {
   it('the first word may be a command', () => expect(parseArgs(['clean', '--no-wait', 'demo'])).toMatchObject({ command: 'clean', noWait: true, targets: ['demo'] }));
   it('--format only with graph', () => expect(usage(['--format', 'json'])).toBe('--format only applies to the graph command'));
 });
+
+describe('run VARIANT SCRIPT [ARGS...]', () => {
+  it('options before the script are ours, in any order; every word after it is the script’s', () =>
+    expect(parseArgs(['-j2', 'run', '-C', 'p', 'opt', '--explain', 'x.py', '-j', '4', '--set', 'a=b', '--', '-n', 'run'])).toMatchObject({
+      command: 'run',
+      jobs: 2,
+      directory: 'p',
+      explain: true,
+      sets: [],
+      targets: ['opt'],
+      script: 'x.py',
+      scriptArgs: ['-j', '4', '--set', 'a=b', '--', '-n', 'run'],
+    }));
+  it('-- before the variant or the script ends our options', () => {
+    expect(parseArgs(['run', '--', 'opt', 'x.py', '-n'])).toMatchObject({ targets: ['opt'], script: 'x.py', scriptArgs: ['-n'], dryRun: false });
+    expect(parseArgs(['run', 'opt', '--', '-x.py', '--help'])).toMatchObject({ targets: ['opt'], script: '-x.py', scriptArgs: ['--help'], help: false });
+  });
+  it('no script, no variant: the words are missing, not an error yet', () => {
+    expect(parseArgs(['run', 'opt'])).toMatchObject({ command: 'run', targets: ['opt'], script: undefined, scriptArgs: [] });
+    expect(parseArgs(['run'])).toMatchObject({ command: 'run', targets: [], script: undefined });
+  });
+  it('--help before the script is run’s', () => expect(parseArgs(['run', '--help'])).toMatchObject({ command: 'run', help: true }));
+  it('-n and --json do not apply', () => {
+    expect(usage(['-n', 'run', 'opt', 'x.py'])).toBe('-n does not apply to run: it builds the variant, then runs the script');
+    expect(usage(['run', '--json', 'opt', 'x.py'])).toBe('--json does not apply to run: it builds the variant, then runs the script');
+  });
+  it('a word run that is not the first is a target', () => expect(parseArgs(['opt', 'run'])).toMatchObject({ command: 'build', targets: ['opt', 'run'] }));
+});
