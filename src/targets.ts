@@ -97,7 +97,7 @@ interface TargetDef {
   /** False when the tree has no such target (the stock variants of a CPython tree): left out of "every target". */
   available?(): boolean;
   /** The target's own tasks and roots. Called only when the target is wanted. */
-  build(): { tasks: readonly Task[]; roots: readonly string[] };
+  build(): { tasks: readonly Task[]; roots: readonly string[]; program?: string };
 }
 
 /** A checkout's submodules for its source: the flavor's build set synced first (none for CPython). */
@@ -122,6 +122,11 @@ function versionedNames(tc: Toolchain): Toolchain {
   return { ...tc, llvm, cc: llvm.clang, cxx: llvm['clang++'], ar: llvm['llvm-ar'] };
 }
 
+/** The upstream version a release is named by: Pyston's own (2.3.5) for a Pyston tree, as Pyston names its packages; CPython's otherwise. */
+function releaseVersion(s: SourceTasks): string {
+  return s.flavor.name === 'pyston' ? s.flavorVersion : s.version;
+}
+
 /** Everything the factories share, each part computed when first needed. */
 function parts(config: BuildConfig, root: string, env: NodeJS.ProcessEnv) {
   const cache = cacheDir(config['cache.dir'], env);
@@ -139,7 +144,7 @@ function parts(config: BuildConfig, root: string, env: NodeJS.ProcessEnv) {
         prefix: config['package.prefix'],
         version: config['package.version'],
         flavor: src().flavor.name,
-        sourceVersion: src().version,
+        sourceVersion: releaseVersion(src()),
         arch: arch(),
         validate: false,
       }),
@@ -242,7 +247,8 @@ function catalog(config: BuildConfig, root: string, env: NodeJS.ProcessEnv): Tar
       description: `the ${def.name} interpreter in build/${def.name}_{build,install,env}${def.stock ? " (a Pyston tree's plain CPython)" : ''}`,
       needs: ['source'],
       ...(def.stock ? { available: () => p.src().flavor.stockConfigureArgs !== undefined } : {}),
-      build: () => ({ tasks: p.variant(def).tasks, roots: [p.variant(def).release.last] }),
+      // `pyston-build run VARIANT script.py` runs the script with the variant's venv python.
+      build: () => ({ tasks: p.variant(def).tasks, roots: [p.variant(def).release.last], program: p.variant(def).release.python }),
     });
   }
   const opt = VARIANT_TABLE.find((v) => v.name === 'opt')!;
@@ -319,7 +325,7 @@ export function buildGraph(config: BuildConfig, root: string, env: NodeJS.Proces
     }
     const b = d.build();
     for (const t of b.tasks) tasks.set(t.id, t);
-    targets.set(d.name, { name: d.name, description: d.description, roots: b.roots });
+    targets.set(d.name, { name: d.name, description: d.description, roots: b.roots, ...(b.program !== undefined ? { program: b.program } : {}) });
   }
   return { tasks, targets, envAllowList: ENV_ALLOW_LIST };
 }
@@ -361,7 +367,7 @@ export function checkTargets(config: BuildConfig, root: string, env: NodeJS.Proc
       prefix: config['package.prefix'],
       version: config['package.version'],
       flavor: s.flavor.name,
-      sourceVersion: s.version,
+      sourceVersion: releaseVersion(s),
       arch: p.arch(),
       validate: true,
     });
@@ -374,7 +380,7 @@ export function checkTargets(config: BuildConfig, root: string, env: NodeJS.Proc
       prefix: config['package.prefix'],
       version: config['package.version'],
       flavor: s.flavor.name,
-      sourceVersion: s.version,
+      sourceVersion: releaseVersion(s),
       arch: p.arch(),
       validate: true,
     });

@@ -21,6 +21,15 @@ export interface SkipEntry {
   readonly why: string;
 }
 
+/**
+ * A command link the flavor's `.deb` adds (src/packaging/links.ts fills in
+ * the placeholders `{prefix}`, `{name}`, `{minor}`, `{python}`, `{suffix}`).
+ */
+export interface DebLink {
+  readonly link: string;
+  readonly to: string;
+}
+
 export interface Layout {
   readonly buildBinary: string;
   readonly installedBinary: string;
@@ -63,6 +72,8 @@ export interface Flavor {
   readonly packageName: string;
   readonly homepage: string;
   readonly sourceUrl: string;
+  /** The links this flavor's `.deb` adds to the ones every package has. */
+  readonly debLinks: readonly DebLink[];
   /**
    * The flavor's JIT, when it has one that is built from the tree's bitcode
    * (Pyston's AOT traces, src/aot/chain.ts): the LLVM major version that
@@ -121,6 +132,7 @@ export const CPYTHON: Flavor = {
   packageName: 'cpython',
   homepage: 'https://www.python.org/',
   sourceUrl: 'https://www.python.org/downloads/source/',
+  debLinks: [],
   aot: undefined,
   noPie: false,
 };
@@ -159,6 +171,16 @@ export const PYSTON: Flavor = {
   packageName: 'pyston',
   homepage: 'https://www.pyston.org/',
   sourceUrl: 'https://github.com/pyston/pyston',
+  // As Pyston's package: its interpreter and pip in /usr/bin (pyston.install),
+  // and the short names linked to those (pyston.links).
+  debLinks: [
+    { link: '/usr/bin/{python}', to: '{prefix}/bin/{python}' },
+    { link: '/usr/bin/pip{suffix}', to: '{prefix}/bin/pip{minor}' },
+    { link: '/usr/bin/pyston', to: '/usr/bin/{python}' },
+    { link: '/usr/bin/pyston3', to: '/usr/bin/{python}' },
+    { link: '/usr/bin/pyston{minor}', to: '/usr/bin/{python}' },
+    { link: '/usr/bin/pip-pyston', to: '/usr/bin/pip{suffix}' },
+  ],
   // Pyston 2.3 pins LLVM 13.0.1; nitrous relies on typed pointers, which LLVM 15+ removed.
   // Its JIT variants interpret in aot_ceval.c, not in ceval.c: PGO validation checks that loop there.
   aot: { llvmMajor: 13, hotFunction: '_PyEval_EvalFrame_AOT_Interpreter', hotObject: 'aot_ceval' },

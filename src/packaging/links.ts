@@ -15,6 +15,7 @@
  * top-level directories. Each must lead to a file in the package: a link
  * that would dangle fails the package in one line.
  */
+import type { DebLink } from '../flavors/index.js';
 import { lstatSync, mkdirSync, readlinkSync, symlinkSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { TaskFailure } from '../graph/index.js';
@@ -30,37 +31,13 @@ import { TaskFailure } from '../graph/index.js';
  * - `{suffix}`: what `{python}` adds to `python{minor}` (`-pyston2.3`; empty
  *   for CPython).
  */
-export interface LinkSpec {
-  readonly link: string;
-  readonly to: string;
-}
+export type LinkSpec = DebLink;
 
 /** The links every package gets. */
 export const COMMON_LINKS: readonly LinkSpec[] = [
   { link: '/usr/bin/{name}3', to: '{prefix}/bin/{python}' },
   { link: '/usr/bin/{name}{minor}', to: '{prefix}/bin/{python}' },
 ];
-
-/**
- * The links a flavor's package adds, by flavor name.
- *
- * This is flavor data: it belongs in src/flavors/index.ts, as a `debLinks`
- * field of each Flavor (`FLAVOR_LINKS[flavor.name]` then becomes
- * `flavor.debLinks`). It is kept here until that file can take it.
- */
-export const FLAVOR_LINKS: Readonly<Record<'cpython' | 'pyston', readonly LinkSpec[]>> = {
-  cpython: [],
-  pyston: [
-    // Where Pyston's package installs its interpreter and pip (pyston.install).
-    { link: '/usr/bin/{python}', to: '{prefix}/bin/{python}' },
-    { link: '/usr/bin/pip{suffix}', to: '{prefix}/bin/pip{minor}' },
-    // The short names, linked to those (pyston.links).
-    { link: '/usr/bin/pyston', to: '/usr/bin/{python}' },
-    { link: '/usr/bin/pyston3', to: '/usr/bin/{python}' },
-    { link: '/usr/bin/pyston{minor}', to: '/usr/bin/{python}' },
-    { link: '/usr/bin/pip-pyston', to: '/usr/bin/pip{suffix}' },
-  ],
-};
 
 export interface LinkNames {
   readonly prefix: string;
@@ -80,7 +57,7 @@ export interface PackageLink {
  * The links of a flavor's package, filled in and sorted by path. A flavor's
  * link replaces a common one at the same path.
  */
-export function packageLinks(flavor: 'cpython' | 'pyston', names: LinkNames): PackageLink[] {
+export function packageLinks(flavorLinks: readonly LinkSpec[], names: LinkNames): PackageLink[] {
   const suffix = names.python.startsWith(`python${names.minor}`) ? names.python.slice(`python${names.minor}`.length) : '';
   const values: Record<string, string> = { prefix: names.prefix, name: names.name, minor: names.minor, python: names.python, suffix };
   const fill = (t: string): string =>
@@ -90,7 +67,7 @@ export function packageLinks(flavor: 'cpython' | 'pyston', names: LinkNames): Pa
       return v;
     });
   const byPath = new Map<string, PackageLink>();
-  for (const s of [...COMMON_LINKS, ...FLAVOR_LINKS[flavor]]) {
+  for (const s of [...COMMON_LINKS, ...flavorLinks]) {
     const l = { link: posix.normalize(fill(s.link)), to: posix.normalize(fill(s.to)) };
     byPath.set(l.link, l);
   }

@@ -32,7 +32,7 @@ import { CHROOT, copyRoot, DEBOOTSTRAP, ensureRootfs, removeRoot, withMounts } f
 import { gzipDeterministic, tarArchive, walkTree } from './tar.js';
 import { sourceDateEpoch, type ReleaseNames } from './release.js';
 import { COMPILEALL_EXCLUDE, stageRelease } from './stage.js';
-import { applyLinks, COMMON_LINKS, FLAVOR_LINKS, packageLinks } from './links.js';
+import { applyLinks, COMMON_LINKS, packageLinks } from './links.js';
 import { installedNames } from './layout.js';
 import { listElves } from './files.js';
 import { librarySearchPath } from '../elf/search.js';
@@ -108,7 +108,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
     title: `write ${deb}`,
     version: 3,
     deps: ['package:stage'],
-    inputs: { env: epochEnv, config: { names, maintainer: o.maintainer, links: [...COMMON_LINKS, ...FLAVOR_LINKS[n.flavor]] } },
+    inputs: { env: epochEnv, config: { names, maintainer: o.maintainer, links: [...COMMON_LINKS, ...o.release.flavor.debLinks] } },
     outputs: [`${P}/deb`],
     async run(ctx) {
       const out = ctx.path(P, 'deb');
@@ -119,11 +119,11 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
       // the postinst compiles them on the target, and the prerm removes them.
       cpSync(ctx.path(P, 'stage'), root, { recursive: true, verbatimSymlinks: true, filter: (src) => basename(src) !== '__pycache__' });
       const epoch = sourceDateEpoch(ctx.env, r.srcDir);
-      // /usr/bin/<name>3, <name>3.X and the flavor's commands (src/packaging/links.ts), relative links into the prefix.
+      // /usr/bin/<name>3, <name>3.X and the flavor's commands (its debLinks, filled in by src/packaging/links.ts), relative links into the prefix.
       // make's VERSION: 3.11, or 3.8-pyston2.3 (the interpreter python3.8-pyston2.3, its stdlib lib/python3.8-pyston2.3).
       const installed = installedNames(join(root, n.prefix));
       const { version } = installed;
-      const links = applyLinks(root, packageLinks(n.flavor, { prefix: n.prefix, name: n.name, minor: installed.minor, python: installed.python }));
+      const links = applyLinks(root, packageLinks(o.release.flavor.debLinks, { prefix: n.prefix, name: n.name, minor: installed.minor, python: installed.python }));
       ctx.log(`links: ${links.map((l) => `${l.link} -> ${l.text}`).join(', ')}`);
       const doc = join(root, 'usr', 'share', 'doc', n.name);
       mkdirSync(doc, { recursive: true });

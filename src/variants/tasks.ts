@@ -259,9 +259,13 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
     jit.env = { CLANG: clang.command ?? clang.name, LLVM_PROFDATA: profdata.command ?? profdata.name };
     jit.tools = [clang, profdata, LUAJIT, SYSTEM_PYTHON];
     jit.packages = aotPackages(aot.llvm.llvmMajor);
-    // The instrumented traces need clang's profile runtime in the link
-    // (CLANG_RT_PROFILE is Makefile.pre.in's own path to it, from $(CLANG)).
-    jit.instrumentedMakeArgs = ['LDLAST=-u__llvm_profile_runtime $(CLANG_RT_PROFILE)'];
+    // The instrumented traces need clang's profile runtime in the
+    // interpreter's link (CLANG_RT_PROFILE is Makefile.pre.in's own path to
+    // it, from $(CLANG)). With a shared libpython the runtime in the
+    // executable writes only the executable's counters, so the traces'
+    // object is linked into the executable too: its exported copies
+    // interpose on libpython's, and their counters are the ones written.
+    jit.instrumentedMakeArgs = [`LDLAST=${f.shared ? 'aot_optimized.o ' : ''}-u__llvm_profile_runtime $(CLANG_RT_PROFILE)`];
   }
 
   if (f.pgoSpec) {

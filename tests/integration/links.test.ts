@@ -17,11 +17,11 @@ import { build, graphOf, REPO, tmpProject } from '../helpers.js';
 import { packageTasksOf } from '../release-fixture.js';
 import { TaskFailure, type Task } from '../../src/graph/index.js';
 import { applyLinks, linkText, packageLinks, type PackageLink } from '../../src/packaging/links.js';
+import { CPYTHON, PYSTON as PYSTON_FLAVOR } from '../../src/flavors/index.js';
 import { interpreterName } from '../../src/packaging/layout.js';
 import { buildDeb } from '../../src/packaging/deb/deb.js';
 import { gzipDeterministic } from '../../src/packaging/tar.js';
 import { releaseNames, type ReleaseNames } from '../../src/packaging/release.js';
-import { PYSTON as PYSTON_FLAVOR } from '../../src/flavors/index.js';
 
 /** A package root whose prefix holds bin/<python>, bin/python3 -> <python> and, unless told, bin/pip<minor>. */
 function fakeTree(prefix: string, python: string, minor: string, opts: { pip?: boolean } = {}): string {
@@ -43,7 +43,7 @@ describe('the links of a Pyston .deb', () => {
   it('are pyston.links’ names, relative as dh_link makes them, each leading to the interpreter or pip in the prefix', () => {
     const root = fakeTree(PYSTON.prefix, PYSTON.python, PYSTON.minor);
     expect(interpreterName(join(root, PYSTON.prefix))).toBe('python3.8-pyston2.3');
-    const links = packageLinks('pyston', PYSTON);
+    const links = packageLinks(PYSTON_FLAVOR.debLinks, PYSTON);
     applyLinks(root, links);
     expect(stored(root, links)).toEqual({
       '/usr/bin/pip-pyston': 'pip-pyston2.3',
@@ -69,7 +69,7 @@ describe('the links of a Pyston .deb', () => {
       .map((l) => l.split(/\s+/) as [string, string]);
     expect(upstream.length).toBeGreaterThanOrEqual(4);
     const root = fakeTree(PYSTON.prefix, PYSTON.python, PYSTON.minor);
-    const links = packageLinks('pyston', PYSTON);
+    const links = packageLinks(PYSTON_FLAVOR.debLinks, PYSTON);
     applyLinks(root, links);
     for (const [source, link] of upstream) {
       expect(links.map((l) => l.link)).toContain(`/${link}`);
@@ -83,7 +83,7 @@ describe('the links of a Pyston .deb', () => {
     const root = fakeTree(PYSTON.prefix, PYSTON.python, PYSTON.minor, { pip: false });
     let err: unknown;
     try {
-      applyLinks(root, packageLinks('pyston', PYSTON));
+      applyLinks(root, packageLinks(PYSTON_FLAVOR.debLinks, PYSTON));
     } catch (e) {
       err = e;
     }
@@ -97,7 +97,7 @@ describe('the links of a Pyston .deb', () => {
     const root = fakeTree(PYSTON.prefix, PYSTON.python, PYSTON.minor);
     mkdirSync(join(root, 'usr/bin'), { recursive: true });
     writeFileSync(join(root, 'usr/bin/pyston'), 'mine');
-    expect(() => applyLinks(root, packageLinks('pyston', PYSTON))).toThrow('the package already has /usr/bin/pyston; the link to /usr/bin/python3.8-pyston2.3 cannot be made');
+    expect(() => applyLinks(root, packageLinks(PYSTON_FLAVOR.debLinks, PYSTON))).toThrow('the package already has /usr/bin/pyston; the link to /usr/bin/python3.8-pyston2.3 cannot be made');
   });
 });
 
@@ -105,14 +105,14 @@ describe('the links of a CPython .deb, and other prefixes', () => {
   it('/usr/bin/<name>3 and <name>3.X, into the prefix', () => {
     const root = fakeTree('/usr/lib/cpython', 'python3.11', '3.11');
     const names = { prefix: '/usr/lib/cpython', name: 'cpython', minor: '3.11', python: interpreterName(join(root, 'usr/lib/cpython')) };
-    const links = packageLinks('cpython', names);
+    const links = packageLinks(CPYTHON.debLinks, names);
     applyLinks(root, links);
     expect(stored(root, links)).toEqual({ '/usr/bin/cpython3': '../lib/cpython/bin/python3.11', '/usr/bin/cpython3.11': '../lib/cpython/bin/python3.11' });
   });
 
   it('a prefix in another top-level directory gets absolute links, as dh_link makes them', () => {
     const root = fakeTree('/opt/pyston', PYSTON.python, PYSTON.minor);
-    const links = packageLinks('pyston', { ...PYSTON, prefix: '/opt/pyston' });
+    const links = packageLinks(PYSTON_FLAVOR.debLinks, { ...PYSTON, prefix: '/opt/pyston' });
     applyLinks(root, links);
     expect(stored(root, links)['/usr/bin/python3.8-pyston2.3']).toBe('/opt/pyston/bin/python3.8-pyston2.3');
     expect(stored(root, links)['/usr/bin/pyston3']).toBe('python3.8-pyston2.3');

@@ -127,6 +127,11 @@ describe('pyston-build run: the real command’s messages', () => {
     expectUsageError(cli(['-C', root, 'run', 'opt', 'scripts']), `script 'scripts' is a directory (${join(root, 'scripts')})`, /^hint: pass the script file itself, e\.g\. scripts\/__main__\.py$/);
   });
 
+  it("an unknown variant lists the product's variants", () => {
+    write(root, 'x.py', 'print(1)\n');
+    expectUsageError(cli(['-C', root, 'run', 'nope', 'x.py']), "unknown variant 'nope'", /^hint: variants: dbg, dbgshared, opt, optshared, release, releaseshared, unopt, unoptshared$/);
+  });
+
   it('run --help documents it; pyston-build --help names it', () => {
     const r = cli(['run', '--help']);
     expect(r.status).toBe(0);
