@@ -63,29 +63,37 @@ function listed(python: string, script: string): string[] {
 }
 
 describe.each(cases)('runtime/ on $label', ({ python, minor }) => {
-  it.skipIf(python === undefined)('runtime/bench/run.py runs every benchmark once, verified', () => {
-    const names = listed(python!, 'runtime/bench/run.py');
-    expect(names.length).toBeGreaterThanOrEqual(14);
+  it.skipIf(python === undefined)(
+    'runtime/bench/run.py runs every benchmark once, verified',
+    () => {
+      const names = listed(python!, 'runtime/bench/run.py');
+      expect(names.length).toBeGreaterThanOrEqual(14);
 
-    const dir = tmpProject('pb-runtime-bench-');
-    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-    const out = join(dir, 'bench.json');
-    const r = py(python!, [join(REPO, 'runtime/bench/run.py'), '--reps', '1', '--inner', '1', '--warmup', '1', '--json', out]);
-    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-    const data = JSON.parse(readFileSync(out, 'utf8')) as { python: string; results: Record<string, number[]>; failed: Record<string, string> };
-    expect(data.python.startsWith(`${minor}.`)).toBe(true);
-    expect(data.failed).toEqual({});
-    expect(Object.keys(data.results).sort()).toEqual([...names].sort());
-    for (const n of names) expect(data.results[n]![0]).toBeGreaterThan(0);
-  });
+      const dir = tmpProject('pb-runtime-bench-');
+      onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+      const out = join(dir, 'bench.json');
+      const r = py(python!, [join(REPO, 'runtime/bench/run.py'), '--reps', '1', '--inner', '1', '--warmup', '1', '--json', out]);
+      expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+      const data = JSON.parse(readFileSync(out, 'utf8')) as { python: string; results: Record<string, number[]>; failed: Record<string, string> };
+      expect(data.python.startsWith(`${minor}.`)).toBe(true);
+      expect(data.failed).toEqual({});
+      expect(Object.keys(data.results).sort()).toEqual([...names].sort());
+      for (const n of names) expect(data.results[n]![0]).toBeGreaterThan(0);
+    },
+    300_000,
+  );
 
-  it.skipIf(python === undefined)('runtime/train/run.py runs every workload at a small scale, none skipped', () => {
-    const names = listed(python!, 'runtime/train/run.py');
+  it.skipIf(python === undefined)(
+    'runtime/train/run.py runs every workload at a small scale, none skipped',
+    () => {
+      const names = listed(python!, 'runtime/train/run.py');
 
-    const r = py(python!, [join(REPO, 'runtime/train/run.py'), '--scale', '0.05', '--strict']);
-    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^train: cpython ${minor.replace('.', '\\.')}\\.\\d+, scale 0\\.05, ${names.length} workload\\(s\\)$`, 'm'));
-    for (const n of names) expect(r.stdout).toMatch(new RegExp(`^${n}\\s+\\d+\\.\\d+s\\s+ok\\s`, 'm'));
-    expect(r.stdout).toMatch(new RegExp(`^train: OK \\(${names.length} workloads\\) in `, 'm'));
-  });
+      const r = py(python!, [join(REPO, 'runtime/train/run.py'), '--scale', '0.05', '--strict']);
+      expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^train: cpython ${minor.replace('.', '\\.')}\\.\\d+, scale 0\\.05, ${names.length} workload\\(s\\)$`, 'm'));
+      for (const n of names) expect(r.stdout).toMatch(new RegExp(`^${n}\\s+\\d+\\.\\d+s\\s+ok\\s`, 'm'));
+      expect(r.stdout).toMatch(new RegExp(`^train: OK \\(${names.length} workloads\\) in `, 'm'));
+    },
+    300_000,
+  );
 });
