@@ -2,6 +2,12 @@
 // bench/interp: how fast are the interpreters pyston-build makes, and how long does it take?
 //
 //   node bench/interp.js [--project DIR] [--rounds N] [--reps K] [--inner I] [--regrtest] [--clang] [--reuse]
+//   node bench/interp.js --pyston-checkout DIR [--macro] [--set KEY=VALUE]... [--rounds N] [--reps K] [--inner I] [--reuse]
+//
+// With --pyston-checkout DIR, the Pyston mode (bench/interp-pyston.js): DIR
+// is a Pyston checkout and the project, and the builds are Pyston's opt,
+// stock and unopt, compared with speedups over stock. The rest of this
+// comment is the CPython mode.
 //
 // --reuse: with --project DIR of an earlier run, measure its builds again
 // without rebuilding (the wall times printed are the earlier run's).
@@ -31,15 +37,17 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { $ } from 'zx';
+import { boltTaskSeconds, listBenchmarks, log, measureInterleaved, speedupTable, timedRun } from './interp-common.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
-const USAGE = 'usage: node bench/interp.js [--project DIR] [--rounds N] [--reps K] [--inner I] [--regrtest] [--clang] [--reuse]';
+const USAGE =
+  'usage: node bench/interp.js [--project DIR] [--rounds N] [--reps K] [--inner I] [--regrtest] [--clang] [--reuse]\n' +
+  '       node bench/interp.js --pyston-checkout DIR [--macro] [--set KEY=VALUE]... [--rounds N] [--reps K] [--inner I] [--reuse]';
 
 function parseArgs(argv) {
-  const o = { rounds: 3, reps: 3, inner: 1, project: '', reuse: false, regrtest: false, clang: false };
+  const o = { rounds: 3, reps: 3, inner: 1, project: '', reuse: false, regrtest: false, clang: false, pystonCheckout: '', macro: false, set: [] };
   const bad = (msg) => {
-    process.stderr.write(`bench/interp: error: ${msg} (${USAGE})\n`);
+    process.stderr.write(`bench/interp: error: ${msg}\n${USAGE}\n`);
     process.exit(2);
   };
   for (let i = 0; i < argv.length; i++) {
@@ -52,7 +60,16 @@ function parseArgs(argv) {
       const v = argv[++i];
       if (v === undefined || v === '') bad('--project needs a directory');
       o.project = v;
-    } else if (a === '--reuse') o.reuse = true;
+    } else if (a === '--pyston-checkout') {
+      const v = argv[++i];
+      if (v === undefined || v === '') bad('--pyston-checkout needs the directory of a Pyston checkout');
+      o.pystonCheckout = v;
+    } else if (a === '--set') {
+      const v = argv[++i];
+      if (!/^[a-z][a-z0-9_.]*=/.test(v ?? '')) bad(`--set needs KEY=VALUE (a pyston-build config key), got '${v ?? ''}'`);
+      o.set.push(v);
+    } else if (a === '--macro') o.macro = true;
+    else if (a === '--reuse') o.reuse = true;
     else if (a === '--regrtest') o.regrtest = true;
     else if (a === '--clang') o.clang = true;
     else if (a === '-h' || a === '--help') {
@@ -60,42 +77,34 @@ function parseArgs(argv) {
       process.exit(0);
     } else bad(`unknown argument '${a}'`);
   }
+  if (o.pystonCheckout !== '') {
+    if (o.project !== '') bad('--pyston-checkout DIR is the project: leave out --project');
+    if (o.regrtest || o.clang) bad('--regrtest and --clang are for the CPython mode, not --pyston-checkout');
+    return o;
+  }
+  if (o.macro || o.set.length) bad('--macro and --set need --pyston-checkout DIR');
   if (o.reuse && o.project === '') bad('--reuse needs --project DIR of an earlier run');
   return o;
 }
 
-const { rounds, reps, inner, reuse, regrtest: withRegrtest, clang: withClang, ...given } = parseArgs(process.argv.slice(2));
+const opts = parseArgs(process.argv.slice(2));
+if (opts.pystonCheckout !== '') {
+  const { pystonMode } = await import('./interp-pyston.js');
+  await pystonMode(opts);
+  process.exit(0);
+}
+
+const { rounds, reps, inner, reuse, regrtest: withRegrtest, clang: withClang, ...given } = opts;
 const project = given.project || mkdtempSync(join(tmpdir(), 'pyston-bench-interp-'));
 mkdirSync(project, { recursive: true });
 const out = join(repo, 'bench', '.out');
 mkdirSync(out, { recursive: true });
 
-function log(msg) {
-  process.stdout.write(msg + '\n');
-}
-
-/**
- * `file` with `argv` (`opts`: cwd, env), its output captured and its stdin
- * empty, as spawnSync ran it; never throws for an exit status. `env`
- * replaces the environment when given.
- */
-function run(file, argv, opts = {}) {
-  return $({ ...opts, stdio: ['ignore', 'pipe', 'pipe'], quiet: true, nothrow: true })`${file} ${argv}`;
-}
-
-/** Run a command, inheriting nothing on stdout; returns wall seconds. Dies on failure. */
+/** {@link timedRun}, keeping the command's stdout in `lastStdout`; returns wall seconds. */
 async function timed(label, file, argv, opts = {}) {
-  log(`build: ${label}: ${[file, ...argv].join(' ')}`);
-  const t0 = process.hrtime.bigint();
-  const r = await run(file, argv, opts);
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.exitCode !== 0) {
-    process.stderr.write(`${label} failed (exit ${r.exitCode ?? r.signal})\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-4000)}\n`);
-    throw new Error(`${label} failed`);
-  }
-  log(`build: ${label}: ${s.toFixed(0)} s`);
+  const r = await timedRun(label, file, argv, opts);
   lastStdout = r.stdout;
-  return s;
+  return r.seconds;
 }
 let lastStdout = '';
 
@@ -115,10 +124,8 @@ async function ourBuild(name, target, extra = [], env = {}) {
   }
   mkdirSync(dir, { recursive: true });
   wall[name] = await timed(name, process.execPath, cli(dir, '--json', target, ...extra), { env: { ...process.env, ...env } });
-  // The BOLT tasks' own time, from the run's JSON summary.
-  const summary = JSON.parse(lastStdout);
-  const bolt = summary.tasks.filter((t) => t.id.includes(':bolt:') && t.status === 'ran');
-  if (bolt.length) boltSeconds[name] = bolt.reduce((a, t) => a + t.durationMs, 0) / 1000;
+  const bolt = boltTaskSeconds(lastStdout);
+  if (bolt) boltSeconds[name] = bolt;
   return join(dir, 'build', `${target}_env`, 'bin', 'python');
 }
 /** An optional comparison: a failure is reported and the variant left out, not fatal. */
@@ -163,59 +170,17 @@ if (withRegrtest) {
 }
 if (existsSync('/usr/bin/python3.11')) interps['system-3.11'] = '/usr/bin/python3.11';
 
-// Interleaved benchmark runs, one benchmark at a time: every sample of a
-// benchmark is taken on each interpreter in turn (the order rotates), so a
-// slow spell of this VM (they last seconds to minutes) falls on all of them
-// alike instead of on one interpreter's whole pass.
-const benchList = await run(interps.unopt, [join(repo, 'runtime/bench/run.py'), '--list'], { cwd: tmpdir() });
-if (benchList.exitCode !== 0) {
-  process.stderr.write(`cannot list the benchmarks:\n${benchList.stderr}\n`);
-  process.exit(1);
-}
-const benchNames = benchList.stdout
-  .split('\n')
-  .map((l) => l.split(/\s+/)[0])
-  .filter(Boolean);
-const samples = {}; // interp -> bench -> [seconds]
-const order = Object.keys(interps);
-let turn = 0;
-for (let r = 0; r < rounds; r++) {
-  for (const b of benchNames) {
-    for (let k = 0; k < order.length; k++) {
-      const name = order[(k + turn) % order.length];
-      const json = join(out, `interp-${name}.json`);
-      const res = await run(interps[name], [join(repo, 'runtime/bench/run.py'), '--only', b, '--reps', String(reps), '--inner', String(inner), '--json', json], { cwd: tmpdir() });
-      if (res.exitCode !== 0) {
-        process.stderr.write(`benchmark ${b} failed on ${name}:\n${res.stdout.slice(-3000)}\n${res.stderr.slice(-3000)}\n`);
-        process.exit(1);
-      }
-      const data = JSON.parse(readFileSync(json, 'utf8'));
-      samples[name] ??= {};
-      samples[name][b] ??= [];
-      samples[name][b].push(...data.results[b]);
-    }
-    turn++;
-  }
-  log(`round ${r + 1}/${rounds} done`);
-}
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const benchNames = await listBenchmarks(interps.unopt, join(repo, 'runtime/bench/run.py'));
+const samples = await measureInterleaved({
+  interps,
+  benches: benchNames,
+  rounds,
+  out,
+  argsFor: (b, json) => [join(repo, 'runtime/bench/run.py'), '--only', b, '--reps', String(reps), '--inner', String(inner), '--json', json],
+});
 const names = Object.keys(interps);
-const benches = Object.keys(samples.unopt).sort();
-const speed = {}; // interp -> bench -> unopt/interp
-for (const n of names) {
-  speed[n] = {};
-  for (const b of benches) speed[n][b] = median(samples.unopt[b]) / median(samples[n][b]);
-}
-const geomean = (n) => Math.exp(benches.reduce((a, b) => a + Math.log(speed[n][b]), 0) / benches.length);
-
-const w = Math.max(...benches.map((b) => b.length), 9);
-log('\nspeedup over unopt (median of ' + rounds * reps + ' samples each; higher is faster)');
-log(['benchmark'.padEnd(w), ...names.map((n) => n.padStart(12))].join(' '));
-for (const b of benches) log([b.padEnd(w), ...names.map((n) => speed[n][b].toFixed(3).padStart(12))].join(' '));
-log(['geomean'.padEnd(w), ...names.map((n) => geomean(n).toFixed(3).padStart(12))].join(' '));
+const { speed, geomean: geomeans, benches } = speedupTable(samples, 'unopt', rounds * reps);
+const geomean = (n) => geomeans[n];
 log('\nbuild wall time (-j 2, whole pipeline):');
 for (const [n, s] of Object.entries(wall)) log(`  ${n.padEnd(14)} ${(s / 60).toFixed(1)} min${boltSeconds[n] ? ` (BOLT tasks: ${boltSeconds[n].toFixed(0)} s)` : ''}`);
 const result = { date: new Date().toISOString(), rounds, reps, inner, speedup: speed, geomean: Object.fromEntries(names.map((n) => [n, geomean(n)])), wallSeconds: wall, boltSeconds };
