@@ -108,7 +108,14 @@ export function aotChain(o: AotOptions): { tasks: Task[]; dirs: { readonly stati
     CC: `${cmd(SYSTEM_PYTHON)} ${join(o.srcDir, 'pyston', 'clang_wrapper.py')}`,
     WRAPPER_REALCC: cmd(clang),
     WRAPPER_OUTPUT_PREFIX: abs(BITCODE),
-    CFLAGS_NODIST: '-fstack-protector -D_FORTIFY_SOURCE=2 -Wno-unused-command-line-argument',
+    // The traces carry this bitcode's debug info and __FILE__ strings into
+    // every JIT variant, packaged ones too: the build machine's paths are mapped out.
+    CFLAGS_NODIST: [
+      '-fstack-protector',
+      '-D_FORTIFY_SOURCE=2',
+      '-Wno-unused-command-line-argument',
+      ...[o.srcDir, abs(BC_BUILD)].flatMap((p) => [`-fdebug-prefix-map=${p}=.`, `-fmacro-prefix-map=${p}=.`]),
+    ].join(' '),
   };
   const bcArgs = ['--prefix=/usr', '--disable-aot', '--disable-debugging-features', '--enable-configure'];
   const srcInputs: TaskInputs = { files: [...o.sourceFiles], tools: [SYSTEM_PYTHON, clang, MAKE], config: { env: bcEnv, args: bcArgs } };
@@ -330,8 +337,7 @@ function listBitcode(dir: string): string[] {
  * make writes the AOT module's object there, and an instrumented build the
  * clang profile of the traces (`aot_prof`), which the final build then uses.
  */
-export function variantAotTask(variant: string, from: AotDir): { task: Task; dir: string } {
-  const dir = `build/${variant}_aot`;
+export function variantAotTask(variant: string, from: AotDir, dir: string): { task: Task; dir: string } {
   return {
     dir,
     task: {

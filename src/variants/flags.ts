@@ -46,7 +46,7 @@ export interface VariantFlags {
   readonly lto: boolean;
   readonly bolt: boolean;
   /** Directories, relative to the root. */
-  readonly dirs: { readonly build: string; readonly install: string; readonly env: string; readonly pgoBuild: string; readonly pgo: string; readonly bolt: string };
+  readonly dirs: { readonly build: string; readonly install: string; readonly env: string; readonly pgoBuild: string; readonly pgo: string; readonly bolt: string; readonly aot: string };
   /** The PGO pipeline's layout (see src/pgo/pipeline.ts), when PGO applies. */
   readonly pgoSpec: { readonly prefix: string; readonly family: CompilerFamily; readonly dir: string; readonly instrumentedBuildDir: string; readonly optimizedBuildDir: string } | undefined;
   /** CFLAGS_NODIST / LDFLAGS_NODIST of the instrumented build. */
@@ -65,7 +65,15 @@ export function isShared(configureArgs: readonly string[]): boolean {
 export function variantFlags(i: FlagInputs): VariantFlags {
   const v = i.variant;
   const name = v.name;
-  const dirs = { build: `build/${name}_build`, install: `build/${name}_install`, env: `build/${name}_env`, pgoBuild: `build/${name}_pgo_build`, pgo: `build/${name}_pgo`, bolt: `build/${name}_bolt` };
+  const dirs = {
+    build: `build/${name}_build`,
+    install: `build/${name}_install`,
+    env: `build/${name}_env`,
+    pgoBuild: `build/${name}_pgo_build`,
+    pgo: `build/${name}_pgo`,
+    bolt: `build/${name}_bolt`,
+    aot: `build/${name}_aot`,
+  };
   const pgo = v.pgo && i.pgo;
   const lto = v.lto && i.lto;
   const bolt = v.bolt && i.bolt && archInfo(i.arch).bolt;
@@ -98,7 +106,9 @@ export function variantFlags(i: FlagInputs): VariantFlags {
   // build directories. Both builds get the same maps, so the instrumented
   // and final builds still compile the same code. Not -ffile-prefix-map:
   // in GCC 12 it also implies -fprofile-prefix-map, which PGO does not need.
-  const pathMaps = v.packaged ? [i.srcDir, join(i.root, dirs.build), join(i.root, dirs.pgoBuild)].flatMap((p) => [`-fmacro-prefix-map=${p}=.`, `-fdebug-prefix-map=${p}=.`]) : [];
+  // A JIT variant's AOT directory (src/aot/chain.ts) is compiled from too.
+  const mapped = [i.srcDir, join(i.root, dirs.build), join(i.root, dirs.pgoBuild), ...(i.flavor.aot && !v.stock ? [join(i.root, dirs.aot)] : [])];
+  const pathMaps = v.packaged ? mapped.flatMap((p) => [`-fmacro-prefix-map=${p}=.`, `-fdebug-prefix-map=${p}=.`]) : [];
   // What CPython's configure adds for GCC under --enable-optimizations, which
   // our own PGO pipeline does not pass: without semantic interposition, GCC
   // may inline and clone across exported functions of the PIC parts (the

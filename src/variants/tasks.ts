@@ -249,7 +249,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
   let aotDir: string | undefined;
   const jit: { env: Record<string, string>; tools: ToolRef[]; packages: string[]; instrumentedMakeArgs: string[] } = { env: {}, tools: [], packages: [], instrumentedMakeArgs: [] };
   if (aot) {
-    const a = variantAotTask(v, f.shared ? aot.pic : aot.static);
+    const a = variantAotTask(v, f.shared ? aot.pic : aot.static, f.dirs.aot);
     tasks.push(a.task);
     configureDeps.push(a.task.id);
     aotDir = a.dir;

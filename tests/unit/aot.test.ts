@@ -92,10 +92,10 @@ describe('the chain as tasks', () => {
   });
 
   it("gives each variant its own copy of a trace directory, after that directory's trace", () => {
-    const a = variantAotTask('opt', chain.dirs.static);
+    const a = variantAotTask('opt', chain.dirs.static, 'build/opt_aot');
     expect([a.dir, a.task.id, a.task.deps]).toEqual(['build/opt_aot', 'opt:aot', ['aot:trace']]);
     // The files it copies, not the directory that the variant's make writes into.
     expect(a.task.outputs).toEqual(['build/opt_aot/aot_all.bc', 'build/opt_aot/aot.h', 'build/opt_aot/aot_profile.c', 'build/opt_aot/summary.json']);
-    expect(variantAotTask('optshared', chain.dirs.pic).task.deps).toEqual(['aot_pic:trace']);
+    expect(variantAotTask('optshared', chain.dirs.pic, 'build/optshared_aot').task.deps).toEqual(['aot_pic:trace']);
   });
 });

@@ -129,6 +129,11 @@ describe('variantFlags', () => {
     expect(variantFlags(base('unoptshared', { flavor: PYSTON })).makeArgs.some((a) => a.includes('-no-pie'))).toBe(false);
     expect(variantFlags(base('unopt', { flavor: CPYTHON })).makeArgs).toEqual([]);
   });
+
+  it("a Pyston release maps its AOT directory out of the binaries too (the traces' object is compiled from there)", () => {
+    expect(variantFlags(base('release', { flavor: PYSTON })).final.cflags).toContain('-fdebug-prefix-map=/p/build/release_aot=.');
+    expect(variantFlags(base('release', { flavor: CPYTHON })).final.cflags.join(' ')).not.toContain('_aot');
+  });
 });
 
 describe('flavor layout and probes', () => {
