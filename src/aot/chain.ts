@@ -76,6 +76,22 @@ const BC_INSTALL = 'build/bc_install';
 const BITCODE = 'build/cpython_bc';
 const TOOLS = 'build/aot_tools';
 
+/**
+ * clang's profile runtime for LLVM `major` on a CPU (x86_64), where Debian's
+ * libclang-common-<N>-dev puts it: the gcc link of an instrumented JIT
+ * variant needs it for the clang-instrumented traces. Found by listing
+ * /usr/lib/llvm-<N>/lib/clang/<version>/; when absent, the expected path
+ * (the instrumented configure then says which package is missing).
+ */
+export function clangProfileRuntime(major: number, cpu: string, base = `/usr/lib/llvm-${major}/lib/clang`): string {
+  const versions = existsSync(base)
+    ? readdirSync(base)
+        .filter((v) => v.startsWith(`${major}`))
+        .sort()
+    : [];
+  return join(base, versions.pop() ?? `${major}`, 'lib', 'linux', `libclang_rt.profile-${cpu}.a`);
+}
+
 /** The files a variant's make reads from its AOT directory. */
 export const AOT_FILES = ['aot_all.bc', 'aot.h', 'aot_profile.c', 'summary.json'] as const;
 

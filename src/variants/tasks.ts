@@ -25,7 +25,8 @@ import type { BuildReport, Release } from '../steps/release.js';
 import type { Arch } from '../debian/arch.js';
 import type { Flavor, Layout } from '../flavors/index.js';
 import { variantFlags } from './flags.js';
-import { aotEvidence, aotPackages, LUAJIT, SYSTEM_PYTHON, variantAotTask, type AotDir } from '../aot/chain.js';
+import { aotEvidence, aotPackages, clangProfileRuntime, LUAJIT, SYSTEM_PYTHON, variantAotTask, type AotDir } from '../aot/chain.js';
+import { archInfo } from '../debian/arch.js';
 import type { VariantDef } from './table.js';
 
 const MAKE: ToolRef = { name: 'make', package: 'make' };
@@ -141,6 +142,8 @@ function configureAndMake(o: {
   extraTools?: readonly ToolRef[];
   /** The variant's AOT directory (relative): the make task records what its log says about the traces. */
   aotDir?: string;
+  /** Files the build links that a package provides (clang's profile runtime), checked before configure. */
+  requiredFiles?: readonly { readonly path: string; readonly package: string }[];
 }): Task[] {
   const { opts } = o;
   const tc = opts.toolchain;
@@ -173,6 +176,9 @@ function configureAndMake(o: {
           .map(([k]) => k.replace(/^pkg:/, ''));
         if (missing.length > 0) {
           throw new TaskFailure(`missing build libraries: ${missing.join(' ')}`, `run: npx pyston-build setup ${opts.variant.name} (or apt-get install -y ${missing.join(' ')})`);
+        }
+        for (const r of o.requiredFiles ?? []) {
+          if (!existsSync(r.path)) throw new TaskFailure(`${r.path} is missing`, `run: npx pyston-build setup ${opts.variant.name} (or apt-get install -y ${r.package})`);
         }
         const dir = ctx.path(o.buildDir);
         rmSync(dir, { recursive: true, force: true });
@@ -247,7 +253,13 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
   // traces compiled by clang, with clang PGO in an optimized build).
   const aot = opts.aot && !def.stock ? opts.aot : undefined;
   let aotDir: string | undefined;
-  const jit: { env: Record<string, string>; tools: ToolRef[]; packages: string[]; instrumentedMakeArgs: string[] } = { env: {}, tools: [], packages: [], instrumentedMakeArgs: [] };
+  const jit: { env: Record<string, string>; tools: ToolRef[]; packages: string[]; instrumentedLdflags: string[]; instrumentedMakeArgs: string[]; runtime?: string } = {
+    env: {},
+    tools: [],
+    packages: [],
+    instrumentedLdflags: [],
+    instrumentedMakeArgs: [],
+  };
   if (aot) {
     const a = variantAotTask(v, f.shared ? aot.pic : aot.static, f.dirs.aot);
     tasks.push(a.task);
@@ -259,13 +271,15 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
     jit.env = { CLANG: clang.command ?? clang.name, LLVM_PROFDATA: profdata.command ?? profdata.name };
     jit.tools = [clang, profdata, LUAJIT, SYSTEM_PYTHON];
     jit.packages = aotPackages(aot.llvm.llvmMajor);
-    // The instrumented traces need clang's profile runtime in the
-    // interpreter's link (CLANG_RT_PROFILE is Makefile.pre.in's own path to
-    // it, from $(CLANG)). With a shared libpython the runtime in the
-    // executable writes only the executable's counters, so the traces'
-    // object is linked into the executable too: its exported copies
-    // interpose on libpython's, and their counters are the ones written.
-    jit.instrumentedMakeArgs = [`LDLAST=${f.shared ? 'aot_optimized.o ' : ''}-u__llvm_profile_runtime $(CLANG_RT_PROFILE)`];
+    // The instrumented traces need clang's profile runtime in every link
+    // of the instrumented build (the interpreter, _testembed, extension
+    // modules). With a shared libpython the runtime in the executable
+    // writes only the executable's counters, so the traces' object is
+    // linked into the executable too: its exported copies interpose on
+    // libpython's, and their counters are the ones written.
+    jit.runtime = clangProfileRuntime(aot.llvm.llvmMajor, archInfo(opts.arch).triplet.split('-')[0]!);
+    jit.instrumentedLdflags = ['-u__llvm_profile_runtime', jit.runtime];
+    jit.instrumentedMakeArgs = f.shared ? ['LDLAST=aot_optimized.o'] : [];
   }
 
   if (f.pgoSpec) {
@@ -277,7 +291,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
         buildDir: f.dirs.pgoBuild,
         installDir: `build/${v}_pgo_install/usr`,
         args: [...f.instrumentedConfigureArgs],
-        env: { ...buildEnv(tc, f.instrumented, false), ...jit.env },
+        env: { ...buildEnv(tc, { cflags: f.instrumented.cflags, ldflags: [...f.instrumented.ldflags, ...jit.instrumentedLdflags] }, false), ...jit.env },
         deps: [],
         configureDeps,
         opts,
@@ -288,6 +302,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
         packages: [...(tc.family === 'clang' ? [`libclang-rt-${tc.llvmMajor}-dev`] : []), ...jit.packages],
         extraTools: jit.tools,
         ...(aotDir ? { aotDir } : {}),
+        ...(jit.runtime && aot ? { requiredFiles: [{ path: jit.runtime, package: `libclang-common-${aot.llvm.llvmMajor}-dev` }] } : {}),
       }),
     );
     const pgo = pgoTasks({

@@ -3,11 +3,11 @@
  * reads from a make log, and the shape of its tasks. The chain itself runs
  * end to end in tests/e2e/pyston.test.ts.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { aotChain, aotEvidence, selectBitcode, variantAotTask } from '../../src/aot/chain.js';
+import { aotChain, aotEvidence, clangProfileRuntime, selectBitcode, variantAotTask } from '../../src/aot/chain.js';
 import { discoverToolchain } from '../../src/llvm/toolchain.js';
 
 describe('selectBitcode', () => {
@@ -49,6 +49,18 @@ describe('aotEvidence', () => {
     expect(aotEvidence('traces are using PGO\n', summary).tracesPgo).toBe('profile used');
     expect(aotEvidence('traces are not using PGO\n', join(dir, 'none.json'))).toEqual({ tracesPgo: 'no profile', traces: null });
     expect(aotEvidence('make: Nothing to be done\n', summary).tracesPgo).toBe('not built');
+  });
+});
+
+describe('clangProfileRuntime', () => {
+  it("finds clang's profile runtime under the LLVM version's resource directory, or names where it should be", () => {
+    const base = mkdtempSync(join(tmpdir(), 'pb-rt-'));
+    onTestFinished(() => rmSync(base, { recursive: true, force: true }));
+    expect(clangProfileRuntime(13, 'x86_64', base)).toBe(join(base, '13', 'lib/linux/libclang_rt.profile-x86_64.a'));
+    mkdirSync(join(base, '13.0.1'));
+    mkdirSync(join(base, '19'));
+    expect(clangProfileRuntime(13, 'x86_64', base)).toBe(join(base, '13.0.1', 'lib/linux/libclang_rt.profile-x86_64.a'));
+    expect(clangProfileRuntime(13, 'aarch64', join(base, 'none'))).toBe(join(base, 'none', '13', 'lib/linux/libclang_rt.profile-aarch64.a'));
   });
 });
 
