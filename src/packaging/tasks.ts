@@ -72,6 +72,8 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
   const portableName = `${n.name}-${n.upstreamVersion}-${n.triplet}`;
   const tarball = `${portableName}.tar.gz`;
   const probe = join(o.runtimeDir, 'probes/probe.py');
+  // What the flavor's build must show (Pyston: sys.pyston_version_info and a working JIT).
+  const probeArgs = o.release.flavor.probeArgs(false);
   const names = { ...n, minor, deb, portableName };
   const epochEnv = ['SOURCE_DATE_EPOCH'];
   const rootfs = { cacheDir: o.cacheDir, suite: o.suite, mirror: o.mirror, debArch: n.debArch };
@@ -271,14 +273,14 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
     title: `install ${deb} in a fresh ${o.suite} root and run the probes`,
     version: 1,
     deps: ['package:deb', 'package:rootfs'],
-    inputs: { tools: [CHROOT], files: [probe] },
+    inputs: { tools: [CHROOT], files: [probe], ...(probeArgs.length ? { config: { probeArgs } } : {}) },
     outputs: [`${P}/install-check.txt`],
     async run(ctx) {
       const root = await freshRoot(ctx, 'root-deb', [ctx.path(P, 'deb', deb)]);
       const out = await withMounts(ctx, root, async (run) => {
         await run(['apt-get', 'update', '-q']);
         await run(['apt-get', 'install', '-y', '-q', '--no-install-recommends', `/tmp/${deb}`]);
-        return run([`/usr/bin/${n.name}3`, '/tmp/probe.py']);
+        return run([`/usr/bin/${n.name}3`, '/tmp/probe.py', ...probeArgs]);
       });
       const last = probeVerdict(out);
       if (!last.startsWith('probe: OK')) throw new TaskFailure(`the installed ${deb} failed its probes: ${last}`, `see ${relative(ctx.root, ctx.logPath)}`);
@@ -292,7 +294,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
     title: `unpack ${tarball} at another path in a root without libssl/libsqlite3/libffi, run the probes, pip and venv`,
     version: 1,
     deps: ['package:portable', 'package:rootfs'],
-    inputs: { tools: [CHROOT], files: [probe] },
+    inputs: { tools: [CHROOT], files: [probe], ...(probeArgs.length ? { config: { probeArgs } } : {}) },
     outputs: [`${P}/portable-check.txt`],
     async run(ctx) {
       const root = await freshRoot(ctx, 'root-portable', []);
@@ -308,7 +310,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
         const present = ['libssl3', 'libsqlite3-0', 'libffi8'].filter((p) => db.isInstalled(p));
         if (present.length) throw new TaskFailure(`the check root still has ${present.join(', ')} installed`, 'the portable check would prove nothing: rerun with --force package:rootfs');
         const lines: string[] = [];
-        lines.push(probeVerdict(await run([`${home}/python3`, '/tmp/probe.py'])));
+        lines.push(probeVerdict(await run([`${home}/python3`, '/tmp/probe.py', ...probeArgs])));
         lines.push(`pip: ${(await run([`${home}/bin/pip${pyMinor}`, '--version'])).trim().split('\n').pop()}`);
         await run([`${home}/bin/python3`, '-m', 'venv', '/tmp/moved-venv']);
         lines.push(
