@@ -99,6 +99,7 @@ describe('source patches', () => {
       '0003-sysmodule-no-low-water-mark-check.patch',
       '0004-lib-stock-without-pyston-version-info.patch',
       '0005-makefile-pyston-dir-through-srcdir.patch',
+      '0006-makefile-math-object-stays-pic.patch',
     ]);
     expect(set.patches[0]!.why).toMatch(/--disable-pyston/);
     expect(set.patches[4]!.why).toMatch(/\$\(srcdir\)/);
