@@ -5,8 +5,13 @@
  *     mirror, the bitcode build, nitrous and pystol against LLVM 13, the AOT
  *     traces, then the interpreter; the probes check sys.pyston_version_info
  *     and that the JIT compiles a hot function. About 8 minutes on 2 cores.
+ *   - all: opt (the JIT, gcc PGO on runtime/train with the traces' clang
+ *     PGO, LTO, BOLT) and the pyston3 links, reusing unopt's chain. About 6
+ *     minutes.
  *   - stockunopt: Pyston's plain CPython 3.8.12 (--disable-pyston) from the
  *     same patched copy. About 2 minutes.
+ *   - package (the full tier only, `npm run test:full`): the release variant,
+ *     then Pyston's verified .deb and portable tarball. About 12 minutes.
  * Both need pyston-build's patches for Pyston 2.3.5
  * (submodules/patches/pyston-2.3.5), applied to a copy, and the flavor's file
  * names (the build-tree interpreter is `pyston`). Run alone with:
@@ -14,13 +19,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, REPO, tmpProject } from '../helpers.js';
 
 const MIN = 60_000;
 const SHARED = join(REPO, '..', 'shared', 'pyston');
 const MIRROR = ['--set', `submodules.mirror=${join(SHARED, 'mirror')}/`];
+/** The full tier (`npm run test:full`) adds what does not fit in CI's time. */
+const FULL = process.env.PB_TEST_FULL === '1';
 
 describe('a Pyston 2.3.5 checkout', () => {
   const dir = tmpProject('pb-e2e-pyston-');
@@ -32,7 +39,7 @@ describe('a Pyston 2.3.5 checkout', () => {
   });
   afterAll(() => {
     // Kept after a failure, for inspection.
-    if (passed === 2) rmSync(dir, { recursive: true, force: true });
+    if (passed === (FULL ? 4 : 3)) rmSync(dir, { recursive: true, force: true });
   });
 
   it(
@@ -65,6 +72,54 @@ describe('a Pyston 2.3.5 checkout', () => {
       passed++;
     },
     40 * MIN,
+  );
+
+  it(
+    'all: opt with the JIT, PGO (gcc, and clang for the traces), LTO and BOLT, then the pyston3 links; the chain is not built again',
+    () => {
+      const r = cli(['-C', co, 'all', '-j', '2', ...MIRROR], { timeout: 40 * MIN });
+      expect(r.status, r.stderr + r.stdout.slice(-3000)).toBe(0);
+      // unopt's bitcode build, nitrous, pystol and traces were reused.
+      expect(r.stdout).not.toMatch(/\[start\] (bc|aot-tools|aot):/);
+      const report = JSON.parse(readFileSync(join(co, 'build/opt_report.json'), 'utf8'));
+      expect(report.pgo.summary.hotFunction).toBe('_PyEval_EvalFrame_AOT_Interpreter');
+      expect(report.aot.tracesPgo).toBe('profile used');
+      expect(report.lto).toBe(true);
+      if (process.arch === 'x64') {
+        expect(report.bolt.bolted).toBe(true);
+        expect(report.bolt.files.pyston.coverage.percent).toBeGreaterThan(20);
+      }
+      const probe = readFileSync(join(co, 'build/logs/opt:probe.log'), 'utf8');
+      expect(probe).toMatch(/^ok jit: compiled [1-9]\d* functions/m);
+      expect(readlinkSync(join(co, 'pyston3'))).toBe('build/opt_env/bin/python');
+      const py = spawnSync(join(co, 'pyston3'), ['-c', 'import sys; print(sys.pyston_version_info[:3], sys.version_info[:3])'], { encoding: 'utf8' });
+      expect(py.stdout.trim()).toBe('(2, 3, 5) (3, 8, 12)');
+      passed++;
+    },
+    50 * MIN,
+  );
+
+  it.skipIf(!FULL)(
+    "package: Pyston's .deb (package pyston, /usr/bin/pyston3 and pyston.links' commands) and portable tarball, verified",
+    () => {
+      const r = cli(['-C', co, 'package', '-j', '2', ...MIRROR], { timeout: 60 * MIN });
+      expect(r.status, r.stderr + r.stdout.slice(-3000)).toBe(0);
+      const dist = join(co, 'build/dist/pyston-2.3.5');
+      const deb = 'pyston_2.3.5-1_amd64.deb';
+      expect(readdirSync(dist).sort()).toEqual(['SHA256SUMS', 'build-info.json', deb, 'pyston-2.3.5-x86_64-linux-gnu.tar.gz'].sort());
+      const contents = spawnSync('dpkg-deb', ['-c', join(dist, deb)], { encoding: 'utf8', maxBuffer: 1 << 28 }).stdout;
+      for (const l of ['pyston3', 'pyston', 'pyston3.8', 'python3.8-pyston2.3', 'pip-pyston']) expect(contents).toMatch(new RegExp(`\\./usr/bin/${l.replace('.', '\\.')} -> `));
+      const info = JSON.parse(readFileSync(join(dist, 'build-info.json'), 'utf8'));
+      expect(info).toMatchObject({ name: 'pyston', version: '2.3.5', prefix: '/usr/lib/pyston' });
+      // Installed in a fresh root and moved elsewhere, Pyston's probes (its version, the JIT) passed.
+      for (const f of ['install-check.txt', 'portable-check.txt']) expect(readFileSync(join(co, 'build/package', f), 'utf8')).toMatch(/^probe: OK/);
+      expect(readFileSync(join(co, 'build/logs/package:check:install.log'), 'utf8')).toMatch(/^ok jit: compiled [1-9]/m);
+      expect(readFileSync(join(co, 'build/package/lintian.txt'), 'utf8')).not.toMatch(/^E: /m);
+      const fsys = spawnSync('dpkg-deb', ['--fsys-tarfile', join(dist, deb)], { encoding: 'buffer', maxBuffer: 1 << 30 });
+      expect(fsys.stdout.includes(Buffer.from(join(co, 'build')))).toBe(false);
+      passed++;
+    },
+    70 * MIN,
   );
 
   it(
