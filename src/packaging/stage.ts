@@ -183,8 +183,10 @@ export async function stageRelease(ctx: TaskContext, o: StageOptions): Promise<S
   // Every .pyc again, with the paths it will have on the target, and with
   // hash-based invalidation (PEP 552).
   // -B keeps compileall's own imports from caching themselves first (with
-  // stage paths); compileall writes its .pyc regardless.
-  await ctx.exec(python, ['-E', '-s', '-B', '-m', 'compileall', '-q', '-j', '0', '--invalidation-mode', 'checked-hash', '-s', o.stageDir, '-p', '/', '-x', COMPILEALL_EXCLUDE, stdlib], {
+  // stage paths); compileall writes its .pyc regardless. -d names the
+  // directory as it will be installed (compileall's -s/-p do the same but
+  // are new in 3.9, and a Pyston release is a 3.8).
+  await ctx.exec(python, ['-E', '-s', '-B', '-m', 'compileall', '-q', '-j', '0', '--invalidation-mode', 'checked-hash', '-d', `/${relative(o.stageDir, stdlib)}`, '-x', COMPILEALL_EXCLUDE, stdlib], {
     jobserver: false,
   });
   let pyc = 0;
