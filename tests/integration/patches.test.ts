@@ -100,6 +100,8 @@ describe('source patches', () => {
       '0004-lib-stock-without-pyston-version-info.patch',
       '0005-makefile-pyston-dir-through-srcdir.patch',
       '0006-makefile-math-object-stays-pic.patch',
+      '0007-dictobject-split-lookup-assert.patch',
+      '0008-dictobject-inline-helpers-external.patch',
     ]);
     expect(set.patches[0]!.why).toMatch(/--disable-pyston/);
     expect(set.patches[4]!.why).toMatch(/\$\(srcdir\)/);
