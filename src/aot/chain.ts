@@ -374,6 +374,58 @@ export function variantAotTask(variant: string, from: AotDir, dir: string): { ta
 }
 
 /**
+ * What a JIT variant's builds get from the chain: its own AOT directory
+ * (the task that fills it), and what its make runs and links.
+ */
+export interface JitBuild {
+  /** The `<variant>:aot` task, which configure waits for. */
+  readonly task: Task;
+  /** The variant's AOT directory, relative to the root. */
+  readonly dir: string;
+  /** Make variables for every build and make install: AOT_DIR and the DynASM tools. */
+  readonly makeArgs: readonly string[];
+  /** Environment for the builds: the LLVM that compiles the traces. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly tools: readonly ToolRef[];
+  readonly packages: readonly string[];
+  /** What the instrumented (PGO) build adds: the link flags, make variables and the file they need. */
+  readonly instrumented: { readonly ldflags: readonly string[]; readonly makeArgs: readonly string[]; readonly requires: { readonly path: string; readonly package: string } };
+}
+
+/**
+ * The JIT parts of variant `variant`'s builds, from the chain's static or
+ * PIC trace directory. The traces are compiled by `llvm`'s clang inside the
+ * variant's make (Makefile.pre.in's aot_optimized.o), DynASM runs through
+ * luajit and Debian's python3.
+ *
+ * The instrumented traces need clang's profile runtime in every link of the
+ * instrumented build (the interpreter, _testembed, extension modules). With
+ * a shared libpython the runtime in the executable writes only the
+ * executable's counters, so the traces' object is linked into the
+ * executable too: its exported copies interpose on libpython's, and their
+ * counters are the ones written.
+ */
+export function jitBuild(o: { variant: string; root: string; from: AotDir; dir: string; llvm: Toolchain; shared: boolean; cpu: string }): JitBuild {
+  const a = variantAotTask(o.variant, o.from, o.dir);
+  const clang = o.llvm.llvm.clang;
+  const profdata = o.llvm.llvm['llvm-profdata'];
+  const runtime = clangProfileRuntime(o.llvm.llvmMajor, o.cpu);
+  return {
+    task: a.task,
+    dir: a.dir,
+    makeArgs: [`AOT_DIR=${join(o.root, a.dir)}`, `DYNASM_PYTHON=${SYSTEM_PYTHON.command!}`, `LUAJIT=${LUAJIT.name}`],
+    env: { CLANG: clang.command ?? clang.name, LLVM_PROFDATA: profdata.command ?? profdata.name },
+    tools: [clang, profdata, LUAJIT, SYSTEM_PYTHON],
+    packages: aotPackages(o.llvm.llvmMajor),
+    instrumented: {
+      ldflags: ['-u__llvm_profile_runtime', runtime],
+      makeArgs: o.shared ? ['LDLAST=aot_optimized.o'] : [],
+      requires: { path: runtime, package: `libclang-common-${o.llvm.llvmMajor}-dev` },
+    },
+  };
+}
+
+/**
  * What a variant's make log says about the AOT module: compiled with clang
  * PGO instrumentation, with the profile, or without one (the Makefile's
  * three messages), plus the trace summary.

@@ -25,7 +25,7 @@ import type { BuildReport, Release } from '../steps/release.js';
 import type { Arch } from '../debian/arch.js';
 import type { Flavor, Layout } from '../flavors/index.js';
 import { variantFlags } from './flags.js';
-import { aotEvidence, aotPackages, clangProfileRuntime, LUAJIT, SYSTEM_PYTHON, variantAotTask, type AotDir } from '../aot/chain.js';
+import { aotEvidence, jitBuild, type AotDir } from '../aot/chain.js';
 import { archInfo } from '../debian/arch.js';
 import type { VariantDef } from './table.js';
 
@@ -248,39 +248,26 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
   const shared = f.shared;
   const makeArgs = [...f.makeArgs];
   const configureDeps: string[] = [];
-  // Pyston's JIT variants: their own copy of the AOT traces, and the tools
-  // the tree's Makefile.pre.in runs for the JIT (DynASM through luajit, the
-  // traces compiled by clang, with clang PGO in an optimized build).
-  const aot = opts.aot && !def.stock ? opts.aot : undefined;
-  let aotDir: string | undefined;
-  const jit: { env: Record<string, string>; tools: ToolRef[]; packages: string[]; instrumentedLdflags: string[]; instrumentedMakeArgs: string[]; runtime?: string } = {
-    env: {},
-    tools: [],
-    packages: [],
-    instrumentedLdflags: [],
-    instrumentedMakeArgs: [],
-  };
-  if (aot) {
-    const a = variantAotTask(v, f.shared ? aot.pic : aot.static, f.dirs.aot);
-    tasks.push(a.task);
-    configureDeps.push(a.task.id);
-    aotDir = a.dir;
-    const clang = aot.llvm.llvm.clang;
-    const profdata = aot.llvm.llvm['llvm-profdata'];
-    makeArgs.push(`AOT_DIR=${join(opts.root, a.dir)}`, `DYNASM_PYTHON=${SYSTEM_PYTHON.command!}`, `LUAJIT=${LUAJIT.name}`);
-    jit.env = { CLANG: clang.command ?? clang.name, LLVM_PROFDATA: profdata.command ?? profdata.name };
-    jit.tools = [clang, profdata, LUAJIT, SYSTEM_PYTHON];
-    jit.packages = aotPackages(aot.llvm.llvmMajor);
-    // The instrumented traces need clang's profile runtime in every link
-    // of the instrumented build (the interpreter, _testembed, extension
-    // modules). With a shared libpython the runtime in the executable
-    // writes only the executable's counters, so the traces' object is
-    // linked into the executable too: its exported copies interpose on
-    // libpython's, and their counters are the ones written.
-    jit.runtime = clangProfileRuntime(aot.llvm.llvmMajor, archInfo(opts.arch).triplet.split('-')[0]!);
-    jit.instrumentedLdflags = ['-u__llvm_profile_runtime', jit.runtime];
-    jit.instrumentedMakeArgs = f.shared ? ['LDLAST=aot_optimized.o'] : [];
+  // Pyston's JIT variants: their own copy of the AOT traces, and what their
+  // make runs and links for the JIT (src/aot/chain.ts).
+  const jit =
+    opts.aot && !def.stock
+      ? jitBuild({
+          variant: v,
+          root: opts.root,
+          from: f.shared ? opts.aot.pic : opts.aot.static,
+          dir: f.dirs.aot,
+          llvm: opts.aot.llvm,
+          shared: f.shared,
+          cpu: archInfo(opts.arch).triplet.split('-')[0]!,
+        })
+      : undefined;
+  if (jit) {
+    tasks.push(jit.task);
+    configureDeps.push(jit.task.id);
+    makeArgs.push(...jit.makeArgs);
   }
+  const jitParts = jit ? { extraTools: jit.tools, aotDir: jit.dir } : {};
 
   if (f.pgoSpec) {
     const spec = f.pgoSpec;
@@ -291,18 +278,17 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
         buildDir: f.dirs.pgoBuild,
         installDir: `build/${v}_pgo_install/usr`,
         args: [...f.instrumentedConfigureArgs],
-        env: { ...buildEnv(tc, { cflags: f.instrumented.cflags, ldflags: [...f.instrumented.ldflags, ...jit.instrumentedLdflags] }, false), ...jit.env },
+        env: { ...buildEnv(tc, { cflags: f.instrumented.cflags, ldflags: [...f.instrumented.ldflags, ...(jit?.instrumented.ldflags ?? [])] }, false), ...jit?.env },
         deps: [],
         configureDeps,
         opts,
         config: { ...config, lto: false, instrumented: true },
-        makeArgs: [...makeArgs, ...jit.instrumentedMakeArgs],
+        makeArgs: [...makeArgs, ...(jit?.instrumented.makeArgs ?? [])],
         relativeSource: release,
         // clang's profile runtime is its own package: without it the instrumented link fails.
-        packages: [...(tc.family === 'clang' ? [`libclang-rt-${tc.llvmMajor}-dev`] : []), ...jit.packages],
-        extraTools: jit.tools,
-        ...(aotDir ? { aotDir } : {}),
-        ...(jit.runtime && aot ? { requiredFiles: [{ path: jit.runtime, package: `libclang-common-${aot.llvm.llvmMajor}-dev` }] } : {}),
+        packages: [...(tc.family === 'clang' ? [`libclang-rt-${tc.llvmMajor}-dev`] : []), ...(jit?.packages ?? [])],
+        ...jitParts,
+        ...(jit ? { requiredFiles: [jit.instrumented.requires] } : {}),
       }),
     );
     const pgo = pgoTasks({
@@ -317,8 +303,8 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
         ...(shared ? { env: { LD_LIBRARY_PATH: join(opts.root, f.dirs.pgoBuild) } } : {}),
       },
       trainInputs: train.inputs,
-      hotFunction: aot && opts.flavor.aot ? opts.flavor.aot.hotFunction : opts.flavor.hotFunction,
-      hotObject: aot && opts.flavor.aot ? opts.flavor.aot.hotObject : opts.flavor.hotObject,
+      hotFunction: jit && opts.flavor.aot ? opts.flavor.aot.hotFunction : opts.flavor.hotFunction,
+      hotObject: jit && opts.flavor.aot ? opts.flavor.aot.hotObject : opts.flavor.hotObject,
       tolerateFailure: opts.tolerateTrainingFailure,
     });
     tasks.push(...pgo.tasks);
@@ -335,7 +321,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
       installDir,
       ...(release ? { installPrefix: opts.releasePrefix } : {}),
       args,
-      env: { ...buildEnv(tc, f.final, f.lto), ...jit.env },
+      env: { ...buildEnv(tc, f.final, f.lto), ...jit?.env },
       deps,
       configureDeps,
       opts,
@@ -343,9 +329,8 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
       makeArgs,
       relativeSource: release,
       fromClean: f.pgo,
-      packages: jit.packages,
-      extraTools: jit.tools,
-      ...(aotDir ? { aotDir } : {}),
+      packages: jit?.packages ?? [],
+      ...jitParts,
     }),
   );
   const destdir = release ? [`DESTDIR=${join(opts.root, f.dirs.install)}`] : [];
@@ -419,7 +404,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
           pgo: f.pgo ? { enabled: true, summary: readJsonOrNull(ctx.root, `${f.dirs.pgo}/summary.json`) } : { enabled: false },
           lto: f.lto,
           profileWarnings: readJsonOrNull(ctx.root, `${buildDir}/profile-warnings.json`),
-          ...(aotDir ? { aot: readJsonOrNull(ctx.root, `${buildDir}/aot-evidence.json`) } : {}),
+          ...(jit ? { aot: readJsonOrNull(ctx.root, `${buildDir}/aot-evidence.json`) } : {}),
           bolt: boltReport ? { enabled: true, ...(readJsonOrNull(ctx.root, boltReport) as Record<string, unknown>) } : { enabled: false, reason: boltOff },
           configure: config,
           configureArgs: [...args, ...(config.prefix ? [`--prefix=${String(config.prefix)}`] : [])],
