@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { aotChain, aotEvidence, clangProfileRuntime, selectBitcode, variantAotTask } from '../../src/aot/chain.js';
+import { aotChain, aotEvidence, clangProfileRuntime, jitBuild, selectBitcode, variantAotTask } from '../../src/aot/chain.js';
 import { discoverToolchain } from '../../src/llvm/toolchain.js';
 
 describe('selectBitcode', () => {
@@ -109,5 +109,18 @@ describe('the chain as tasks', () => {
     // The files it copies, not the directory that the variant's make writes into.
     expect(a.task.outputs).toEqual(['build/opt_aot/aot_all.bc', 'build/opt_aot/aot.h', 'build/opt_aot/aot_profile.c', 'build/opt_aot/summary.json']);
     expect(variantAotTask('optshared', chain.dirs.pic, 'build/optshared_aot').task.deps).toEqual(['aot_pic:trace']);
+  });
+
+  it("a JIT variant's builds: AOT_DIR and the DynASM tools for make, LLVM 13 for the traces, and clang's profile runtime for the instrumented link", () => {
+    const j = jitBuild({ variant: 'opt', root: '/p', from: chain.dirs.static, dir: 'build/opt_aot', llvm, shared: false, cpu: 'x86_64' });
+    expect(j.makeArgs).toEqual(['AOT_DIR=/p/build/opt_aot', 'DYNASM_PYTHON=/usr/bin/python3', 'LUAJIT=luajit']);
+    expect(j.env.CLANG).toMatch(/clang-13$|llvm-13\/bin\/clang$/);
+    expect(j.instrumented.ldflags[0]).toBe('-u__llvm_profile_runtime');
+    expect(j.instrumented.ldflags[1]).toMatch(/libclang_rt\.profile-x86_64\.a$/);
+    expect(j.instrumented.requires.package).toBe('libclang-common-13-dev');
+    expect(j.instrumented.makeArgs).toEqual([]);
+    // A shared libpython: the traces' object is linked into the executable too.
+    const s = jitBuild({ variant: 'optshared', root: '/p', from: chain.dirs.pic, dir: 'build/optshared_aot', llvm, shared: true, cpu: 'x86_64' });
+    expect([s.task.deps, s.instrumented.makeArgs]).toEqual([['aot_pic:trace'], ['LDLAST=aot_optimized.o']]);
   });
 });
