@@ -419,7 +419,8 @@ export function jitBuild(o: { variant: string; root: string; from: AotDir; dir: 
     packages: aotPackages(o.llvm.llvmMajor),
     instrumented: {
       ldflags: ['-u__llvm_profile_runtime', runtime],
-      makeArgs: o.shared ? ['LDLAST=aot_optimized.o'] : [],
+      // LDLAST comes after the link's libraries: the traces need libm after them.
+      makeArgs: o.shared ? ['LDLAST=aot_optimized.o -lm'] : [],
       requires: { path: runtime, package: `libclang-common-${o.llvm.llvmMajor}-dev` },
     },
   };

@@ -121,6 +121,6 @@ describe('the chain as tasks', () => {
     expect(j.instrumented.makeArgs).toEqual([]);
     // A shared libpython: the traces' object is linked into the executable too.
     const s = jitBuild({ variant: 'optshared', root: '/p', from: chain.dirs.pic, dir: 'build/optshared_aot', llvm, shared: true, cpu: 'x86_64' });
-    expect([s.task.deps, s.instrumented.makeArgs]).toEqual([['aot_pic:trace'], ['LDLAST=aot_optimized.o']]);
+    expect([s.task.deps, s.instrumented.makeArgs]).toEqual([['aot_pic:trace'], ['LDLAST=aot_optimized.o -lm']]);
   });
 });
