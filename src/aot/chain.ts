@@ -398,14 +398,28 @@ export interface JitBuild {
  * variant's make (Makefile.pre.in's aot_optimized.o), DynASM runs through
  * luajit and Debian's python3.
  *
- * The instrumented traces need clang's profile runtime in every link of the
- * instrumented build (the interpreter, _testembed, extension modules). With
- * a shared libpython the runtime in the executable writes only the
- * executable's counters, so the traces' object is linked into the
- * executable too: its exported copies interpose on libpython's, and their
- * counters are the ones written.
+ * The instrumented traces need clang's profile runtime in the links of the
+ * instrumented build. A static build gets it in every link (LDFLAGS_NODIST:
+ * the interpreter, _testembed, extension modules). A shared build gets it
+ * only in its executables (`linkForShared`, the Makefile's LINKFORSHARED,
+ * which reaches only the interpreter and _testembed), so that there is one
+ * runtime per process: with a second copy in libpython both wrote the same
+ * raw profile and left it unreadable ("failed to uncompress data"). That
+ * runtime writes only the executable's counters, so the traces' object is
+ * linked into the executable too (LDLAST, with libm after it): its exported
+ * copies interpose on libpython's, and their counters are the ones written.
  */
-export function jitBuild(o: { variant: string; root: string; from: AotDir; dir: string; llvm: Toolchain; shared: boolean; cpu: string }): JitBuild {
+export function jitBuild(o: {
+  variant: string;
+  root: string;
+  from: AotDir;
+  dir: string;
+  llvm: Toolchain;
+  shared: boolean;
+  cpu: string;
+  /** A shared build's LINKFORSHARED make variable (the runpath), which the runtime is added to. */
+  linkForShared?: string;
+}): JitBuild {
   const a = variantAotTask(o.variant, o.from, o.dir);
   const clang = o.llvm.llvm.clang;
   const profdata = o.llvm.llvm['llvm-profdata'];
@@ -418,9 +432,8 @@ export function jitBuild(o: { variant: string; root: string; from: AotDir; dir: 
     tools: [clang, profdata, LUAJIT, SYSTEM_PYTHON],
     packages: aotPackages(o.llvm.llvmMajor),
     instrumented: {
-      ldflags: ['-u__llvm_profile_runtime', runtime],
-      // LDLAST comes after the link's libraries: the traces need libm after them.
-      makeArgs: o.shared ? ['LDLAST=aot_optimized.o -lm'] : [],
+      ldflags: o.shared ? [] : ['-u__llvm_profile_runtime', runtime],
+      makeArgs: o.shared ? [`LINKFORSHARED=${o.linkForShared ?? ''} -u__llvm_profile_runtime ${runtime}`.trim(), 'LDLAST=aot_optimized.o -lm'] : [],
       requires: { path: runtime, package: `libclang-common-${o.llvm.llvmMajor}-dev` },
     },
   };

@@ -120,7 +120,10 @@ describe('the chain as tasks', () => {
     expect(j.instrumented.requires.package).toBe('libclang-common-13-dev');
     expect(j.instrumented.makeArgs).toEqual([]);
     // A shared libpython: the traces' object is linked into the executable too.
-    const s = jitBuild({ variant: 'optshared', root: '/p', from: chain.dirs.pic, dir: 'build/optshared_aot', llvm, shared: true, cpu: 'x86_64' });
-    expect([s.task.deps, s.instrumented.makeArgs]).toEqual([['aot_pic:trace'], ['LDLAST=aot_optimized.o -lm']]);
+    // The runtime only in its executables (one per process), after the runpath.
+    const s = jitBuild({ variant: 'optshared', root: '/p', from: chain.dirs.pic, dir: 'build/optshared_aot', llvm, shared: true, cpu: 'x86_64', linkForShared: '-Wl,-rpath,X' });
+    expect([s.task.deps, s.instrumented.ldflags]).toEqual([['aot_pic:trace'], []]);
+    expect(s.instrumented.makeArgs[0]).toMatch(/^LINKFORSHARED=-Wl,-rpath,X -u__llvm_profile_runtime \/.*libclang_rt\.profile-x86_64\.a$/);
+    expect(s.instrumented.makeArgs[1]).toBe('LDLAST=aot_optimized.o -lm');
   });
 });
