@@ -388,8 +388,8 @@ export interface JitBuild {
   readonly env: Readonly<Record<string, string>>;
   readonly tools: readonly ToolRef[];
   readonly packages: readonly string[];
-  /** What the instrumented (PGO) build adds: the link flags, make variables and the file they need. */
-  readonly instrumented: { readonly ldflags: readonly string[]; readonly makeArgs: readonly string[]; readonly requires: { readonly path: string; readonly package: string } };
+  /** What the instrumented (PGO) build adds: the link flags and the file they need. */
+  readonly instrumented: { readonly ldflags: readonly string[]; readonly requires: { readonly path: string; readonly package: string } };
 }
 
 /**
@@ -398,28 +398,21 @@ export interface JitBuild {
  * variant's make (Makefile.pre.in's aot_optimized.o), DynASM runs through
  * luajit and Debian's python3.
  *
- * The instrumented traces need clang's profile runtime in the links of the
- * instrumented build. A static build gets it in every link (LDFLAGS_NODIST:
- * the interpreter, _testembed, extension modules). A shared build gets it
- * only in its executables (`linkForShared`, the Makefile's LINKFORSHARED,
- * which reaches only the interpreter and _testembed), so that there is one
- * runtime per process: with a second copy in libpython both wrote the same
- * raw profile and left it unreadable ("failed to uncompress data"). That
- * runtime writes only the executable's counters, so the traces' object is
- * linked into the executable too (LDLAST, with libm after it): its exported
- * copies interpose on libpython's, and their counters are the ones written.
+ * The instrumented traces need clang's profile runtime in every link of the
+ * instrumented build (LDFLAGS_NODIST: the interpreter, _testembed, the
+ * extension modules, and a shared libpython).
+ *
+ * A shared build (optshared, releaseshared) links, but its training writes
+ * no profile of the traces: the runtime inside libpython does not write one
+ * (measured: no aot_prof after the training). The final build then compiles
+ * the traces without it, and the build report says so (`aot.tracesPgo: no
+ * profile`); gcc's PGO, LTO and BOLT are not affected. Pyston's Makefile
+ * also links the traces' object into the executable there; with that, the
+ * executable's copy needs libm after it, and the runtimes of the executable
+ * and libpython wrote one raw profile that llvm-profdata 13 could not read
+ * ("failed to uncompress data"). Making that work is left open.
  */
-export function jitBuild(o: {
-  variant: string;
-  root: string;
-  from: AotDir;
-  dir: string;
-  llvm: Toolchain;
-  shared: boolean;
-  cpu: string;
-  /** A shared build's LINKFORSHARED make variable (the runpath), which the runtime is added to. */
-  linkForShared?: string;
-}): JitBuild {
+export function jitBuild(o: { variant: string; root: string; from: AotDir; dir: string; llvm: Toolchain; cpu: string }): JitBuild {
   const a = variantAotTask(o.variant, o.from, o.dir);
   const clang = o.llvm.llvm.clang;
   const profdata = o.llvm.llvm['llvm-profdata'];
@@ -432,8 +425,7 @@ export function jitBuild(o: {
     tools: [clang, profdata, LUAJIT, SYSTEM_PYTHON],
     packages: aotPackages(o.llvm.llvmMajor),
     instrumented: {
-      ldflags: o.shared ? [] : ['-u__llvm_profile_runtime', runtime],
-      makeArgs: o.shared ? [`LINKFORSHARED=${o.linkForShared ?? ''} -u__llvm_profile_runtime ${runtime}`.trim(), 'LDLAST=aot_optimized.o -lm'] : [],
+      ldflags: ['-u__llvm_profile_runtime', runtime],
       requires: { path: runtime, package: `libclang-common-${o.llvm.llvmMajor}-dev` },
     },
   };

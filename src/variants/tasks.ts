@@ -258,7 +258,6 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
           from: f.shared ? opts.aot.pic : opts.aot.static,
           dir: f.dirs.aot,
           llvm: opts.aot.llvm,
-          shared: f.shared,
           cpu: archInfo(opts.arch).triplet.split('-')[0]!,
         })
       : undefined;
@@ -283,7 +282,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
         configureDeps,
         opts,
         config: { ...config, lto: false, instrumented: true },
-        makeArgs: [...makeArgs, ...(jit?.instrumented.makeArgs ?? [])],
+        makeArgs,
         relativeSource: release,
         // clang's profile runtime is its own package: without it the instrumented link fails.
         packages: [...(tc.family === 'clang' ? [`libclang-rt-${tc.llvmMajor}-dev`] : []), ...(jit?.packages ?? [])],
