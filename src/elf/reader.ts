@@ -359,7 +359,8 @@ export function maxGlibcVersion(...elves: readonly ElfFile[]): string | undefine
   return best?.name;
 }
 
-function compareParts(a: readonly number[], b: readonly number[]): number {
+/** Compares two versions number by number (2.34 > 2.4; a missing part is 0). */
+export function compareParts(a: readonly number[], b: readonly number[]): number {
   for (let i = 0; i < Math.max(a.length, b.length); i++) {
     const d = (a[i] ?? 0) - (b[i] ?? 0);
     if (d !== 0) return d;
