@@ -14,6 +14,15 @@
  * make the data smaller), "version made by" Unix so that readers take the
  * mode from the high 16 bits of the external attributes, and only the
  * regular-file type and permission bits in those.
+ *
+ * The deflate stream is what Node's bundled zlib makes of the data, so the
+ * bytes are the same for the same Node.js build on the same kind of CPU.
+ * Node bundles Chromium's zlib, whose deflate hashes with CRC-32C where the
+ * CPU has SSE4.2 and PCLMUL (or ARMv8 CRC32): its output differs from the
+ * system zlib's (measured here: Node 20.20's zlib 1.3.1 gives 1,626,052
+ * bytes for 3 MB of /usr/bin/python3.11 where Debian's zlib 1.2.13 gives
+ * 1,597,119), and could differ on a CPU without those instructions. The
+ * uncompressed contents, and so RECORD, never depend on it.
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { TaskFailure } from '../../graph/errors.js';
