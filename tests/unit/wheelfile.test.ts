@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildWheel, distInfoDir, distName, metadataText, recordHash, WheelError, wheelFileName, type WheelFile, type WheelMetadata, type WheelSpec } from '../../src/packaging/wheel/wheelfile.js';
-import { DOS_EPOCH_MIN, readZip, writeZip, ZipError } from '../../src/packaging/wheel/zip.js';
+import { buildWheel, distInfoDir, distName, readWheel, recordHash, WheelError, wheelFileName, type WheelFile, type WheelMetadata, type WheelSpec } from '../../src/packaging/wheel/wheelfile.js';
+import { DOS_EPOCH_MIN, readZip, writeZip, ZipError, type ZipEntry } from '../../src/packaging/wheel/zip.js';
 import { tmpProject } from '../helpers.js';
 import { catchErr, PY, run, runEnv } from '../zip-fixture.js';
 
@@ -271,5 +271,56 @@ describe('real tools', () => {
 
     run(py, ['-m', 'pip', 'uninstall', '-y', 'pb_demo_autoload', 'pb_demo'], { env });
     expect(tree(venv)).toEqual(before);
+  });
+});
+
+describe('readWheel', () => {
+  const good = buildWheel(pkgSpec);
+  const name = good.fileName;
+  const dist = 'pb_demo-1.0.0.dist-info';
+  /** The wheel's entries, changed by `edit`, zipped again. */
+  const rewrite = (edit: (entries: ZipEntry[]) => ZipEntry[]): Buffer => writeZip(edit(readZip(good.data).map((e) => ({ path: e.path, data: e.data, mode: e.mode }))), T);
+  const editRecord = (from: string, to: string) => (es: ZipEntry[]) => es.map((e) => (e.path === `${dist}/RECORD` ? { ...e, data: Buffer.from(e.data.toString('utf8').replace(from, to)) } : e));
+
+  it('accepts what buildWheel writes, returning its dist-info, tags and entries', () => {
+    const w = readWheel(good.data, name);
+    expect([w.distInfo, w.tags, w.rootIsPurelib, w.entries.length]).toEqual([dist, ['py3-none-any'], true, 7]);
+    const multi = buildWheel({ ...pkgSpec, tags: ['cp38-cp38-manylinux_2_17_x86_64', 'cp38-cp38-manylinux2014_x86_64'], rootIsPurelib: false });
+    expect(readWheel(multi.data, `/some/dir/${multi.fileName}`).tags).toEqual(['cp38-cp38-manylinux_2_17_x86_64', 'cp38-cp38-manylinux2014_x86_64']);
+  });
+
+  it('rejects a wheel changed after RECORD was written, naming the wheel and the file', () => {
+    const cases: [string, Buffer, string][] = [
+      ['payload', rewrite((es) => es.map((e) => (e.path === 'pbdemo/__init__.py' ? { ...e, data: Buffer.from('patched\n') } : e))), `${name}: RECORD says 'pbdemo/__init__.py' has ${recordHash(pkgFiles[0]!.data)}, its contents hash to ${recordHash(Buffer.from('patched\n'))}`],
+      ['size', rewrite(editRecord(`,${pkgFiles[2]!.data.length}\n`, `,${pkgFiles[2]!.data.length + 1}\n`)), `${name}: RECORD says 'pbdemo/data/table.txt' is 1201 bytes, it is 1200`],
+      ['unlisted', rewrite((es) => [{ path: 'pbdemo/extra.py', data: Buffer.from('x = 1\n'), mode: 0o644 }, ...es]), `${name}: 'pbdemo/extra.py' is not listed in RECORD`],
+      ['missing', rewrite((es) => es.filter((e) => e.path !== 'pbdemo/tool.sh')), `${name}: RECORD lists 'pbdemo/tool.sh', which is not in the wheel`],
+      ['order', rewrite((es) => [...es.filter((e) => !e.path.endsWith('/WHEEL')), es.find((e) => e.path.endsWith('/WHEEL'))!]), `${name}: '${dist}/WHEEL' comes after RECORD, which must be the last entry`],
+      ['renamed', rewrite(editRecord('pbdemo/tool.sh,', 'pbdemo/table.txt,')), `${name}: RECORD lists 'pbdemo/table.txt', which is not in the wheel`],
+      ['twice', rewrite(editRecord(`${dist}/RECORD,,`, `pbdemo/tool.sh,sha256=x,1\n${dist}/RECORD,,`)), `${name}: RECORD lists 'pbdemo/tool.sh' twice`],
+      ['malformed', rewrite(editRecord(`${dist}/RECORD,,`, `${dist}/RECORD,`)), `${name}: RECORD line 7 is not path,hash,size: "${dist}/RECORD,"`],
+      ['own dist-info', rewrite((es) => [{ path: 'other-2.0.dist-info/METADATA', data: Buffer.from(''), mode: 0o644 }, ...es]), `${name}: holds 'other-2.0.dist-info/', another dist-info than '${dist}/'`],
+    ];
+    for (const [what, data, message] of cases) {
+      const e = catchErr(() => readWheel(data, name));
+      expect(e, what).toBeInstanceOf(WheelError);
+      expect(e.message, what).toBe(message);
+      expect(e.hint).toBeTruthy();
+    }
+  });
+
+  it('rejects a file name that disagrees with METADATA or WHEEL', () => {
+    expect(catchErr(() => readWheel(good.data, 'other-1.0.0-py3-none-any.whl')).message).toBe(`other-1.0.0-py3-none-any.whl: holds '${dist}/', another dist-info than 'other-1.0.0.dist-info/'`);
+    expect(catchErr(() => readWheel(good.data, 'pb_demo-1.0.0-cp38-cp38-linux_x86_64.whl')).message).toBe("pb_demo-1.0.0-cp38-cp38-linux_x86_64.whl: WHEEL's tags (py3-none-any) are not the file name's (cp38-cp38-linux_x86_64)");
+    expect(catchErr(() => readWheel(rewrite((es) => es.filter((e) => !e.path.endsWith('/METADATA'))), name)).message).toBe(`${name}: has no ${dist}/METADATA`);
+    expect(catchErr(() => readWheel(good.data, 'pb_demo.zip')).message).toMatch(/^pb_demo.zip: is not a wheel file name/);
+  });
+
+  it('catches a RECORD size `wheel unpack` lets through (it checks hashes only)', () => {
+    const dir = tmpProject('pb-wheel-');
+    const file = join(dir, name);
+    writeFileSync(file, rewrite(editRecord(`,${pkgFiles[2]!.data.length}\n`, `,${pkgFiles[2]!.data.length + 1}\n`)));
+    run(PY, ['-m', 'wheel', 'unpack', '-d', join(dir, 'out'), file]);
+    expect(catchErr(() => readWheel(readFileSync(file), name)).message).toMatch(/is 1201 bytes, it is 1200$/);
   });
 });

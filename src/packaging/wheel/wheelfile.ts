@@ -25,7 +25,7 @@
  */
 import { createHash } from 'node:crypto';
 import { TaskFailure } from '../../graph/errors.js';
-import { writeZip, type ZipEntry } from './zip.js';
+import { readZip, writeZip, type ZipEntry, type ZipReadEntry } from './zip.js';
 
 /** A wheel that cannot be assembled: a bad name, version, tag or file. A build failure, with its fix. */
 export class WheelError extends TaskFailure {
@@ -216,6 +216,117 @@ function parseTags(tags: readonly string[]): [string, string, string][] {
 function oneLine(field: string, value: string): string {
   if (/[\r\n\0]/.test(value)) throw new WheelError(`wheel ${field} '${value.replace(/\r?\n/g, '\\n').replace(/\0/g, '\\0')}' spans several lines`, `write ${field} on one line (only the description may have line breaks)`);
   return value;
+}
+
+/** What {@link readWheel} found in a wheel that passed its checks. */
+export interface WheelContents {
+  /** `{name}-{version}.dist-info`. */
+  distInfo: string;
+  /** The `Tag:` lines of WHEEL, in order. */
+  tags: string[];
+  rootIsPurelib: boolean;
+  /** Every entry, RECORD included, in archive order. */
+  entries: ZipReadEntry[];
+}
+
+/**
+ * Read a wheel and check it the way a verifier before publishing must: the
+ * file name parses; its dist-info holds METADATA, WHEEL and RECORD, and no
+ * other dist-info exists; METADATA's Name and Version and WHEEL's tags agree
+ * with the file name; RECORD is the last entry and lists every entry exactly
+ * once, each with the sha256 and size of its contents (RECORD itself with
+ * neither) and nothing that is not in the archive. Any mismatch is a
+ * WheelError naming the wheel and the entry. (`python3 -m wheel unpack`
+ * checks the hashes too, but neither sizes nor RECORD lines without a file.)
+ */
+export function readWheel(data: Buffer, fileName: string): WheelContents {
+  const fail = (why: string, hint = 'rebuild the wheel with pyston-build: RECORD must be written last, after every change to the files'): WheelError => new WheelError(`${fileName}: ${why}`, hint);
+  const m = /^([^-]+)-([^-]+)(?:-[0-9][^-]*)?-([^-]+)-([^-]+)-([^-]+)\.whl$/.exec(fileName.split('/').pop() ?? '');
+  if (!m) throw fail('is not a wheel file name {name}-{version}(-{build})?-{python}-{abi}-{platform}.whl', 'name the file as wheelFileName() does');
+  const [, name, version, py, abi, plat] = m as unknown as [string, string, string, string, string, string];
+  const entries = readZip(data, fileName);
+  const distInfo = `${name}-${version}.dist-info`;
+  const others = [...new Set(entries.map((e) => e.path.split('/')[0]!).filter((top) => top.endsWith('.dist-info') && top !== distInfo))];
+  if (others.length > 0) throw fail(`holds '${others[0]}/', another dist-info than '${distInfo}/'`);
+  const byPath = new Map(entries.map((e) => [e.path, e]));
+  const text = (f: string): string => {
+    const e = byPath.get(`${distInfo}/${f}`);
+    if (!e) throw fail(`has no ${distInfo}/${f}`);
+    return e.data.toString('utf8');
+  };
+  const headers = (f: string): [string, string][] =>
+    text(f)
+      .split('\n\n')[0]!
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => {
+        const i = l.indexOf(': ');
+        return [l.slice(0, i), l.slice(i + 2)];
+      });
+  const meta = headers('METADATA');
+  const field = (key: string): string | undefined => meta.find(([k]) => k === key)?.[1];
+  if (distName(field('Name') ?? '') !== name || field('Version') !== version) throw fail(`METADATA says Name '${field('Name')}', Version '${field('Version')}', the file name '${name}', '${version}'`);
+  const wheel = headers('WHEEL');
+  if (!wheel.some(([k, v]) => k === 'Wheel-Version' && v === '1.0')) throw fail('WHEEL has no "Wheel-Version: 1.0"');
+  const tags = wheel.filter(([k]) => k === 'Tag').map(([, v]) => v);
+  const expanded = py.split('.').flatMap((p) => abi.split('.').flatMap((a) => plat.split('.').map((pl) => `${p}-${a}-${pl}`)));
+  if ([...tags].sort().join(' ') !== [...expanded].sort().join(' ')) throw fail(`WHEEL's tags (${tags.join(', ')}) are not the file name's (${expanded.join(', ')})`);
+  const recordPath = `${distInfo}/RECORD`;
+  const record = text('RECORD');
+  if (entries.at(-1)!.path !== recordPath) throw fail(`'${entries.at(-1)!.path}' comes after RECORD, which must be the last entry`);
+  const listed = new Set<string>();
+  for (const [i, line] of record.replace(/\n$/, '').split('\n').entries()) {
+    const row = parseCsvLine(line);
+    if (!row || row.length !== 3) throw fail(`RECORD line ${i + 1} is not path,hash,size: ${JSON.stringify(line)}`);
+    const [path, hash, size] = row as [string, string, string];
+    if (listed.has(path)) throw fail(`RECORD lists '${path}' twice`);
+    listed.add(path);
+    const e = byPath.get(path);
+    if (!e) throw fail(`RECORD lists '${path}', which is not in the wheel`);
+    if (path === recordPath) {
+      if (hash !== '' || size !== '') throw fail('RECORD gives itself a hash or size');
+      continue;
+    }
+    const want = recordHash(e.data);
+    if (hash !== want) throw fail(`RECORD says '${path}' has ${hash || 'no hash'}, its contents hash to ${want}`);
+    if (size !== String(e.data.length)) throw fail(`RECORD says '${path}' is ${size || 'no'} bytes, it is ${e.data.length}`);
+  }
+  const unlisted = entries.find((e) => !listed.has(e.path));
+  if (unlisted) throw fail(`'${unlisted.path}' is not listed in RECORD`);
+  return { distInfo, tags, rootIsPurelib: wheel.some(([k, v]) => k === 'Root-Is-Purelib' && v === 'true'), entries };
+}
+
+/** One CSV line as Python's csv module writes it (fields quoted when needed, '"' doubled inside quotes), or undefined when it is malformed. */
+function parseCsvLine(line: string): string[] | undefined {
+  const out: string[] = [];
+  let i = 0;
+  for (;;) {
+    let value = '';
+    if (line[i] === '"') {
+      i++;
+      for (;;) {
+        const q = line.indexOf('"', i);
+        if (q < 0) return undefined;
+        value += line.slice(i, q);
+        if (line[q + 1] === '"') {
+          value += '"';
+          i = q + 2;
+        } else {
+          i = q + 1;
+          break;
+        }
+      }
+      if (i < line.length && line[i] !== ',') return undefined;
+    } else {
+      const c = line.indexOf(',', i);
+      value = line.slice(i, c < 0 ? line.length : c);
+      if (value.includes('"')) return undefined;
+      i = c < 0 ? line.length : c;
+    }
+    out.push(value);
+    if (i >= line.length) return out;
+    i++; // past ','
+  }
 }
 
 /** A RECORD CSV field: quoted, with '"' doubled, when it holds ',' or '"' (what Python's csv module reads back). */
