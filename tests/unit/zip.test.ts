@@ -135,6 +135,13 @@ describe('readZip', () => {
     ]);
   });
 
+  it('refuses an archive whose entry would extract outside the target directory (zip slip), as Python zipfile writes it', () => {
+    const dir = tmpProject('pb-zip-');
+    const file = join(dir, 'slip.zip');
+    run(PY, ['-c', 'import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], "w") as z:\n  z.writestr("ok.txt", "fine")\n  z.writestr("pkg/../../evil.sh", "boom")', file]);
+    expect(catchErr(() => readZip(readFileSync(file), 'slip.zip')).message).toBe("slip.zip: entry 'pkg/../../evil.sh' has a '..' segment");
+  });
+
   it('fails on a corrupted byte (CRC-32), a truncated archive and a non-zip, naming the archive', () => {
     const good = writeZip([{ path: 'noise', data: randomBytes(64), mode: 0o644 }], T);
     const flipped = Buffer.from(good);

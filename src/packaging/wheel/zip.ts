@@ -157,8 +157,9 @@ export function writeZip(entries: readonly ZipEntry[], mtime: number): Buffer {
  * The entries of a ZIP archive, in central-directory order, each checked
  * against its local header, inflated, and its CRC-32 and size verified.
  * Sizes and offsets come from the central directory, so entries with data
- * descriptors read too; refused are Zip64, encryption, several disks and
- * methods other than 0 and 8. A name without the UTF-8 flag is decoded as
+ * descriptors read too; refused are Zip64, encryption, several disks,
+ * methods other than 0 and 8, and a path that extracting could put outside
+ * the target directory (absolute, '..', a backslash or a drive letter). A name without the UTF-8 flag is decoded as
  * latin1 (the same as CP437 for the ASCII names other tools write). `what` names the archive
  * in errors (a file path, usually).
  */
@@ -193,6 +194,8 @@ export function readZip(buf: Buffer, what = 'zip archive'): ZipReadEntry[] {
     const nameBytes = buf.subarray(p + CENTRAL_LEN, p + CENTRAL_LEN + nameLen);
     const path = nameBytes.toString(flags & FLAG_UTF8 ? 'utf8' : 'latin1');
     p += CENTRAL_LEN + nameLen + extraLen + commentLen;
+    const unsafe = unsafePath(path);
+    if (unsafe) throw bad(`entry '${printable(path)}' ${unsafe}`);
     if (flags & 0x0001) throw bad(`'${path}' is encrypted`);
     if (method !== METHOD_STORED && method !== METHOD_DEFLATE) throw bad(`'${path}' uses compression method ${method}; only 0 (stored) and 8 (deflate) are read`);
     if (seen.has(path)) throw bad(`'${path}' appears twice`);
@@ -244,16 +247,28 @@ function writeCommon(b: Buffer, at: number, f: { flags: number; method: number; 
   b.writeUInt16LE(f.nameLen, at + 20);
 }
 
+/** Why extracting `path` could write outside the target directory (or it names nothing), or undefined when it cannot. */
+function unsafePath(path: string): string | undefined {
+  if (path === '') return 'is empty';
+  if (path.startsWith('/')) return 'is absolute';
+  if (path.includes('\\')) return 'contains a backslash';
+  if (/[\0-\x1f\x7f]/.test(path)) return 'contains a control character';
+  if (/^[A-Za-z]:/.test(path)) return 'starts with a drive letter';
+  if (path.split('/').includes('..')) return "has a '..' segment";
+  return undefined;
+}
+
+/** `path` with control characters shown as '?', for a one-line message. */
+function printable(path: string): string {
+  return path.replace(/[\0-\x1f\x7f]/g, '?');
+}
+
 /** The UTF-8 bytes of a valid entry path, or a ZipError naming what is wrong with it. */
 function checkPath(path: string): Buffer {
-  const bad = (why: string): ZipError => new ZipError(`zip path '${path.replace(/[\0-\x1f\x7f]/g, '?')}' ${why}`, "archive paths are relative and '/'-separated, without '..', '.', empty segments, backslashes or control characters");
-  if (path === '') throw bad('is empty');
-  if (path.startsWith('/')) throw bad('is absolute');
-  if (path.includes('\\')) throw bad('contains a backslash');
-  if (/[\0-\x1f\x7f]/.test(path)) throw bad('contains a control character');
-  if (/^[A-Za-z]:/.test(path)) throw bad('starts with a drive letter');
+  const bad = (why: string): ZipError => new ZipError(`zip path '${printable(path)}' ${why}`, "archive paths are relative and '/'-separated, without '..', '.', empty segments, backslashes or control characters");
+  const unsafe = unsafePath(path);
+  if (unsafe) throw bad(unsafe);
   const parts = path.split('/');
-  if (parts.includes('..')) throw bad("has a '..' segment");
   if (parts.includes('.')) throw bad("has a '.' segment");
   if (parts.includes('')) throw bad(path.endsWith('/') ? "ends in '/' (only files are archived)" : "has an empty segment ('//')");
   if (path !== path.normalize('NFC')) throw bad('is not in Unicode normal form C');
