@@ -146,7 +146,7 @@ export function buildWheel(spec: WheelSpec): BuiltWheel {
   const payload = spec.files.map((f) => {
     const top = f.path.split('/')[0] ?? '';
     if (top.endsWith('.dist-info')) throw new WheelError(`wheel file '${f.path}' lies in a .dist-info directory`, `pyston-build writes ${distInfo}/ itself; leave the dist-info out of the files`);
-    if (!Number.isInteger(f.mode)) throw new WheelError(`wheel file '${f.path}' has a mode that is not an integer (${f.mode})`, 'pass the file mode, e.g. 0o644 or 0o755');
+    if (!Number.isInteger(f.mode) || f.mode < 0) throw new WheelError(`wheel file '${f.path}' has a mode that is not a non-negative integer (${f.mode})`, 'pass the file mode, e.g. 0o644 or 0o755');
     return { path: f.path, data: f.data, mode: f.mode & 0o111 ? 0o755 : 0o644 };
   });
   payload.sort((a, b) => Buffer.compare(Buffer.from(a.path, 'utf8'), Buffer.from(b.path, 'utf8')));
