@@ -5,7 +5,7 @@ import type { PbError } from '../src/graph/errors.js';
 
 /** Debian's Python, with its zipfile, wheel and venv modules; the python3 on PATH may be another one. */
 export const PY = '/usr/bin/python3';
-export const runEnv = { ...process.env, TZ: 'UTC', LC_ALL: 'C.UTF-8', PIP_DISABLE_PIP_VERSION_CHECK: '1', PYTHONDONTWRITEBYTECODE: '' };
+export const runEnv = { ...process.env, TZ: 'UTC', LC_ALL: 'C.UTF-8', PIP_DISABLE_PIP_VERSION_CHECK: '1' };
 
 /** Run a command (argument array) and return its stdout; the test fails with its output when it exits non-zero. */
 export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
