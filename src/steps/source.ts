@@ -19,6 +19,7 @@ import { PbError, TaskFailure, errorMessage, type Task, type TaskContext } from 
 import { packageRoot } from './paths.js';
 import { describePatches, patchSetFor, patchTask } from './patches.js';
 import { archiveFlavor, detectFlavor, flavorOfPin, type Flavor } from '../flavors/index.js';
+import { extractWithTar, needsSystemTar, untarInputs } from './untar.js';
 
 export type Mirror = { readonly kind: 'url'; readonly url: string } | { readonly kind: 'apt-source'; readonly package: string; readonly release: string; readonly file: string };
 
@@ -179,14 +180,19 @@ export async function fetchPinned(pin: Pin, dest: string, ctx: TaskContext): Pro
   );
 }
 
-/** Unpack an archive into `destDir` (which must not exist yet), via a temp dir and a rename; with `flavor`, check the tree is of it. */
-export async function unpack(archive: string, destDir: string, topDir: string | undefined, flavor?: Flavor): Promise<void> {
+/**
+ * Unpack an archive into `destDir` (which must not exist yet), via a temp dir and a rename; with `flavor`, check the tree is of it.
+ * An xz archive needs `ctx` (GNU tar runs through it) and its task must declare `untarInputs(archive)`.
+ */
+export async function unpack(archive: string, destDir: string, topDir: string | undefined, flavor?: Flavor, ctx?: TaskContext): Promise<void> {
   const { x } = await import('tar');
   const parent = resolve(destDir, '..');
   mkdirSync(parent, { recursive: true });
   const tmp = mkdtempSync(join(parent, '.unpack-'));
   try {
-    await x({ file: archive, cwd: tmp, strict: true, preserveOwner: false });
+    if (!needsSystemTar(archive)) await x({ file: archive, cwd: tmp, strict: true, preserveOwner: false });
+    else if (ctx) await extractWithTar(archive, tmp, ctx);
+    else throw new TaskFailure(`${basename(archive)} is xz-compressed, which needs GNU tar run by its task`);
     const entries = readdirSync(tmp);
     const top = topDir ?? (entries.length === 1 ? entries[0] : undefined);
     if (!top || !existsSync(join(tmp, top)))
@@ -283,9 +289,9 @@ function unpatchedSourceTasks(spec: SourceSpec, root: string, cache: string): So
           id: 'source:unpack',
           title: `unpack ${basename(spec.file)}`,
           deps: [],
-          inputs: { files: [spec.file] },
+          inputs: { files: [spec.file], ...untarInputs(spec.file) },
           outputs: [dest, '!**/__pycache__'],
-          run: (ctx) => unpack(spec.file, ctx.path(dest), undefined, archiveFlavor(spec.file)),
+          run: (ctx) => unpack(spec.file, ctx.path(dest), undefined, archiveFlavor(spec.file), ctx),
         },
       ],
       srcDir: resolve(root, dest),
@@ -314,11 +320,12 @@ function unpatchedSourceTasks(spec: SourceSpec, root: string, cache: string): So
         id: 'source:unpack',
         title: `unpack ${pin.topDir}`,
         deps: ['source:fetch'],
-        inputs: { upstream: { sha256: pin.sha256 } },
+        // An xz archive adds GNU tar and xz; the default (a .tgz) declares no tool, as before.
+        inputs: { upstream: { sha256: pin.sha256 }, ...untarInputs(pin.archive) },
         // The builds run Python from this tree, which writes bytecode caches into it.
         outputs: [dest, '!**/__pycache__'],
         weight: 2,
-        run: (ctx) => unpack(cached, ctx.path(dest), pin.topDir),
+        run: (ctx) => unpack(cached, ctx.path(dest), pin.topDir, undefined, ctx),
       },
     ],
     srcDir: resolve(root, dest),
