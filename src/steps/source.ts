@@ -172,11 +172,12 @@ export async function fetchPinned(pin: Pin, dest: string, ctx: TaskContext): Pro
     }
   }
   const mismatch = failures.find((f) => f.includes('sha256 mismatch'));
+  const suites = pinDebSrcSuites(pin);
   throw new TaskFailure(
     `could not fetch ${pin.archive} (${pin.name} ${pin.version}) from any mirror: ${failures.join('; ')}`,
     mismatch
       ? 'a mirror served different bytes than the pin; check the pin and the mirror'
-      : "run 'pyston-build setup' (it adds Debian's deb-src entry for apt-get source), or pass --source DIR|ARCHIVE",
+      : `run 'pyston-build setup' (it adds Debian's deb-src entries for apt-get source${suites.length > 0 ? `: ${suites.join(', ')}` : ''}), or pass --source DIR|ARCHIVE`,
   );
 }
 
@@ -303,23 +304,40 @@ function unpatchedSourceTasks(spec: SourceSpec, root: string, cache: string): So
       describe: { kind: 'archive', file: spec.file },
     };
   }
-  const pin = spec.pin;
+  return pinnedSourceTasks(spec.pin, root, cache, 'source');
+}
+
+/** The Debian suites a pin's `apt-source` mirrors fetch from, sorted: each needs a deb-src entry. */
+export function pinDebSrcSuites(pin: Pin): string[] {
+  return [...new Set(pin.mirrors.flatMap((m) => (m.kind === 'apt-source' ? [m.release] : [])))].sort();
+}
+
+/**
+ * A pinned archive's tasks under an id prefix: `<prefix>:fetch` (into the
+ * cache, verified by sha256) and `<prefix>:unpack` (to build/src/<topDir>).
+ * The embedded default is the prefix `source`; a second interpreter's
+ * source takes its own (e.g. `cp39`). The fetch task names the suites its
+ * apt mirrors need (`debSrcSuites`), outside its key.
+ */
+export function pinnedSourceTasks(pin: Pin, root: string, cache: string, idPrefix: string): SourceTasks {
   const cached = join(cache, 'sources', `${pin.sha256}-${pin.archive}`);
   const dest = `build/src/${pin.topDir}`;
+  const suites = pinDebSrcSuites(pin);
   return {
     tasks: [
       {
-        id: 'source:fetch',
+        id: `${idPrefix}:fetch`,
         title: `fetch ${pin.archive} (sha256 ${pin.sha256.slice(0, 12)}...)`,
         deps: [],
         inputs: { upstream: { sha256: pin.sha256, archive: pin.archive }, tools: [{ name: 'apt-get', package: 'apt', versionArgs: ['--version'] }] },
         outputs: [cached],
+        ...(suites.length > 0 ? { debSrcSuites: suites } : {}),
         run: (ctx) => fetchPinned(pin, cached, ctx),
       },
       {
-        id: 'source:unpack',
+        id: `${idPrefix}:unpack`,
         title: `unpack ${pin.topDir}`,
-        deps: ['source:fetch'],
+        deps: [`${idPrefix}:fetch`],
         // An xz archive adds GNU tar and xz; the default (a .tgz) declares no tool, as before.
         inputs: { upstream: { sha256: pin.sha256 }, ...untarInputs(pin.archive) },
         // The builds run Python from this tree, which writes bytecode caches into it.
@@ -329,11 +347,38 @@ function unpatchedSourceTasks(spec: SourceSpec, root: string, cache: string): So
       },
     ],
     srcDir: resolve(root, dest),
-    deps: ['source:unpack'],
+    deps: [`${idPrefix}:unpack`],
     files: [],
     flavor: flavorOfPin(pin.name),
     version: pin.version,
     flavorVersion: pin.version,
     describe: { kind: 'pinned', name: pin.name, version: pin.version, sha256: pin.sha256, archive: pin.archive },
   };
+}
+
+/**
+ * The pin of a CPython release shipped in submodules/ (`cpython-<version>.json`),
+ * e.g. `cpythonPin('3.9.2')` for the cp39 wheels; give it to pinnedSourceTasks.
+ */
+export function cpythonPin(version: string): { readonly pin: Pin; readonly pinPath: string } {
+  const dir = resolve(packageRoot(), 'submodules');
+  const pinPath = join(dir, `cpython-${version}.json`);
+  if (!/^\d+\.\d+\.\d+$/.test(version) || !existsSync(pinPath)) {
+    const pinned = safeReaddir(dir)
+      .flatMap((f) => /^cpython-(\d+\.\d+\.\d+)\.json$/.exec(f)?.[1] ?? [])
+      .sort();
+    throw new PbError(
+      `no pinned CPython '${version}': ${pinPath} does not exist (pinned: ${pinned.join(', ') || 'none'})`,
+      'use a pinned version, or add a pin file for it (see submodules/README.md)',
+    );
+  }
+  return { pin: loadPin(pinPath), pinPath };
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
