@@ -12,6 +12,8 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSy
 import { join } from 'node:path';
 import { build, graphOf, REPO, tmpProject, write } from '../helpers.js';
 import { cpythonPin, pinnedSourceTasks, resolveSource, sourceTasks } from '../../src/steps/source.js';
+import { hasDebSrc } from '../../src/debian/apt.js';
+import { doctor, neededDebSrcSuites } from '../../src/doctor.js';
 import { PbError, type Task } from '../../src/graph/index.js';
 
 const SHA_392 = '3c2034c54f811448f516668dce09d24008a0716c3a794dd8639b5388cbde247d';
@@ -79,6 +81,13 @@ describe('pinned sources under an id prefix', () => {
     expect(st.srcDir).toBe(join(root, 'build/src/Python-3.9.2'));
     expect([st.flavor.name, st.version]).toEqual(['cpython', '3.9.2']);
 
+    // Both sources in one graph: setup needs a deb-src entry for each suite.
+    const both = [...sourceTasks(resolveSource({ root, source: '', pin: 'submodules/cpython-3.11.2.json' }), root, cache).tasks, ...st.tasks];
+    expect(graphOf(both).tasks.size).toBe(4);
+    expect([...neededDebSrcSuites(both)]).toEqual([
+      ['bookworm', ['source:fetch']],
+      ['bullseye', ['cp39:fetch']],
+    ]);
   });
 
   it('a CPython version without a pin is a one-line error listing the pinned ones', () => {
@@ -94,10 +103,26 @@ describe('pinned sources under an id prefix', () => {
     }
   });
 
+  it('doctor reports the deb-src entry of each needed suite', () => {
+    const root = tmpProject();
+    const st = pinnedSourceTasks(cpythonPin('3.9.2').pin, root, tmpProject('pb-cache-'), 'cp39');
+    const apt = tmpProject('pb-apt-');
+    write(apt, 'sources.list.d/debian.sources', 'Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm\nComponents: main\n');
+    const env = { PATH: process.env.PATH };
+    const without = doctor(graphOf(st.tasks), root, join(root, 'build'), env, apt);
+    expect(without.lines.filter((l) => l.includes('deb-src'))).toEqual([
+      '  warn     no deb-src entry for bullseye: apt-get source cannot fetch for cp39:fetch',
+      'to add the deb-src entries (as root):',
+    ]);
+    write(apt, 'sources.list.d/src.sources', 'Types: deb-src\nURIs: http://mirror.example/debian\nSuites: bullseye\nComponents: main\n');
+    const withIt = doctor(graphOf(st.tasks), root, join(root, 'build'), env, apt);
+    expect(withIt.lines.filter((l) => l.includes('deb-src'))).toEqual(['  ok       deb-src for bullseye (apt-get source, for cp39:fetch)']);
+  });
 });
 
 describe('CPython 3.9.2 from Debian bullseye, for real', () => {
   it('is fetched with apt-get source (a corrupt cached copy is replaced), verified, cached and unpacked to build/src/Python-3.9.2', async () => {
+    expect(hasDebSrc('/etc/apt', 'bullseye'), 'this machine needs a bullseye deb-src entry: run pyston-build setup for a target that builds cp39').toBe(true);
     const { pin } = cpythonPin('3.9.2');
     const root = tmpProject();
     const cache = tmpProject('pb-cache-');
