@@ -9,12 +9,19 @@ import { relative } from 'node:path';
 import { FileHasher } from './graph/hash.js';
 import { spawnSync } from 'node:child_process';
 import { loadState, statePath, ToolResolver, which, errorMessage, PbError, resolveTargets, topoClosure, validateGraph, type Task, type TaskGraph, type ToolRef } from './graph/index.js';
-import { DEB_SRC_FILE, planSetup, writeDebSrc } from './debian/apt.js';
+import { hasDebSrc, planSetup, writeDebSrc } from './debian/apt.js';
 import { installedVersions } from './debian/dpkg.js';
 
 /** The system packages the tasks declare (besides their tools' own), sorted. */
 function declaredPackages(tasks: readonly Task[]): string[] {
   return [...new Set(tasks.flatMap((t) => t.packages ?? []))].sort();
+}
+
+/** The Debian suites whose deb-src entries the tasks need (their `debSrcSuites`: a pinned source's apt mirrors), sorted, each with the tasks that need it. */
+export function neededDebSrcSuites(tasks: Iterable<Task>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const t of tasks) for (const s of t.debSrcSuites ?? []) (out.get(s) ?? out.set(s, []).get(s)!).push(t.id);
+  return new Map([...out].sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
 export interface DoctorReport {
@@ -23,7 +30,8 @@ export interface DoctorReport {
   readonly ok: boolean;
 }
 
-export function doctor(graph: TaskGraph, root: string, buildDir: string, env: NodeJS.ProcessEnv): DoctorReport {
+/** `apt`: the apt config dir whose deb-src entries are checked (tests pass their own). */
+export function doctor(graph: TaskGraph, root: string, buildDir: string, env: NodeJS.ProcessEnv, apt = '/etc/apt'): DoctorReport {
   const lines: string[] = [];
   const missing = new Set<string>();
   let ok = true;
@@ -73,6 +81,17 @@ export function doctor(graph: TaskGraph, root: string, buildDir: string, env: No
   }
   if (libs.length > 0 && libs.every((p) => have.has(p))) row('ok', `${libs.length} build libraries (${libs.slice(0, 3).join(', ')}, ...)`);
 
+  // A missing deb-src entry is a warning: a pin's other mirrors or the download cache may still serve its archive.
+  let debSrcMissing = false;
+  for (const [suite, ids] of neededDebSrcSuites(graph.tasks.values())) {
+    const by = `${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ` and ${ids.length - 3} more` : ''}`;
+    if (hasDebSrc(apt, suite)) row('ok', `deb-src for ${suite} (apt-get source, for ${by})`);
+    else {
+      debSrcMissing = true;
+      row('warn', `no deb-src entry for ${suite}: apt-get source cannot fetch for ${by}`);
+    }
+  }
+
   const shownBuild = relative(root, buildDir) || buildDir;
   try {
     mkdirSync(buildDir, { recursive: true });
@@ -95,28 +114,30 @@ export function doctor(graph: TaskGraph, root: string, buildDir: string, env: No
       '  npx pyston-build setup [TARGET...]',
     );
   }
+  if (debSrcMissing) lines.push('', 'to add the deb-src entries (as root):', '  npx pyston-build setup [TARGET...]');
   return { lines, missingPackages: [...missing].sort(), ok };
 }
 
 /** The Debian packages the given targets need that are not there yet: missing tools' packages plus build libraries. */
-export function neededPackages(graph: TaskGraph, targets: readonly string[], env: NodeJS.ProcessEnv): { packages: string[]; needSource: boolean } {
+export function neededPackages(graph: TaskGraph, targets: readonly string[], env: NodeJS.ProcessEnv): { packages: string[]; debSrcSuites: string[] } {
   validateGraph(graph);
   const tasks = topoClosure(graph, resolveTargets(graph, targets));
   const pkgs = new Set<string>(declaredPackages(tasks));
   for (const t of tasks) for (const tool of t.inputs.tools ?? []) if (tool.package && !which(tool.command ?? tool.name, env.PATH)) pkgs.add(tool.package);
-  return { packages: [...pkgs].sort(), needSource: tasks.some((t) => t.id === 'source:fetch') };
+  return { packages: [...pkgs].sort(), debSrcSuites: [...neededDebSrcSuites(tasks).keys()] };
 }
 
 /** `pyston-build setup`: install what the targets need, with apt-get, as root. */
 export async function setup(graph: TaskGraph, targets: readonly string[], io: { out: NodeJS.WritableStream; env: NodeJS.ProcessEnv }): Promise<number> {
-  const { packages, needSource } = neededPackages(graph, targets, io.env);
-  const plan = planSetup(packages, needSource, 'bookworm');
+  const { packages, debSrcSuites } = neededPackages(graph, targets, io.env);
+  const plan = planSetup(packages, debSrcSuites);
   if (plan.missing.length === 0 && !plan.addDebSrc) {
     io.out.write(`setup: nothing to install for ${targets.join(' ')}\n`);
     return 0;
   }
   if (process.getuid?.() !== 0) {
-    throw new PbError(`setup needs root to install ${plan.missing.join(' ') || 'the deb-src entry'}`, `run: sudo npx pyston-build setup ${targets.join(' ')}`);
+    const what = [...plan.missing, ...(plan.addDebSrc ? [`the deb-src entries for ${plan.addDebSrc.suites.join(', ')}`] : [])].join(' ');
+    throw new PbError(`setup needs root to install ${what}`, `run: sudo npx pyston-build setup ${targets.join(' ')}`);
   }
   const run = (args: string[]): void => {
     io.out.write(`setup: ${args.join(' ')}\n`);
@@ -125,7 +146,7 @@ export async function setup(graph: TaskGraph, targets: readonly string[], io: { 
   };
   if (plan.addDebSrc) {
     writeDebSrc(plan.addDebSrc);
-    io.out.write(`setup: added ${DEB_SRC_FILE} (Debian source packages, for the embedded CPython source)\n`);
+    io.out.write(`setup: added deb-src for ${plan.addDebSrc.suites.join(', ')} to ${plan.addDebSrc.file} (Debian source packages, for the pinned sources)\n`);
   }
   if (plan.updateLists) run(['apt-get', 'update']);
   if (plan.missing.length > 0) run(['apt-get', 'install', '-y', '--no-install-recommends', ...plan.missing]);

@@ -2,11 +2,11 @@
  * apt, as setup and packaging see it: the machine's sources (read from
  * /etc/apt, both formats, in the order apt reads them), the Debian
  * packages the builds need, and `pyston-build setup`'s plan, which
- * installs what is missing and adds a deb-src entry mirroring the
- * machine's own sources.
+ * installs what is missing and adds the deb-src entries the pinned
+ * sources' apt mirrors need, mirroring the machine's own sources.
  */
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { PbError } from '../graph/index.js';
 import { parseDeb822, words } from './deb822.js';
 import { installedVersions } from './dpkg.js';
@@ -131,23 +131,48 @@ export function aptListsStale(listsDir = '/var/lib/apt/lists'): boolean {
 
 export const DEB_SRC_FILE = '/etc/apt/sources.list.d/pyston-build-src.sources';
 
-/** Is there a deb-src entry among the machine's sources? `apt` is the apt config dir (tests pass their own). */
-export function hasDebSrc(apt = '/etc/apt'): boolean {
-  return readAptSources(apt).some((s) => s.types.includes('deb-src'));
+/** Where setup's deb-src file is under the apt config dir `apt` (DEB_SRC_FILE for /etc/apt). */
+export function debSrcFile(apt = '/etc/apt'): string {
+  return join(apt, 'sources.list.d', basename(DEB_SRC_FILE));
 }
 
 /**
- * A deb-src entry mirroring the machine's first `deb` source for `suite`
- * (same URIs, suites, components and keyring, in the same format), so no
- * host is hard-coded.
+ * Is there a deb-src entry among the machine's sources (for `suite`, when
+ * given)? `apt` is the apt config dir (tests pass their own).
  */
-export function debSrcEntry(suite: string, apt = '/etc/apt'): string | undefined {
-  const s = readAptSources(apt).find((x) => basename(x.file) !== basename(DEB_SRC_FILE) && x.types.includes('deb') && x.suites.includes(suite));
-  if (s === undefined) return undefined;
-  if (s.format === 'one-line') {
-    const opts = [...s.options].map(([k, v]) => `${k}=${v}`).join(' ');
-    return `${['deb-src', ...(opts ? [`[${opts}]`] : []), ...s.uris, ...s.suites, ...s.components].join(' ')}\n`;
+export function hasDebSrc(apt = '/etc/apt', suite?: string): boolean {
+  return readAptSources(apt).some((s) => s.types.includes('deb-src') && (suite === undefined || s.suites.includes(suite)));
+}
+
+/** The machine's Debian release: os-release's VERSION_CODENAME when its ID is `debian`; undefined on any other system. */
+export function hostDebianSuite(osRelease = '/etc/os-release'): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(osRelease, 'utf8');
+  } catch {
+    return undefined;
   }
+  const field = (k: string): string | undefined => new RegExp(`^${k}=(["']?)(.*)\\1\\s*$`, 'm').exec(text)?.[2];
+  return field('ID') === 'debian' ? field('VERSION_CODENAME') || undefined : undefined;
+}
+
+/**
+ * The `deb` source a deb-src entry for `suite` mirrors: the machine's own
+ * `deb` source for `suite` (all its suites), else, given the host's Debian
+ * release `host`, the machine's Debian source for it with `Suites:` being
+ * `suite` alone (same URIs, components and keyring): bullseye's sources come
+ * from the archive that serves bookworm. Setup's own file is never mirrored.
+ */
+function mirroredSource(suite: string, sources: readonly AptSource[], host: string | undefined): AptSource | undefined {
+  const own = sources.filter((x) => basename(x.file) !== basename(DEB_SRC_FILE) && x.types.includes('deb'));
+  const direct = own.find((x) => x.suites.includes(suite));
+  if (direct !== undefined) return direct;
+  const debian = host === undefined ? undefined : own.find((x) => x.suites.includes(host));
+  return debian && { ...debian, suites: [suite] };
+}
+
+/** A deb822 deb-src stanza with `s`'s URIs, suites, components (main when it names none) and keyring. */
+function deb822DebSrc(s: AptSource): string {
   const lines = ['Types: deb-src', `URIs: ${s.uris.join(' ')}`, `Suites: ${s.suites.join(' ')}`, `Components: ${s.components.length > 0 ? s.components.join(' ') : 'main'}`];
   const key = s.options.get('signed-by');
   // An inline keyring starts on the next line: no space after the colon then.
@@ -155,24 +180,89 @@ export function debSrcEntry(suite: string, apt = '/etc/apt'): string | undefined
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * A deb-src entry mirroring the machine's `deb` source for `suite` (see
+ * mirroredSource; `host` lets a suite without one borrow the host's Debian
+ * source), so no host is hard-coded. Always a deb822 stanza, whatever the
+ * format of the source: setup writes it to a `.sources` file, where apt
+ * refuses a one-line entry ("Malformed stanza").
+ */
+export function debSrcEntry(suite: string, apt = '/etc/apt', host?: string): string | undefined {
+  const s = mirroredSource(suite, readAptSources(apt), host);
+  return s && deb822DebSrc(s);
+}
+
+/** What setup does to its deb-src file. */
+export interface DebSrcChange {
+  /** The needed suites without a deb-src entry anywhere on the machine, sorted: the ones it adds. */
+  readonly suites: readonly string[];
+  /** The file: debSrcFile(apt). No other file is touched. */
+  readonly file: string;
+  /** The file's whole new text: what it held (if it existed), then a stanza for the added suites. */
+  readonly text: string;
+}
+
+const DEB_SRC_HEADER = '# Added by pyston-build setup: Debian source packages of the pinned sources (apt-get source).\n';
+
+/**
+ * The deb-src entries `suites` need that the machine lacks, as the new text
+ * of setup's file; undefined when every suite has one. A suite with no
+ * source to mirror is a PbError naming it. `apt` and `osRelease` (which
+ * names the host's Debian release) are the machine's; tests pass their own.
+ */
+export function planDebSrc(suites: readonly string[], apt = '/etc/apt', osRelease = '/etc/os-release'): DebSrcChange | undefined {
+  const sources = readAptSources(apt);
+  const host = hostDebianSuite(osRelease);
+  const lacking = [...new Set(suites)].sort().filter((suite) => !sources.some((s) => s.types.includes('deb-src') && s.suites.includes(suite)));
+  if (lacking.length === 0) return undefined;
+  const stanzas: string[] = [];
+  const covered = new Set<string>();
+  for (const suite of lacking) {
+    if (covered.has(suite)) continue;
+    const s = mirroredSource(suite, sources, host);
+    if (s === undefined) {
+      throw new PbError(
+        `cannot add a deb-src entry for '${suite}': no apt source in ${apt} to mirror (no 'deb' entry for ${suite}, ${host ? `nor for this machine's Debian release ${host}` : 'and this machine is not Debian'})`,
+        `add a deb-src entry for ${suite} to ${join(apt, 'sources.list')} yourself`,
+      );
+    }
+    for (const x of s.suites) covered.add(x);
+    stanzas.push(deb822DebSrc(s));
+  }
+  const file = debSrcFile(apt);
+  // One-line entries are invalid in a .sources file (an earlier setup could write one): they are dropped.
+  const before = existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .replace(/^deb(-src)?[ \t].*\n?/gm, '')
+        .trimEnd()
+    : DEB_SRC_HEADER.trimEnd();
+  return { suites: lacking, file, text: `${before}\n\n${stanzas.join('\n')}` };
+}
+
 export interface SetupPlan {
   readonly missing: string[];
-  readonly addDebSrc: string | undefined;
+  /** The deb-src entries setup adds (`suites` names them), or undefined. */
+  readonly addDebSrc: DebSrcChange | undefined;
   readonly updateLists: boolean;
 }
 
-export function planSetup(packages: readonly string[], needSource: boolean, suite: string): SetupPlan {
+/** What setup does: the missing packages, the deb-src suites to add (then `apt-get update` runs), and whether to update the lists. */
+export function planSetup(packages: readonly string[], debSrcSuites: readonly string[], apt = '/etc/apt', osRelease = '/etc/os-release'): SetupPlan {
   const installed = installedVersions(packages);
   const missing = [...new Set(packages)].filter((p) => !installed.has(p)).sort();
-  let addDebSrc: string | undefined;
-  if (needSource && !hasDebSrc()) {
-    addDebSrc = debSrcEntry(suite);
-    if (!addDebSrc) throw new PbError(`cannot add a deb-src entry: no apt source for '${suite}' found to mirror`, `add a deb-src line for ${suite} to /etc/apt/sources.list yourself`);
-  }
+  const addDebSrc = planDebSrc(debSrcSuites, apt, osRelease);
   return { missing, addDebSrc, updateLists: (missing.length > 0 && aptListsStale()) || addDebSrc !== undefined };
 }
 
-export function writeDebSrc(entry: string): void {
-  if (existsSync(DEB_SRC_FILE)) return;
-  writeFileSync(DEB_SRC_FILE, `# Added by pyston-build setup: source packages for the embedded CPython default.\n${entry}`);
+/** Write setup's deb-src file: to a temp file beside it, then renamed over it. */
+export function writeDebSrc(change: DebSrcChange): void {
+  mkdirSync(dirname(change.file), { recursive: true });
+  // apt ignores the temp name (sources.list.d takes *.list and *.sources only).
+  const tmp = `${change.file}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, change.text, { mode: 0o644 });
+    renameSync(tmp, change.file);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
 }

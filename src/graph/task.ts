@@ -194,6 +194,13 @@ export interface Task {
    * `doctor` do, from the tasks of the requested targets.
    */
   readonly packages?: readonly string[];
+  /**
+   * Debian suites (e.g. `bullseye`) whose source packages the task fetches
+   * with `apt-get source`, which needs a `deb-src` entry for each. Like
+   * `packages` it is no part of the key, and the engine does not read it:
+   * `setup` adds the entries, `doctor` reports them.
+   */
+  readonly debSrcSuites?: readonly string[];
   run(ctx: TaskContext): Promise<void>;
 }
 

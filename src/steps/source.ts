@@ -19,6 +19,7 @@ import { PbError, TaskFailure, errorMessage, type Task, type TaskContext } from 
 import { packageRoot } from './paths.js';
 import { describePatches, patchSetFor, patchTask } from './patches.js';
 import { archiveFlavor, detectFlavor, flavorOfPin, type Flavor } from '../flavors/index.js';
+import { extractWithTar, needsSystemTar, untarInputs } from './untar.js';
 
 export type Mirror = { readonly kind: 'url'; readonly url: string } | { readonly kind: 'apt-source'; readonly package: string; readonly release: string; readonly file: string };
 
@@ -171,22 +172,28 @@ export async function fetchPinned(pin: Pin, dest: string, ctx: TaskContext): Pro
     }
   }
   const mismatch = failures.find((f) => f.includes('sha256 mismatch'));
+  const suites = pinDebSrcSuites(pin);
   throw new TaskFailure(
     `could not fetch ${pin.archive} (${pin.name} ${pin.version}) from any mirror: ${failures.join('; ')}`,
     mismatch
       ? 'a mirror served different bytes than the pin; check the pin and the mirror'
-      : "run 'pyston-build setup' (it adds Debian's deb-src entry for apt-get source), or pass --source DIR|ARCHIVE",
+      : `run 'pyston-build setup' (it adds Debian's deb-src entries for apt-get source${suites.length > 0 ? `: ${suites.join(', ')}` : ''}), or pass --source DIR|ARCHIVE`,
   );
 }
 
-/** Unpack an archive into `destDir` (which must not exist yet), via a temp dir and a rename; with `flavor`, check the tree is of it. */
-export async function unpack(archive: string, destDir: string, topDir: string | undefined, flavor?: Flavor): Promise<void> {
+/**
+ * Unpack an archive into `destDir` (which must not exist yet), via a temp dir and a rename; with `flavor`, check the tree is of it.
+ * An xz archive needs `ctx` (GNU tar runs through it) and its task must declare `untarInputs(archive)`.
+ */
+export async function unpack(archive: string, destDir: string, topDir: string | undefined, flavor?: Flavor, ctx?: TaskContext): Promise<void> {
   const { x } = await import('tar');
   const parent = resolve(destDir, '..');
   mkdirSync(parent, { recursive: true });
   const tmp = mkdtempSync(join(parent, '.unpack-'));
   try {
-    await x({ file: archive, cwd: tmp, strict: true, preserveOwner: false });
+    if (!needsSystemTar(archive)) await x({ file: archive, cwd: tmp, strict: true, preserveOwner: false });
+    else if (ctx) await extractWithTar(archive, tmp, ctx);
+    else throw new TaskFailure(`${basename(archive)} is xz-compressed, which needs GNU tar run by its task`);
     const entries = readdirSync(tmp);
     const top = topDir ?? (entries.length === 1 ? entries[0] : undefined);
     if (!top || !existsSync(join(tmp, top)))
@@ -283,9 +290,9 @@ function unpatchedSourceTasks(spec: SourceSpec, root: string, cache: string): So
           id: 'source:unpack',
           title: `unpack ${basename(spec.file)}`,
           deps: [],
-          inputs: { files: [spec.file] },
+          inputs: { files: [spec.file], ...untarInputs(spec.file) },
           outputs: [dest, '!**/__pycache__'],
-          run: (ctx) => unpack(spec.file, ctx.path(dest), undefined, archiveFlavor(spec.file)),
+          run: (ctx) => unpack(spec.file, ctx.path(dest), undefined, archiveFlavor(spec.file), ctx),
         },
       ],
       srcDir: resolve(root, dest),
@@ -297,36 +304,81 @@ function unpatchedSourceTasks(spec: SourceSpec, root: string, cache: string): So
       describe: { kind: 'archive', file: spec.file },
     };
   }
-  const pin = spec.pin;
+  return pinnedSourceTasks(spec.pin, root, cache, 'source');
+}
+
+/** The Debian suites a pin's `apt-source` mirrors fetch from, sorted: each needs a deb-src entry. */
+export function pinDebSrcSuites(pin: Pin): string[] {
+  return [...new Set(pin.mirrors.flatMap((m) => (m.kind === 'apt-source' ? [m.release] : [])))].sort();
+}
+
+/**
+ * A pinned archive's tasks under an id prefix: `<prefix>:fetch` (into the
+ * cache, verified by sha256) and `<prefix>:unpack` (to build/src/<topDir>).
+ * The embedded default is the prefix `source`; a second interpreter's
+ * source takes its own (e.g. `cp39`). The fetch task names the suites its
+ * apt mirrors need (`debSrcSuites`), outside its key.
+ */
+export function pinnedSourceTasks(pin: Pin, root: string, cache: string, idPrefix: string): SourceTasks {
   const cached = join(cache, 'sources', `${pin.sha256}-${pin.archive}`);
   const dest = `build/src/${pin.topDir}`;
+  const suites = pinDebSrcSuites(pin);
   return {
     tasks: [
       {
-        id: 'source:fetch',
+        id: `${idPrefix}:fetch`,
         title: `fetch ${pin.archive} (sha256 ${pin.sha256.slice(0, 12)}...)`,
         deps: [],
         inputs: { upstream: { sha256: pin.sha256, archive: pin.archive }, tools: [{ name: 'apt-get', package: 'apt', versionArgs: ['--version'] }] },
         outputs: [cached],
+        ...(suites.length > 0 ? { debSrcSuites: suites } : {}),
         run: (ctx) => fetchPinned(pin, cached, ctx),
       },
       {
-        id: 'source:unpack',
+        id: `${idPrefix}:unpack`,
         title: `unpack ${pin.topDir}`,
-        deps: ['source:fetch'],
-        inputs: { upstream: { sha256: pin.sha256 } },
+        deps: [`${idPrefix}:fetch`],
+        // An xz archive adds GNU tar and xz; the default (a .tgz) declares no tool, as before.
+        inputs: { upstream: { sha256: pin.sha256 }, ...untarInputs(pin.archive) },
         // The builds run Python from this tree, which writes bytecode caches into it.
         outputs: [dest, '!**/__pycache__'],
         weight: 2,
-        run: (ctx) => unpack(cached, ctx.path(dest), pin.topDir),
+        run: (ctx) => unpack(cached, ctx.path(dest), pin.topDir, undefined, ctx),
       },
     ],
     srcDir: resolve(root, dest),
-    deps: ['source:unpack'],
+    deps: [`${idPrefix}:unpack`],
     files: [],
     flavor: flavorOfPin(pin.name),
     version: pin.version,
     flavorVersion: pin.version,
     describe: { kind: 'pinned', name: pin.name, version: pin.version, sha256: pin.sha256, archive: pin.archive },
   };
+}
+
+/**
+ * The pin of a CPython release shipped in submodules/ (`cpython-<version>.json`),
+ * e.g. `cpythonPin('3.9.2')` for the cp39 wheels; give it to pinnedSourceTasks.
+ */
+export function cpythonPin(version: string): { readonly pin: Pin; readonly pinPath: string } {
+  const dir = resolve(packageRoot(), 'submodules');
+  const pinPath = join(dir, `cpython-${version}.json`);
+  if (!/^\d+\.\d+\.\d+$/.test(version) || !existsSync(pinPath)) {
+    const pinned = safeReaddir(dir)
+      .flatMap((f) => /^cpython-(\d+\.\d+\.\d+)\.json$/.exec(f)?.[1] ?? [])
+      .sort();
+    throw new PbError(
+      `no pinned CPython '${version}': ${pinPath} does not exist (pinned: ${pinned.join(', ') || 'none'})`,
+      'use a pinned version, or add a pin file for it (see submodules/README.md)',
+    );
+  }
+  return { pin: loadPin(pinPath), pinPath };
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }

@@ -6,6 +6,7 @@ import { CPYTHON } from '../../src/flavors/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, graphOf, tmpProject, write } from '../helpers.js';
@@ -130,5 +131,21 @@ describe('choosing the source', () => {
     expect(() => loadPin(p)).toThrow(/'sha256' must be 64 lowercase hex digits, got 'ABC'/);
     writeFileSync(p, '{not json');
     expect(() => loadPin(p)).toThrow(/cannot read it/);
+  });
+});
+
+describe('an xz archive as --source', () => {
+  it('is unpacked with GNU tar and xz, declared as the task tools', async () => {
+    const src = tmpProject('pb-srcfix-');
+    write(src, 'Python-9.9.8/configure', '#!/bin/sh\necho configured\n');
+    write(src, 'Python-9.9.8/Include/patchlevel.h', '#define PY_VERSION "9.9.8"\n');
+    expect(spawnSync('tar', ['-cJf', join(src, 'Python-9.9.8.tar.xz'), '-C', src, 'Python-9.9.8']).status).toBe(0);
+    const root = tmpProject();
+    const st = sourceTasks(resolveSource({ root, source: join(src, 'Python-9.9.8.tar.xz'), pin: '' }), root, tmpProject('pb-cache-'));
+    expect(st.tasks.map((t) => [t.id, t.inputs.tools?.map((x) => x.name)])).toEqual([['source:unpack', ['tar', 'xz']]]);
+    const r = await build(graphOf(st.tasks), root);
+    expect(r.summary.ok).toBe(true);
+    expect(readFileSync(join(st.srcDir, 'Include/patchlevel.h'), 'utf8')).toContain('9.9.8');
+    expect(st.srcDir).toBe(join(root, 'build/src/Python-9.9.8'));
   });
 });

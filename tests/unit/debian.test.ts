@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { aptMirror, debSrcEntry, hasDebSrc, parseDeb822Sources, parseSourcesList, readAptSources } from '../../src/debian/apt.js';
+import { aptMirror, debSrcEntry, debSrcFile, hasDebSrc, hostDebianSuite, parseDeb822Sources, parseSourcesList, planDebSrc, planSetup, readAptSources, writeDebSrc } from '../../src/debian/apt.js';
+import { PbError } from '../../src/graph/index.js';
 import { parseDeb822 } from '../../src/debian/deb822.js';
 import { DpkgDb, installedVersions, packageKeys, parseDpkgStatus } from '../../src/debian/dpkg.js';
 import { tmpProject, write } from '../helpers.js';
@@ -157,12 +159,12 @@ describe('apt sources', () => {
     );
   });
 
-  it('falls back to a one-line entry, keeping its options', () => {
+  it('mirrors a one-line entry as a deb822 stanza (setup writes a .sources file), keeping its keyring', () => {
     const apt = tmpProject();
     write(apt, 'sources.list', 'deb http://mirror.example/debian bookworm main\n');
-    expect(debSrcEntry('bookworm', apt)).toBe('deb-src http://mirror.example/debian bookworm main\n');
+    expect(debSrcEntry('bookworm', apt)).toBe('Types: deb-src\nURIs: http://mirror.example/debian\nSuites: bookworm\nComponents: main\n');
     write(apt, 'sources.list', 'deb [signed-by=/k.gpg] http://mirror.example/debian bookworm main contrib # x\n');
-    expect(debSrcEntry('bookworm', apt)).toBe('deb-src [signed-by=/k.gpg] http://mirror.example/debian bookworm main contrib\n');
+    expect(debSrcEntry('bookworm', apt)).toBe('Types: deb-src\nURIs: http://mirror.example/debian\nSuites: bookworm\nComponents: main contrib\nSigned-By: /k.gpg\n');
   });
 
   it('does not mirror its own deb-src file', () => {
@@ -170,5 +172,163 @@ describe('apt sources', () => {
     write(apt, 'sources.list.d/pyston-build-src.sources', 'Types: deb deb-src\nURIs: http://ours/\nSuites: bookworm\n');
     expect(hasDebSrc(apt)).toBe(true);
     expect(debSrcEntry('bookworm', apt)).toBeUndefined();
+  });
+});
+
+/** The deb-src index targets real apt reads from the sources under `apt`: "URI SUITE" each. */
+function aptSrcTargets(apt: string): string[] {
+  const r = spawnSync(
+    'apt-get',
+    [
+      '-o',
+      `Dir::Etc::SourceList=${join(apt, 'sources.list')}`,
+      '-o',
+      `Dir::Etc::SourceParts=${join(apt, 'sources.list.d')}`,
+      'indextargets',
+      '--no-release-info',
+      '--format',
+      '$(SITE) $(RELEASE) $(IDENTIFIER)',
+    ],
+    { encoding: 'utf8' },
+  );
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  return [
+    ...new Set(
+      r.stdout
+        .split('\n')
+        .filter((l) => l.endsWith(' Sources'))
+        .map((l) => l.replace(/ Sources$/, '')),
+    ),
+  ].sort();
+}
+
+const BOOKWORM_DEB822 =
+  'Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/k.gpg\n\nTypes: deb\nURIs: http://mirror.example/security\nSuites: bookworm-security\nComponents: main\nSigned-By: /usr/share/keyrings/k.gpg\n';
+/** An os-release file of a Debian bookworm machine (or of another system). */
+function osRelease(text = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nVERSION_CODENAME=bookworm\nID=debian\n'): string {
+  const dir = tmpProject('pb-osrel-');
+  write(dir, 'os-release', text);
+  return join(dir, 'os-release');
+}
+const HEADER = '# Added by pyston-build setup: Debian source packages of the pinned sources (apt-get source).\n';
+
+describe('deb-src entries for several suites', () => {
+  it("derives bullseye's entry from the Debian deb822 source of the host's release, with only Suites changed", () => {
+    const apt = tmpProject();
+    write(apt, 'sources.list.d/debian.sources', BOOKWORM_DEB822);
+    // No deb line serves bullseye: without the host's release there is nothing to mirror.
+    expect(debSrcEntry('bullseye', apt)).toBeUndefined();
+    const bullseye = 'Types: deb-src\nURIs: http://mirror.example/debian\nSuites: bullseye\nComponents: main\nSigned-By: /usr/share/keyrings/k.gpg\n';
+    expect(debSrcEntry('bullseye', apt, 'bookworm')).toBe(bullseye);
+    // A suite the machine has a deb line for is mirrored as before, with all that source's suites.
+    const bookworm = 'Types: deb-src\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/k.gpg\n';
+    expect(debSrcEntry('bookworm', apt, 'bookworm')).toBe(bookworm);
+
+    const change = planDebSrc(['bullseye', 'bookworm', 'bullseye'], apt, osRelease());
+    expect(change).toEqual({ suites: ['bookworm', 'bullseye'], file: join(apt, 'sources.list.d/pyston-build-src.sources'), text: `${HEADER}\n${bookworm}\n${bullseye}` });
+    expect(hasDebSrc(apt, 'bullseye')).toBe(false);
+    writeDebSrc(change!);
+    expect(readFileSync(debSrcFile(apt), 'utf8')).toBe(change!.text);
+    expect(statSync(debSrcFile(apt)).mode & 0o777).toBe(0o644);
+    expect(readdirSync(join(apt, 'sources.list.d')).sort()).toEqual(['debian.sources', 'pyston-build-src.sources']);
+    expect([hasDebSrc(apt, 'bookworm'), hasDebSrc(apt, 'bookworm-updates'), hasDebSrc(apt, 'bullseye'), hasDebSrc(apt, 'trixie')]).toEqual([true, true, true, false]);
+    // Real apt reads the file: a deb-src index for each suite.
+    expect(aptSrcTargets(apt)).toEqual(['http://mirror.example/debian bookworm', 'http://mirror.example/debian bookworm-updates', 'http://mirror.example/debian bullseye']);
+    // Nothing more to add.
+    expect(planDebSrc(['bookworm', 'bullseye'], apt, osRelease())).toBeUndefined();
+  });
+
+  it("derives bullseye's entry from a one-line sources.list, keeping URI, components and keyring", () => {
+    const apt = tmpProject();
+    write(
+      apt,
+      'sources.list',
+      '# the machine\ndeb [arch=amd64 signed-by=/usr/share/keyrings/k.gpg] http://mirror.example/debian bookworm main contrib\ndeb http://mirror.example/security bookworm-security main\n',
+    );
+    const change = planDebSrc(['bullseye'], apt, osRelease());
+    expect(change?.suites).toEqual(['bullseye']);
+    expect(change?.text).toBe(`${HEADER}\nTypes: deb-src\nURIs: http://mirror.example/debian\nSuites: bullseye\nComponents: main contrib\nSigned-By: /usr/share/keyrings/k.gpg\n`);
+    writeDebSrc(change!);
+    expect(readFileSync(join(apt, 'sources.list'), 'utf8')).toMatch(/^# the machine\n/);
+    expect(aptSrcTargets(apt)).toEqual(['http://mirror.example/debian bullseye']);
+  });
+
+  it('adds bullseye to an existing file that has bookworm only, rewriting that file alone', () => {
+    const apt = tmpProject();
+    write(apt, 'sources.list.d/debian.sources', BOOKWORM_DEB822);
+    // What an earlier setup wrote.
+    const old =
+      '# Added by pyston-build setup: source packages for the embedded CPython default.\nTypes: deb-src\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/k.gpg\n';
+    write(apt, 'sources.list.d/pyston-build-src.sources', old);
+    write(apt, 'sources.list.d/other.list', 'deb-src http://other.example/ sid main\n');
+    const otherBefore = statSync(join(apt, 'sources.list.d/other.list'));
+    const change = planDebSrc(['bookworm', 'bullseye'], apt, osRelease());
+    expect(change?.suites).toEqual(['bullseye']);
+    expect(change?.text).toBe(`${old}\nTypes: deb-src\nURIs: http://mirror.example/debian\nSuites: bullseye\nComponents: main\nSigned-By: /usr/share/keyrings/k.gpg\n`);
+    writeDebSrc(change!);
+    expect(readFileSync(debSrcFile(apt), 'utf8')).toBe(change!.text);
+    const otherAfter = statSync(join(apt, 'sources.list.d/other.list'));
+    expect([otherAfter.ino, otherAfter.mtimeMs]).toEqual([otherBefore.ino, otherBefore.mtimeMs]);
+    expect(readdirSync(join(apt, 'sources.list.d')).sort()).toEqual(['debian.sources', 'other.list', 'pyston-build-src.sources']);
+    expect(aptSrcTargets(apt)).toEqual(['http://mirror.example/debian bookworm', 'http://mirror.example/debian bookworm-updates', 'http://mirror.example/debian bullseye', 'http://other.example sid']);
+    // A deb-src entry for a suite in any other file counts: sid needs nothing.
+    expect(planDebSrc(['sid', 'bullseye'], apt, osRelease())).toBeUndefined();
+  });
+
+  it('heals a one-line entry an earlier setup wrote into its .sources file, which apt refuses', () => {
+    const apt = tmpProject();
+    write(apt, 'sources.list', 'deb http://mirror.example/debian bookworm main\n');
+    write(apt, 'sources.list.d/pyston-build-src.sources', '# Added by pyston-build setup: source packages for the embedded CPython default.\ndeb-src http://mirror.example/debian bookworm main\n');
+    const change = planDebSrc(['bookworm'], apt, osRelease());
+    expect(change?.text).toBe(
+      '# Added by pyston-build setup: source packages for the embedded CPython default.\n\nTypes: deb-src\nURIs: http://mirror.example/debian\nSuites: bookworm\nComponents: main\n',
+    );
+    writeDebSrc(change!);
+    expect(aptSrcTargets(apt)).toEqual(['http://mirror.example/debian bookworm']);
+  });
+
+  it('without a Debian source to mirror, a suite is a clear error naming it', () => {
+    const apt = tmpProject();
+    write(apt, 'sources.list.d/nodesource.sources', 'Types: deb\nURIs: https://deb.nodesource.example/node_20.x\nSuites: nodistro\nComponents: main\n');
+    const err = (f: () => unknown): PbError => {
+      try {
+        f();
+      } catch (e) {
+        expect(e).toBeInstanceOf(PbError);
+        return e as PbError;
+      }
+      throw new Error('no error');
+    };
+    let e = err(() => planDebSrc(['bullseye'], apt, osRelease()));
+    expect(e.message).toBe(`cannot add a deb-src entry for 'bullseye': no apt source in ${apt} to mirror (no 'deb' entry for bullseye, nor for this machine's Debian release bookworm)`);
+    expect(e.hint).toBe(`add a deb-src entry for bullseye to ${join(apt, 'sources.list')} yourself`);
+    e = err(() => planSetup([], ['bullseye'], apt, osRelease('ID=ubuntu\nID_LIKE=debian\nVERSION_CODENAME=noble\n')));
+    expect(e.message).toMatch(/for 'bullseye': .*and this machine is not Debian\)$/);
+    expect(readdirSync(join(apt, 'sources.list.d'))).toEqual(['nodesource.sources']);
+  });
+
+  it('planSetup reports the suites it adds, and then updates the lists', () => {
+    const apt = tmpProject();
+    write(apt, 'sources.list.d/debian.sources', BOOKWORM_DEB822);
+    const plan = planSetup([], ['bullseye'], apt, osRelease());
+    expect(plan.missing).toEqual([]);
+    expect(plan.addDebSrc?.suites).toEqual(['bullseye']);
+    expect(plan.updateLists).toBe(true);
+    writeDebSrc(plan.addDebSrc!);
+    expect(planSetup([], ['bullseye'], apt, osRelease())).toEqual({ missing: [], addDebSrc: undefined, updateLists: false });
+    expect(planSetup([], [], tmpProject(), osRelease()).addDebSrc).toBeUndefined();
+  });
+
+  it("reads the host's Debian release from os-release, and nothing on another system", () => {
+    const dir = tmpProject();
+    write(dir, 'debian', 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nVERSION_CODENAME=bookworm\nID=debian\n');
+    write(dir, 'quoted', 'ID="debian"\nVERSION_CODENAME="trixie"\n');
+    write(dir, 'ubuntu', 'ID=ubuntu\nID_LIKE=debian\nVERSION_CODENAME=jammy\n');
+    write(dir, 'sid', 'ID=debian\n');
+    expect(['debian', 'quoted', 'ubuntu', 'sid', 'missing'].map((f) => hostDebianSuite(join(dir, f)))).toEqual(['bookworm', 'trixie', undefined, undefined, undefined]);
+    // This machine, as its shell reads the file.
+    const sh = spawnSync('sh', ['-c', '. /etc/os-release; [ "$ID" = debian ] && echo "$VERSION_CODENAME"'], { encoding: 'utf8' });
+    expect(hostDebianSuite()).toBe(sh.stdout.trim() || undefined);
   });
 });
