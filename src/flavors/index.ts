@@ -88,6 +88,16 @@ export interface Flavor {
    * interpreters without PIE.
    */
   readonly noPie: boolean;
+  /**
+   * Macros the headers of the flavor's stock build are conditional on, and
+   * upstream CPython's are not, with the values that give upstream's form
+   * of those headers. An extension written for upstream CPython may define
+   * such a macro for its own code (pyston_lite defines PYSTON_SPEEDUPS=1),
+   * which must not change the structs it sees. So the wheels compile
+   * against a copy of the stock build's headers with these resolved
+   * (src/packaging/wheel/compile.ts).
+   */
+  readonly stockHeaderMacros: Readonly<Record<string, string>>;
 }
 
 /**
@@ -135,6 +145,7 @@ export const CPYTHON: Flavor = {
   debLinks: [],
   aot: undefined,
   noPie: false,
+  stockHeaderMacros: {},
 };
 
 export const PYSTON: Flavor = {
@@ -185,6 +196,14 @@ export const PYSTON: Flavor = {
   // Its JIT variants interpret in aot_ceval.c, not in ceval.c: PGO validation checks that loop there.
   aot: { llvmMajor: 13, hotFunction: '_PyEval_EvalFrame_AOT_Interpreter', hotObject: 'aot_ceval' },
   noPie: true,
+  // Its stock build's pyconfig.h has PYSTON_SPEEDUPS 0 and
+  // PY_DEBUGGING_FEATURES 1 (as upstream behaves), and its public headers
+  // (code.h, object.h, tupleobject.h, ...) change structs under them.
+  // PY_DEBUGGING_CHECKS is never defined: under `#if !PY_DEBUGGING_CHECKS`
+  // Pyston turns _Py_CheckFunctionResult and PyErr_BadInternalCall into
+  // macros, where upstream declares the functions (which the stock
+  // libpython still exports), so 1 gives upstream's declarations.
+  stockHeaderMacros: { PYSTON_SPEEDUPS: '0', PY_DEBUGGING_FEATURES: '1', PY_DEBUGGING_CHECKS: '1' },
 };
 
 export const FLAVORS: Readonly<Record<FlavorName, Flavor>> = { cpython: CPYTHON, pyston: PYSTON };
