@@ -96,6 +96,22 @@ export const SCHEMA = {
   'package.maintainer': { type: 'string', default: 'pyston-build <pyston-build@example.org>', doc: "The .deb's Maintainer, 'Name <email>' (set your own: the default names no one)." },
   'package.suite': { type: 'string', default: 'bookworm', doc: 'Debian suite of the minimal root the packages are test-installed into (debootstrap --variant=minbase).' },
   'package.mirror': { type: 'string', default: '', doc: "Debian mirror for that root (default: the first 'deb' URI of this machine's apt sources)." },
+  'package.wheels': {
+    type: 'enum',
+    default: 'auto',
+    choices: ['auto', 'on', 'off'],
+    doc: "Whether `package` also builds, verifies and publishes the wheels (into build/dist/<name>-<version>/wheelhouse): 'auto' = when the tree has a wheel project (a Pyston tree's pyston_lite) or wheels.project is set.",
+  },
+  'wheels.project': {
+    type: 'string',
+    default: '',
+    doc: "The extension module `wheels` builds: '' = the tree's own (a Pyston tree's pyston/pyston_lite and its autoload package), or a wheel project JSON file (see README, Wheels).",
+  },
+  'wheels.pythons': {
+    type: 'string',
+    default: '',
+    doc: "Interpreters to build wheels for, comma-separated tags: cp38 (a Pyston tree's stock CPython 3.8), cp39 (the pinned CPython 3.9.2), cp311 (the pinned 3.11.2 or the tree's own). '' = cp38,cp39 for a Pyston tree, the tree's own version otherwise.",
+  },
   'submodules.mirror': {
     type: 'string',
     default: '',

@@ -14,6 +14,11 @@
  *   package     the release variant staged, as a .deb and a portable
  *               .tar.gz, verified, then published to
  *               build/dist/<name>-<version>/ (src/packaging)
+ *   wheels      a wheel project's extension (a Pyston tree's pyston_lite)
+ *               and its autoload package, for each interpreter of
+ *               wheels.pythons (their plain builds), with PGO, LTO and
+ *               BOLT, verified, then published to
+ *               build/dist/<name>-<version>/wheelhouse/ (src/packaging/wheel)
  *
  * Building the graph has no side effects: it runs no tool and reads no dpkg
  * status (the installed library versions are read when keys are computed),
@@ -41,6 +46,10 @@ import { checkMaintainer, checkRootfsSettings, checkSourceDateEpoch, releaseName
 import { packageTasks } from './packaging/tasks.js';
 import { submoduleTasks } from './steps/submodules.js';
 import { aotChain } from './aot/chain.js';
+import { wheelInterpreter, wheelProject, wheelTagMinor } from './packaging/wheel/pythons.js';
+import { wheelTasks } from './packaging/wheel/tasks.js';
+import { rangeText, supports } from './packaging/wheel/project.js';
+import { training } from './variants/tasks.js';
 
 /** Env vars any task of the product graph may declare as inputs. */
 export const ENV_ALLOW_LIST: readonly string[] = ['SOURCE_DATE_EPOCH'];
@@ -196,7 +205,25 @@ function parts(config: BuildConfig, root: string, env: NodeJS.ProcessEnv) {
     }
     return v;
   };
-  return { cache, src, arch, toolchain, names, variant, aot };
+  // The wheels: the project, and each interpreter's plain build.
+  const wheelProj = once(() => wheelProject(config['wheels.project'], root, src()));
+  const wheelPythons = once(() =>
+    wheelTags(config, src()).map((tag) =>
+      wheelInterpreter(tag, { src: src(), variant, root, cache, arch: arch(), toolchain: toolchain(), systemKeys, bolt: boltOptions(config, cache, arch(), src().flavor), config }),
+    ),
+  );
+  return { cache, src, arch, toolchain, names, variant, aot, wheelProj, wheelPythons };
+}
+
+/** The interpreter tags of wheels.pythons, or the default for the tree. */
+function wheelTags(config: BuildConfig, s: SourceTasks): string[] {
+  const given = config['wheels.pythons']
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  if (given.length) return [...new Set(given)];
+  if (s.flavor.stockConfigureArgs !== undefined) return ['cp38', 'cp39'];
+  return [`cp${s.version.split('.').slice(0, 2).join('')}`];
 }
 
 function catalog(config: BuildConfig, root: string, env: NodeJS.ProcessEnv): TargetDef[] {
@@ -264,12 +291,13 @@ function catalog(config: BuildConfig, root: string, env: NodeJS.ProcessEnv): Tar
   });
   defs.push({
     name: 'package',
-    description: 'build/dist/<name>-<version>: the verified .deb, portable .tar.gz, SHA256SUMS and build-info.json',
+    description: 'build/dist/<name>-<version>: the verified .deb, portable .tar.gz, SHA256SUMS and build-info.json (and the wheels, per package.wheels)',
     needs: ['release'],
     build: () => {
       const r = p.variant(release).release;
       const tc = p.toolchain();
       const bolt = boltOptions(config, p.cache, r.arch, r.flavor);
+      const wheels = packageWheels(config, p.src()) ? wheelGraph(config, p, root) : undefined;
       const pkg = packageTasks({
         release: r,
         names: p.names(),
@@ -282,11 +310,79 @@ function catalog(config: BuildConfig, root: string, env: NodeJS.ProcessEnv): Tar
         strip: tc.llvm['llvm-strip'],
         runtimeDir: join(packageRoot(), 'runtime'),
         source: p.src().describe,
+        ...(wheels ? { wheels: { task: wheels.publish, dir: wheels.dir } } : {}),
       });
-      return { tasks: pkg.tasks, roots: [pkg.last] };
+      return { tasks: [...(wheels?.tasks ?? []), ...pkg.tasks], roots: [pkg.last] };
+    },
+  });
+  defs.push({
+    name: 'wheels',
+    description: 'build/dist/<name>-<version>/wheelhouse: the verified wheels of pyston_lite (or wheels.project) and its autoload package, per wheels.pythons',
+    needs: ['source'],
+    available: () => config['wheels.project'] !== '' || p.src().flavor.name === 'pyston',
+    build: () => {
+      const w = wheelGraph(config, p, root);
+      return { tasks: w.tasks, roots: [w.publish] };
     },
   });
   return defs;
+}
+
+/** The wheels' tasks: the interpreters' plain builds, then the wheel pipeline. */
+function wheelGraph(config: BuildConfig, p: ReturnType<typeof parts>, root: string) {
+  const s = p.src();
+  const wp = p.wheelProj();
+  // Checked before any interpreter is looked for: an unsupported one is one line naming the range.
+  for (const tag of wheelTags(config, s)) {
+    const minor = wheelTagMinor(tag);
+    if (!supports(wp.project.python, minor))
+      throw new UsageError(
+        `${wp.project.name} supports CPython ${rangeText(wp.project.python)}; wheels.pythons has ${tag} (${minor.join('.')})`,
+        'set wheels.pythons to interpreters in that range, e.g. --set wheels.pythons=cp38,cp39',
+      );
+  }
+  const pythons = p.wheelPythons();
+  const bolt = boltOptions(config, p.cache, p.arch(), s.flavor);
+  const tc = p.toolchain();
+  const n = p.names();
+  const w = wheelTasks({
+    project: wp.project,
+    projectDeps: wp.deps,
+    interpreters: pythons.map((x) => x.interpreter),
+    root,
+    arch: p.arch(),
+    pgo: config.pgo,
+    lto: config.lto,
+    bolt: bolt.enabled
+      ? {
+          enabled: true,
+          bolt: tc.llvm['llvm-bolt'],
+          mergeFdata: tc.llvm['merge-fdata'],
+          policy: bolt.policy,
+          minCoverage: bolt.minCoverage,
+          applyFlags: bolt.applyFlags,
+          instrumentFlags: bolt.instrumentFlags,
+          skipFuncs: skipFuncsFromConfig(config['bolt.skip_funcs'], wp.project.boltSkip),
+          cacheDir: bolt.cacheDir,
+          timeoutSeconds: bolt.timeoutSeconds,
+        }
+      : { enabled: false, reason: bolt.reason },
+    training: training(config['pgo.task']),
+    tolerateTrainingFailure: config['pgo.tolerate_failure'],
+    publishDir: `build/dist/${n.name}-${n.upstreamVersion}/wheelhouse`,
+    mapPaths: [wp.project.dir, s.srcDir, root],
+    dateSource: s.srcDir,
+    runtimeDir: join(packageRoot(), 'runtime'),
+  });
+  const seen = new Set<string>();
+  const tasks = [...pythons.flatMap((x) => x.tasks), ...w.tasks].filter((t) => !seen.has(t.id) && seen.add(t.id));
+  return { tasks, publish: w.publish, dir: w.dir };
+}
+
+/** Does `package` publish the wheels too (package.wheels)? */
+function packageWheels(config: BuildConfig, s: SourceTasks): boolean {
+  const v = config['package.wheels'];
+  return v === 'on' || (v === 'auto' && (config['wheels.project'] !== '' || s.flavor.name === 'pyston'));
 }
 
 /** The target that makes a task id, by the id's first segment (`opt:make` -> `opt`). */

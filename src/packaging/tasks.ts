@@ -58,6 +58,8 @@ export interface PackageOptions {
   readonly runtimeDir: string;
   /** llvm-strip (see src/packaging/stage.ts for why not GNU strip). */
   readonly strip: ToolRef;
+  /** The verified wheels to publish beside the packages (src/packaging/wheel): their publish task and directory. */
+  readonly wheels?: { readonly task: string; readonly dir: string };
 }
 
 const P = 'build/package';
@@ -329,8 +331,8 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
     id: 'package:publish',
     title: `publish the verified release to ${dist}`,
     version: 2,
-    deps: ['package:check:elf', 'package:check:deb', 'package:check:install', 'package:check:portable'],
-    inputs: { tools: [...o.toolchain], config: { names, source: o.source } },
+    deps: ['package:check:elf', 'package:check:deb', 'package:check:install', 'package:check:portable', ...(o.wheels ? [o.wheels.task] : [])],
+    inputs: { tools: [...o.toolchain], config: { names, source: o.source, ...(o.wheels ? { wheels: o.wheels.dir } : {}) } },
     outputs: [dist],
     async run(ctx) {
       const report = readBuildReport(ctx.path(r.report));
@@ -341,7 +343,14 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
       try {
         cpSync(ctx.path(P, 'deb', deb), join(tmp, deb));
         cpSync(ctx.path(P, 'portable', tarball), join(tmp, tarball));
-        const artifacts = [deb, tarball].map((f) => {
+        // The wheels, as their own publish task left them (verified, with their SHA256SUMS and wheels.json).
+        const wheelFiles = o.wheels
+          ? readdirSync(ctx.path(o.wheels.dir))
+              .filter((f) => f.endsWith('.whl'))
+              .sort()
+          : [];
+        if (o.wheels) cpSync(ctx.path(o.wheels.dir), join(tmp, 'wheelhouse'), { recursive: true });
+        const artifacts = [deb, tarball, ...wheelFiles.map((f) => `wheelhouse/${f}`)].map((f) => {
           const data = readFileSync(join(tmp, f));
           return { file: f, size: data.length, sha256: sha256(data) };
         });
@@ -364,6 +373,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
           deb: { depends: debInfo.depends, installedBytes: debInfo.installedBytes },
           portable: { bundled: portableInfo.bundled },
           sourceDateEpoch: debInfo.sourceDateEpoch,
+          ...(o.wheels ? { wheels: readJson(join(tmp, 'wheelhouse', 'wheels.json')) } : {}),
           artifacts,
         };
         writeFileSync(join(tmp, 'build-info.json'), json(info));
@@ -372,7 +382,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
           .map((a) => `${a.sha256}  ${a.file}\n`)
           .join('');
         writeFileSync(join(tmp, 'SHA256SUMS'), sums);
-        for (const f of readdirSync(tmp)) chmodSync(join(tmp, f), 0o644);
+        for (const f of readdirSync(tmp)) if (f !== 'wheelhouse') chmodSync(join(tmp, f), 0o644);
         rmSync(ctx.path(dist), { recursive: true, force: true });
         renameSync(tmp, ctx.path(dist));
       } catch (e) {

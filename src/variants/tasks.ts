@@ -453,7 +453,7 @@ function readJsonOrNull(root: string, p: string): unknown {
  * The training workload (config `pgo.task`), for PGO and BOLT alike: the
  * arguments given to the python under training, and what it reads.
  */
-function training(task: string): { args: string[]; inputs: TaskInputs } {
+export function training(task: string): { args: string[]; inputs: TaskInputs } {
   const runtime = packageRoot();
   const inputs = { files: task === 'runtime' ? [join(runtime, 'runtime/train/**/*.py')] : [], config: { 'pgo.task': task } };
   if (task === 'runtime') return { args: [join(runtime, 'runtime/train/run.py')], inputs };
