@@ -100,7 +100,8 @@ describe('names', () => {
       expect(e.message).toBe(message);
       expect(e.hint).toBeTruthy();
     }
-    for (const v of ['2.3.5', '1!2.0', '1.0a1', '1.0rc2', '1.0.post3', '1.0.dev4', '1.0+local.7', '0']) expect(() => wheelFileName({ name: 'pb', version: v, summary: '' }, ['py3-none-any'])).not.toThrow();
+    for (const v of ['2.3.5', '1!2.0', '1.0a1', '1.0rc2', '1.0.post3', '1.0.dev4', '1.0+local.7', '0'])
+      expect(() => wheelFileName({ name: 'pb', version: v, summary: '' }, ['py3-none-any'])).not.toThrow();
   });
 
   it('rejects a payload that brings its own dist-info, and bad paths through the zip writer', () => {
@@ -232,7 +233,11 @@ describe('real tools', () => {
     // a payload file changed after RECORD was written (Pyston's stale-RECORD fault).
     const entries = readZip(readFileSync(file));
     const other = recordHash(Buffer.from('something else'));
-    const rewrite = (edit: (e: { path: string; data: Buffer; mode: number }) => Buffer): Buffer => writeZip(entries.map((e) => ({ path: e.path, mode: e.mode, data: edit(e) })), T);
+    const rewrite = (edit: (e: { path: string; data: Buffer; mode: number }) => Buffer): Buffer =>
+      writeZip(
+        entries.map((e) => ({ path: e.path, mode: e.mode, data: edit(e) })),
+        T,
+      );
     const badRecord = rewrite((e) => (e.path.endsWith('/RECORD') ? Buffer.from(e.data.toString('utf8').replace(recordHash(pkgFiles[0]!.data), other)) : e.data));
     const badPayload = rewrite((e) => (e.path === 'pbdemo/__init__.py' ? Buffer.from(init + '# patched after RECORD\n') : e.data));
     for (const [name, data] of [
@@ -262,7 +267,8 @@ describe('real tools', () => {
     const before = tree(venv);
 
     run(py, ['-m', 'pip', 'install', '--no-index', '--no-cache-dir', '--find-links', wheels, 'pb_demo_autoload'], { env });
-    const probe = 'import json, sys, importlib.metadata as m\nprint(json.dumps(["pbdemo" in sys.modules, sys.modules["pbdemo"].enabled if "pbdemo" in sys.modules else None, m.version("pb_demo"), m.requires("pb_demo_autoload")]))';
+    const probe =
+      'import json, sys, importlib.metadata as m\nprint(json.dumps(["pbdemo" in sys.modules, sys.modules["pbdemo"].enabled if "pbdemo" in sys.modules else None, m.version("pb_demo"), m.requires("pb_demo_autoload")]))';
     expect(JSON.parse(run(py, ['-c', probe], { env }))).toEqual([true, true, '1.0.0', ['pb_demo==1.0.0']]);
     expect(JSON.parse(run(py, ['-c', probe], { env: { ...env, DISABLE_PBDEMO: '1' } }))).toEqual([false, null, '1.0.0', ['pb_demo==1.0.0']]);
     const site = run(py, ['-c', 'import pbdemo, os; print(os.path.dirname(pbdemo.__file__))'], { env }).trim();
@@ -291,15 +297,27 @@ describe('readWheel', () => {
 
   it('rejects a wheel changed after RECORD was written, naming the wheel and the file', () => {
     const cases: [string, Buffer, string][] = [
-      ['payload', rewrite((es) => es.map((e) => (e.path === 'pbdemo/__init__.py' ? { ...e, data: Buffer.from('patched\n') } : e))), `${name}: RECORD says 'pbdemo/__init__.py' has ${recordHash(pkgFiles[0]!.data)}, its contents hash to ${recordHash(Buffer.from('patched\n'))}`],
+      [
+        'payload',
+        rewrite((es) => es.map((e) => (e.path === 'pbdemo/__init__.py' ? { ...e, data: Buffer.from('patched\n') } : e))),
+        `${name}: RECORD says 'pbdemo/__init__.py' has ${recordHash(pkgFiles[0]!.data)}, its contents hash to ${recordHash(Buffer.from('patched\n'))}`,
+      ],
       ['size', rewrite(editRecord(`,${pkgFiles[2]!.data.length}\n`, `,${pkgFiles[2]!.data.length + 1}\n`)), `${name}: RECORD says 'pbdemo/data/table.txt' is 1201 bytes, it is 1200`],
       ['unlisted', rewrite((es) => [{ path: 'pbdemo/extra.py', data: Buffer.from('x = 1\n'), mode: 0o644 }, ...es]), `${name}: 'pbdemo/extra.py' is not listed in RECORD`],
       ['missing', rewrite((es) => es.filter((e) => e.path !== 'pbdemo/tool.sh')), `${name}: RECORD lists 'pbdemo/tool.sh', which is not in the wheel`],
-      ['order', rewrite((es) => [...es.filter((e) => !e.path.endsWith('/WHEEL')), es.find((e) => e.path.endsWith('/WHEEL'))!]), `${name}: '${dist}/WHEEL' comes after RECORD, which must be the last entry`],
+      [
+        'order',
+        rewrite((es) => [...es.filter((e) => !e.path.endsWith('/WHEEL')), es.find((e) => e.path.endsWith('/WHEEL'))!]),
+        `${name}: '${dist}/WHEEL' comes after RECORD, which must be the last entry`,
+      ],
       ['renamed', rewrite(editRecord('pbdemo/tool.sh,', 'pbdemo/table.txt,')), `${name}: RECORD lists 'pbdemo/table.txt', which is not in the wheel`],
       ['twice', rewrite(editRecord(`${dist}/RECORD,,`, `pbdemo/tool.sh,sha256=x,1\n${dist}/RECORD,,`)), `${name}: RECORD lists 'pbdemo/tool.sh' twice`],
       ['malformed', rewrite(editRecord(`${dist}/RECORD,,`, `${dist}/RECORD,`)), `${name}: RECORD line 7 is not path,hash,size: "${dist}/RECORD,"`],
-      ['own dist-info', rewrite((es) => [{ path: 'other-2.0.dist-info/METADATA', data: Buffer.from(''), mode: 0o644 }, ...es]), `${name}: holds 'other-2.0.dist-info/', another dist-info than '${dist}/'`],
+      [
+        'own dist-info',
+        rewrite((es) => [{ path: 'other-2.0.dist-info/METADATA', data: Buffer.from(''), mode: 0o644 }, ...es]),
+        `${name}: holds 'other-2.0.dist-info/', another dist-info than '${dist}/'`,
+      ],
     ];
     for (const [what, data, message] of cases) {
       const e = catchErr(() => readWheel(data, name));
@@ -311,8 +329,17 @@ describe('readWheel', () => {
 
   it('rejects a file name that disagrees with METADATA or WHEEL', () => {
     expect(catchErr(() => readWheel(good.data, 'other-1.0.0-py3-none-any.whl')).message).toBe(`other-1.0.0-py3-none-any.whl: holds '${dist}/', another dist-info than 'other-1.0.0.dist-info/'`);
-    expect(catchErr(() => readWheel(good.data, 'pb_demo-1.0.0-cp38-cp38-linux_x86_64.whl')).message).toBe("pb_demo-1.0.0-cp38-cp38-linux_x86_64.whl: WHEEL's tags (py3-none-any) are not the file name's (cp38-cp38-linux_x86_64)");
-    expect(catchErr(() => readWheel(rewrite((es) => es.filter((e) => !e.path.endsWith('/METADATA'))), name)).message).toBe(`${name}: has no ${dist}/METADATA`);
+    expect(catchErr(() => readWheel(good.data, 'pb_demo-1.0.0-cp38-cp38-linux_x86_64.whl')).message).toBe(
+      "pb_demo-1.0.0-cp38-cp38-linux_x86_64.whl: WHEEL's tags (py3-none-any) are not the file name's (cp38-cp38-linux_x86_64)",
+    );
+    expect(
+      catchErr(() =>
+        readWheel(
+          rewrite((es) => es.filter((e) => !e.path.endsWith('/METADATA'))),
+          name,
+        ),
+      ).message,
+    ).toBe(`${name}: has no ${dist}/METADATA`);
     expect(catchErr(() => readWheel(good.data, 'pb_demo.zip')).message).toMatch(/^pb_demo.zip: is not a wheel file name/);
   });
 

@@ -58,7 +58,12 @@ describe('writeZip', () => {
 
   it('gives the same bytes for the same input, and other bytes for another mtime', () => {
     const a = writeZip(entries, T);
-    expect(writeZip(entries.map((e) => ({ ...e, data: Buffer.from(e.data) })), T).equals(a)).toBe(true);
+    expect(
+      writeZip(
+        entries.map((e) => ({ ...e, data: Buffer.from(e.data) })),
+        T,
+      ).equals(a),
+    ).toBe(true);
     expect(writeZip(entries, T + 2).equals(a)).toBe(false);
   });
 
@@ -81,7 +86,15 @@ describe('writeZip', () => {
 
   it('stores data that deflate does not shrink and deflates data it does', () => {
     const noise = randomBytes(4096);
-    const [a, b] = readZip(writeZip([{ path: 'noise', data: noise, mode: 0o644 }, { path: 'text', data: text, mode: 0o644 }], T));
+    const [a, b] = readZip(
+      writeZip(
+        [
+          { path: 'noise', data: noise, mode: 0o644 },
+          { path: 'text', data: text, mode: 0o644 },
+        ],
+        T,
+      ),
+    );
     expect([a!.method, a!.data.equals(noise)]).toEqual([0, true]);
     expect([b!.method, b!.data.equals(text)]).toEqual([8, true]);
   });
@@ -127,7 +140,11 @@ describe('readZip', () => {
   it('reads an archive Python zipfile wrote', () => {
     const dir = tmpProject('pb-zip-');
     const file = join(dir, 'py.zip');
-    run(PY, ['-c', 'import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:\n  i = zipfile.ZipInfo("a/b.txt", (2001, 2, 3, 4, 5, 6)); i.external_attr = 0o100751 << 16; i.compress_type = zipfile.ZIP_DEFLATED\n  z.writestr(i, "x" * 1000)\n  z.writestr("c", "")', file]);
+    run(PY, [
+      '-c',
+      'import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:\n  i = zipfile.ZipInfo("a/b.txt", (2001, 2, 3, 4, 5, 6)); i.external_attr = 0o100751 << 16; i.compress_type = zipfile.ZIP_DEFLATED\n  z.writestr(i, "x" * 1000)\n  z.writestr("c", "")',
+      file,
+    ]);
     const back = readZip(readFileSync(file));
     expect(back.map((e) => [e.path, e.mode.toString(8), e.data.length, e.mtime])).toEqual([
       ['a/b.txt', '751', 1000, Date.UTC(2001, 1, 3, 4, 5, 6) / 1000],

@@ -196,7 +196,10 @@ function checkMeta(meta: WheelMetadata): void {
   if (!NAME.test(meta.name))
     throw new WheelError(`wheel name '${meta.name}' is not a valid distribution name`, "use letters, digits, '-', '_' and '.', starting and ending with a letter or digit (e.g. 'pyston_lite')");
   if (!VERSION.test(meta.version))
-    throw new WheelError(`wheel version '${meta.version}' of '${meta.name}' is not a normalised PEP 440 version`, "write it like '2.3.5', '1.0rc1', '1.0.post2' or '1.0+local1': no spaces, no '-', no leading 'v'");
+    throw new WheelError(
+      `wheel version '${meta.version}' of '${meta.name}' is not a normalised PEP 440 version`,
+      "write it like '2.3.5', '1.0rc1', '1.0.post2' or '1.0+local1': no spaces, no '-', no leading 'v'",
+    );
 }
 
 function parseTags(tags: readonly string[]): [string, string, string][] {
@@ -214,7 +217,8 @@ function parseTags(tags: readonly string[]): [string, string, string][] {
 
 /** `value`, or a WheelError when a line break or NUL would break the header format. */
 function oneLine(field: string, value: string): string {
-  if (/[\r\n\0]/.test(value)) throw new WheelError(`wheel ${field} '${value.replace(/\r?\n/g, '\\n').replace(/\0/g, '\\0')}' spans several lines`, `write ${field} on one line (only the description may have line breaks)`);
+  if (/[\r\n\0]/.test(value))
+    throw new WheelError(`wheel ${field} '${value.replace(/\r?\n/g, '\\n').replace(/\0/g, '\\0')}' spans several lines`, `write ${field} on one line (only the description may have line breaks)`);
   return value;
 }
 

@@ -252,20 +252,27 @@ function unsafePath(path: string): string | undefined {
   if (path === '') return 'is empty';
   if (path.startsWith('/')) return 'is absolute';
   if (path.includes('\\')) return 'contains a backslash';
-  if (/[\0-\x1f\x7f]/.test(path)) return 'contains a control character';
+  if ([...path].some(isControl)) return 'contains a control character';
   if (/^[A-Za-z]:/.test(path)) return 'starts with a drive letter';
   if (path.split('/').includes('..')) return "has a '..' segment";
   return undefined;
 }
 
+/** A C0 control character or DEL. */
+function isControl(c: string): boolean {
+  const n = c.charCodeAt(0);
+  return n < 0x20 || n === 0x7f;
+}
+
 /** `path` with control characters shown as '?', for a one-line message. */
 function printable(path: string): string {
-  return path.replace(/[\0-\x1f\x7f]/g, '?');
+  return [...path].map((c) => (isControl(c) ? '?' : c)).join('');
 }
 
 /** The UTF-8 bytes of a valid entry path, or a ZipError naming what is wrong with it. */
 function checkPath(path: string): Buffer {
-  const bad = (why: string): ZipError => new ZipError(`zip path '${printable(path)}' ${why}`, "archive paths are relative and '/'-separated, without '..', '.', empty segments, backslashes or control characters");
+  const bad = (why: string): ZipError =>
+    new ZipError(`zip path '${printable(path)}' ${why}`, "archive paths are relative and '/'-separated, without '..', '.', empty segments, backslashes or control characters");
   const unsafe = unsafePath(path);
   if (unsafe) throw bad(unsafe);
   const parts = path.split('/');
