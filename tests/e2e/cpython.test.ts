@@ -1,6 +1,7 @@
 /**
  * End to end on the embedded default, real CPython 3.11.2: `unopt`, then
- * `all` (opt with our PGO + LTO + BOLT, the probes, the pyston3 links), then a
+ * the wheel pipeline on the fixture extension (tests/fixtures/wheeldemo)
+ * against that unopt build, then `all` (opt with our PGO + LTO + BOLT, the probes, the pyston3 links), then a
  * second `all` that runs nothing; then `package` (the release variant, the
  * .deb and the portable tarball with every verification) and a rebuild of
  * both packages that must give the same bytes. Then the optshared variant
@@ -12,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { hasSection, readElf, stackPolicy } from '../../src/elf/reader.js';
 import { join } from 'node:path';
-import { cli, tmpProject } from '../helpers.js';
+import { cli, REPO, tmpProject } from '../helpers.js';
 import { mountsUnder } from '../../src/graph/index.js';
 
 const MIN = 60_000;
@@ -21,7 +22,7 @@ const MIN = 60_000;
 // here passed, and kept after a failure for inspection.
 // Each test calls passed() as its last statement.
 const projects: string[] = [];
-const TESTS = 4;
+const TESTS = 5;
 let passes = 0;
 const passed = (): void => {
   passes++;
@@ -41,6 +42,61 @@ describe('CPython 3.11.2 from the embedded pin', () => {
       const r = cli(['-C', root, 'unopt', '-j', '2'], { timeout: 20 * MIN });
       expect(r.status, r.stderr + r.stdout.slice(-3000)).toBe(0);
       expect(readFileSync(join(root, 'build/unopt_probe.txt'), 'utf8')).toMatch(/^probe: OK/);
+      passed();
+    },
+    25 * MIN,
+  );
+
+  it(
+    'wheels of the fixture extension for cp311 (the unopt build): PGO, LTO but not for helper.c, BOLT, the policy tag, RECORD, a venv install, reproducible; a library outside the policy fails',
+    () => {
+      const fixture = join(REPO, 'tests/fixtures/wheeldemo');
+      const project = ['--set', `wheels.project=${join(fixture, 'pyston-wheel.json')}`];
+      const r = cli(['-C', root, 'wheels', '-j', '2', ...project], { timeout: 20 * MIN });
+      expect(r.status, r.stderr + r.stdout.slice(-3000)).toBe(0);
+      // The interpreter was the unopt build, not built again.
+      expect(r.stdout).not.toMatch(/\[start\] unopt:/);
+      const house = join(root, 'build/dist/cpython-3.11.2/wheelhouse');
+      const files = readdirSync(house).sort();
+      const ext = files.find((f) => f.startsWith('wheeldemo-1.0.0-cp311-cp311-manylinux_'))!;
+      expect(ext, files.join(' ')).toMatch(/^wheeldemo-1\.0\.0-cp311-cp311-manylinux_2_\d+_x86_64(\.manylinux\w+)?\.whl$/);
+      expect(files).toEqual(['SHA256SUMS', 'wheeldemo_autoload-1.0.0-py3-none-any.whl', ext, 'wheels.json'].sort());
+      expect(spawnSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: house }).status).toBe(0);
+      const info = JSON.parse(readFileSync(join(house, 'wheels.json'), 'utf8'));
+      const w = info.wheels.find((x: { file: string }) => x.file === ext);
+      expect(w.optimizations).toEqual({ pgo: true, lto: true, bolt: true });
+      expect(w.pgo.hotFile).toBe('build/wheels/cp311/pgo/gcda/demo.gcda');
+      expect(w.pgo.use).toEqual({ 'demo.c': 0, 'helper.c': 0 });
+      expect(w.bolt.bolted).toBe(true);
+      expect(w.bolt.files['wheeldemo.so'].coverage.percent).toBeGreaterThanOrEqual(20);
+      expect(w.policy.platform).toBe(ext.split('-')[4]!.split('.')[0]!.replace(/\.whl$/, ''));
+      expect(w.module).toBe('wheeldemo.cpython-311-x86_64-linux-gnu.so');
+      expect(w.check).toMatchObject({ record: 'ok (wheel unpack)', uninstall: 'clean', probe: 'wheel: OK (wheeldemo)' });
+      // LTO for demo.c, not for helper.c (the project's noLto).
+      const lto = (f: string) => hasSection(readElf(join(root, 'build/wheels/cp311/build', f)), '.gnu.lto_.opts');
+      expect([lto('demo.o'), lto('helper.o')]).toEqual([true, false]);
+      // The module in the wheel is the BOLTed one, with no build path in it.
+      const mod = readFileSync(join(root, 'build/wheels/cp311/bolt/out/wheeldemo.so'));
+      expect(hasSection(readElf(join(root, 'build/wheels/cp311/bolt/out/wheeldemo.so')), '.note.bolt_info')).toBe(true);
+      expect(mod.includes(Buffer.from(root))).toBe(false);
+      // Debian's wheel tool rejects a wheel whose RECORD does not match (our checks ran it on these).
+      const unpack = spawnSync('/usr/bin/python3', ['-m', 'wheel', 'unpack', '--dest', join(root, 'unpacked'), join(house, ext)], { encoding: 'utf8' });
+      expect(unpack.status, unpack.stderr).toBe(0);
+      // The same inputs give the same bytes.
+      const sums = readFileSync(join(house, 'SHA256SUMS'), 'utf8');
+      const again = cli(['-C', root, 'wheels', '-j', '2', ...project, '--force', 'wheels:cp311:wheel', '--force', 'wheels:autoload'], { timeout: 10 * MIN });
+      expect(again.status, again.stderr + again.stdout.slice(-2000)).toBe(0);
+      expect(again.stdout).toMatch(/wheels:cp311:wheel/);
+      expect(readFileSync(join(house, 'SHA256SUMS'), 'utf8')).toBe(sums);
+      // Another SOURCE_DATE_EPOCH: other timestamps, so other bytes.
+      const epoch = cli(['-C', root, 'wheels', '-j', '2', ...project], { env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' }, timeout: 10 * MIN });
+      expect(epoch.status, epoch.stderr).toBe(0);
+      expect(readFileSync(join(house, 'SHA256SUMS'), 'utf8')).not.toBe(sums);
+      // libffi is outside every manylinux policy: the wheel is refused, naming it, and nothing is published over the good wheels.
+      const bad = cli(['-C', root, 'wheels', '-j', '2', '--set', `wheels.project=${join(fixture, 'ffi.json')}`, '--set', 'pgo=false', '--set', 'bolt=off'], { timeout: 10 * MIN });
+      expect(bad.status).toBe(1);
+      expect(bad.stderr + bad.stdout).toMatch(/libffi\.so\.8/);
+      expect(readdirSync(house).sort()).toEqual(files);
       passed();
     },
     25 * MIN,
