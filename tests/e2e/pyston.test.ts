@@ -11,7 +11,11 @@
  *   - stockunopt: Pyston's plain CPython 3.8.12 (--disable-pyston) from the
  *     same patched copy. About 2 minutes.
  *   - package (the full tier only, `npm run test:full`): the release variant,
- *     then Pyston's verified .deb and portable tarball. About 12 minutes.
+ *     then Pyston's verified .deb and portable tarball, and the pyston_lite
+ *     wheels for cp38 and cp39 (the pinned 3.9.2 built plain). About 17 minutes.
+ *   - wheels: pyston_lite and its autoload package for cp38, against the
+ *     stockunopt build: PGO, LTO, BOLT, the policy tag, the install checks.
+ *     About 1 minute.
  * Both need pyston-build's patches for Pyston 2.3.5
  * (submodules/patches/pyston-2.3.5), applied to a copy, and the flavor's file
  * names (the build-tree interpreter is `pyston`). Run alone with:
@@ -39,7 +43,7 @@ describe('a Pyston 2.3.5 checkout', () => {
   });
   afterAll(() => {
     // Kept after a failure, for inspection.
-    if (passed === (FULL ? 4 : 3)) rmSync(dir, { recursive: true, force: true });
+    if (passed === (FULL ? 5 : 4)) rmSync(dir, { recursive: true, force: true });
   });
 
   it(
@@ -106,11 +110,20 @@ describe('a Pyston 2.3.5 checkout', () => {
       expect(r.status, r.stderr + r.stdout.slice(-3000)).toBe(0);
       const dist = join(co, 'build/dist/pyston-2.3.5');
       const deb = 'pyston_2.3.5-1_amd64.deb';
-      expect(readdirSync(dist).sort()).toEqual(['SHA256SUMS', 'build-info.json', deb, 'pyston-2.3.5-x86_64-linux-gnu.tar.gz'].sort());
+      expect(readdirSync(dist).sort()).toEqual(['SHA256SUMS', 'build-info.json', deb, 'pyston-2.3.5-x86_64-linux-gnu.tar.gz', 'wheelhouse'].sort());
+      // package.wheels = auto: a Pyston tree's package publishes the verified pyston_lite wheels too (cp38 and cp39).
+      const wheels = readdirSync(join(dist, 'wheelhouse')).filter((f) => f.endsWith('.whl')).sort();
+      expect(wheels.map((f) => f.split('-').slice(0, 4).join('-'))).toEqual(['pyston_lite-2.3.5-cp38-cp38', 'pyston_lite-2.3.5-cp39-cp39', 'pyston_lite_autoload-2.3.5-py3-none-any.whl']);
+      expect(spawnSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: dist }).status).toBe(0);
+      expect(readFileSync(join(dist, 'SHA256SUMS'), 'utf8')).toContain(`  wheelhouse/${wheels[0]}\n`);
       const contents = spawnSync('dpkg-deb', ['-c', join(dist, deb)], { encoding: 'utf8', maxBuffer: 1 << 28 }).stdout;
       for (const l of ['pyston3', 'pyston', 'pyston3.8', 'python3.8-pyston2.3', 'pip-pyston']) expect(contents).toMatch(new RegExp(`\\./usr/bin/${l.replace('.', '\\.')} -> `));
       const info = JSON.parse(readFileSync(join(dist, 'build-info.json'), 'utf8'));
       expect(info).toMatchObject({ name: 'pyston', version: '2.3.5', prefix: '/usr/lib/pyston' });
+      expect(info.wheels.wheels.filter((w: { optimizations?: unknown }) => w.optimizations).map((w: { optimizations: unknown }) => w.optimizations)).toEqual([
+        { pgo: true, lto: true, bolt: true },
+        { pgo: true, lto: true, bolt: true },
+      ]);
       // Installed in a fresh root and moved elsewhere, Pyston's probes (its version, the JIT) passed.
       for (const f of ['install-check.txt', 'portable-check.txt']) expect(readFileSync(join(co, 'build/package', f), 'utf8')).toMatch(/^probe: OK/);
       expect(readFileSync(join(co, 'build/logs/package:check:install.log'), 'utf8')).toMatch(/^ok jit: compiled [1-9]/m);
@@ -157,5 +170,34 @@ describe('a Pyston 2.3.5 checkout', () => {
       passed++;
     },
     40 * MIN,
+  );
+
+  it(
+    'wheels: pyston_lite and pyston_lite_autoload for cp38 against the stockunopt build, with PGO, LTO and BOLT, installed and checked in a fresh venv',
+    () => {
+      const r = cli(['-C', co, 'wheels', '-j', '2', '--set', 'wheels.pythons=cp38', ...MIRROR], { timeout: 20 * MIN });
+      expect(r.status, r.stderr + r.stdout.slice(-3000)).toBe(0);
+      expect(r.stdout).not.toMatch(/\[start\] stockunopt:/);
+      const house = join(co, 'build/dist/pyston-2.3.5/wheelhouse');
+      const files = readdirSync(house).sort();
+      const lite = files.find((f) => f.startsWith('pyston_lite-'))!;
+      expect(lite, files.join(' ')).toMatch(/^pyston_lite-2\.3\.5-cp38-cp38-manylinux_2_\d+_x86_64(\.manylinux\w+)?\.whl$/);
+      expect(files).toEqual(['SHA256SUMS', lite, 'pyston_lite_autoload-2.3.5-py3-none-any.whl', 'wheels.json'].sort());
+      const info = JSON.parse(readFileSync(join(house, 'wheels.json'), 'utf8'));
+      const w = info.wheels.find((x: { file: string }) => x.file === lite);
+      expect(w.optimizations).toEqual({ pgo: true, lto: true, bolt: process.arch === 'x64' });
+      expect(w.pgo.hotFunction).toBe('_PyEval_EvalFrame_AOT_Interpreter');
+      expect(Object.values(w.pgo.use)).toEqual([0, 0, 0, 0, 0]);
+      expect(w.lto.noLto).toEqual(['aot_ceval_jit_helper.c']);
+      // The stock build's EXT_SUFFIX has Pyston's 'a' flag: the module is pyston_lite.so, which upstream CPython 3.8 imports too.
+      expect([w.module, w.extSuffix]).toEqual(['pyston_lite.so', '.cpython-38a-x86_64-linux-gnu.so']);
+      expect(w.check).toMatchObject({ record: 'ok (wheel unpack)', uninstall: 'clean', probe: 'wheel: OK (pyston_lite)' });
+      // The installed wheel's JIT compiled a hot function, and DISABLE_PYSTON=1 kept it unloaded.
+      const check = readFileSync(join(co, 'build/logs/wheels:cp38:check.log'), 'utf8');
+      expect(check).toMatch(/^ok jit: compiled [1-9]\d* functions/m);
+      expect(check).toMatch(/^ok disable: /m);
+      passed++;
+    },
+    25 * MIN,
   );
 });

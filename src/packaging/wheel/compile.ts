@@ -182,7 +182,8 @@ export async function compileExtension(ctx: TaskContext, o: CompileOptions): Pro
     missingProfile[basename(f)] = (r.output ?? '').split('\n').filter((l) => l.includes('[-Wmissing-profile]')).length;
     objects.push(obj);
   }
-  const out = join(o.buildDir, moduleFile(p, o.sysconfig));
+  // `<name>.so` in the build directories (see tasks.ts); the wheel names it by moduleFile().
+  const out = join(o.buildDir, `${p.name}.so`);
   const tmp = `${out}.tmp`;
   await ctx.exec('gcc', [...words(o.sysconfig.ldshared), ...objects, ...p.ldflags, ...o.ldflags, ...lto, ...p.libraries.map((l) => `-l${l}`), '-o', tmp], {
     cwd: o.buildDir,

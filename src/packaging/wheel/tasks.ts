@@ -115,6 +115,31 @@ async function sitePackages(ctx: TaskContext, python: string): Promise<string> {
   return dir;
 }
 
+/** pip learned PEP 600's manylinux_X_Y tags in 20.3; CPython 3.9.2 bundles 20.2.3. */
+const PEP600_PIP: readonly [number, number] = [20, 3];
+const DEBIAN_PIP_WHEELS = '/usr/share/python-wheels';
+
+/**
+ * When the venv's pip predates PEP 600 and the wheel has no tag it knows
+ * (no legacy manylinux alias), upgrade it from Debian's pip wheel
+ * (python3-pip-whl), offline, as a user must (`pip install -U pip`).
+ * Returns what was done, for the report, or undefined.
+ */
+async function pipForTags(ctx: TaskContext, pip: readonly string[], env: Record<string, string>, tags: readonly string[]): Promise<string | undefined> {
+  const out = (await ctx.exec(pip[0]!, [...pip.slice(1), '--version'], { jobserver: false, env, capture: true })).output ?? '';
+  const m = /^pip (\d+)\.(\d+)/m.exec(out);
+  const have = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+  const old = have[0]! * 1000 + have[1]! < PEP600_PIP[0] * 1000 + PEP600_PIP[1];
+  const legacy = tags.some((t) => /-(manylinux1|manylinux2010|manylinux2014|linux)_/.test(t) || t.endsWith('-any'));
+  if (!old || legacy) return undefined;
+  const wheel = existsSync(DEBIAN_PIP_WHEELS) ? readdirSync(DEBIAN_PIP_WHEELS).find((f) => /^pip-\d.*\.whl$/.test(f)) : undefined;
+  if (!wheel) throw new TaskFailure(`pip ${have.join('.')} in the check venv predates PEP 600 and cannot install ${tags[0]}, and Debian's pip wheel is not in ${DEBIAN_PIP_WHEELS}`, 'apt-get install python3-pip-whl');
+  await ctx.exec(pip[0]!, [...pip.slice(1), 'install', '--no-index', join(DEBIAN_PIP_WHEELS, wheel)], { jobserver: false, env });
+  const why = `pip ${have.join('.')} predates PEP 600 (manylinux_X_Y tags): upgraded to ${wheel} before installing`;
+  ctx.log(why);
+  return why;
+}
+
 /** The one .whl in a directory. */
 function onlyWheel(dir: string): string {
   const found = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.whl')) : [];
@@ -433,6 +458,7 @@ export function wheelTasks(o: WheelOptions): { tasks: Task[]; publish: string; d
       title: `check the ${T} wheels: RECORD, pip install into a fresh venv, autoload, uninstall`,
       deps: [`wheels:${T}:wheel`, ...(p.autoload ? ['wheels:autoload'] : [])],
       inputs: { tools: [WHEEL_TOOL], files: probeFiles, config: { jit: p.jitStats } },
+      packages: ['python3-pip-whl'],
       outputs: [`${d}/check.json`],
       async run(ctx) {
         const wheels = [onlyWheel(ctx.path(outWheel)), ...(p.autoload ? [onlyWheel(ctx.path(autoloadDir))] : [])];
@@ -449,9 +475,12 @@ export function wheelTasks(o: WheelOptions): { tasks: Task[]; publish: string; d
           rmSync(ctx.path(checkEnv), { recursive: true, force: true });
           await ctx.exec(ctx.path(python), ['-m', 'venv', ctx.path(checkEnv)], { jobserver: false });
           const sp = await sitePackages(ctx, ctx.path(checkEnv, 'bin', 'python'));
-          const before = readdirSync(sp).sort();
           const pip = [ctx.path(checkEnv, 'bin', 'python'), '-m', 'pip'] as const;
-          const pipEnv = { PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', PYTHONNOUSERSITE: '1' };
+          // No pip configuration of this machine (find-links, indexes) reaches the check.
+          const pipEnv = { PIP_CONFIG_FILE: '/dev/null', PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', PYTHONNOUSERSITE: '1' };
+          const pipUpgrade = await pipForTags(ctx, pip, pipEnv, readJson(ctx.path(d, 'wheel.json')).tags as string[]);
+          // What the venv holds before the wheels go in: the uninstall must leave exactly this.
+          const before = readdirSync(sp).sort();
           const top = p.autoload ? p.autoload.name : p.name;
           // The autoload wheel pulls the extension in through its exact dependency.
           await ctx.exec(pip[0], [...pip.slice(1), 'install', '--no-index', '--find-links', join(tmp, 'wheelhouse'), top], { jobserver: false, env: pipEnv });
@@ -478,8 +507,10 @@ export function wheelTasks(o: WheelOptions): { tasks: Task[]; publish: string; d
           const left = files.filter((f) => existsSync(join(sp, f)));
           const after = readdirSync(sp).sort();
           const extra = after.filter((f) => !before.includes(f));
-          if (left.length || extra.length) throw new TaskFailure(`pip uninstall left files behind: ${[...left, ...extra].join(', ')}`, 'every installed file must be listed in RECORD');
-          writeFileAtomic(ctx.path(d, 'check.json'), json({ record: 'ok (wheel unpack)', installed, files: files.length, uninstall: 'clean', probe: (verdict.output ?? '').trim().split('\n').pop() }));
+          const behind = [...left, ...extra];
+          if (behind.length)
+            throw new TaskFailure(`pip uninstall left ${behind.length} files behind: ${behind.slice(0, 8).join(', ')}${behind.length > 8 ? ', ...' : ''}`, 'every installed file must be listed in RECORD');
+          writeFileAtomic(ctx.path(d, 'check.json'), json({ record: 'ok (wheel unpack)', installed, files: files.length, uninstall: 'clean', probe: (verdict.output ?? '').trim().split('\n').pop(), ...(pipUpgrade ? { pip: pipUpgrade } : {}) }));
         } finally {
           rmSync(tmp, { recursive: true, force: true });
         }
