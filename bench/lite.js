@@ -101,7 +101,12 @@ const samples = await measureInterleaved({
 const { speed, geomean } = speedupTable(samples, 'plain', o.rounds * o.reps);
 const slower = Object.entries(speed.lite).filter(([, s]) => s < 0.97);
 log(`\nlite over plain (${o.interp}, CPython 3.8.12): geomean ${geomean.lite.toFixed(3)}x`);
-log(`target (geomean >= 1.08, no benchmark slower than 0.97): ${geomean.lite >= 1.08 && slower.length === 0 ? 'met' : 'NOT met'}${slower.length ? ` (slower: ${slower.map(([b, s]) => `${b} ${s.toFixed(3)}`).join(', ')})` : ''}`);
+log(
+  `target (geomean >= 1.08, no benchmark slower than 0.97): ${geomean.lite >= 1.08 && slower.length === 0 ? 'met' : 'NOT met'}${slower.length ? ` (slower: ${slower.map(([b, s]) => `${b} ${s.toFixed(3)}`).join(', ')})` : ''}`,
+);
 for (const [k, s] of Object.entries(wall)) log(`wall time: ${k} ${s.toFixed(0)} s`);
-writeFileSync(join(out, 'result.json'), `${JSON.stringify({ date: new Date().toISOString(), interp: o.interp, rounds: o.rounds, reps: o.reps, inner: o.inner, speedup: speed.lite, geomean: geomean.lite, wallSeconds: wall }, null, 2)}\n`);
+writeFileSync(
+  join(out, 'result.json'),
+  `${JSON.stringify({ date: new Date().toISOString(), interp: o.interp, rounds: o.rounds, reps: o.reps, inner: o.inner, speedup: speed.lite, geomean: geomean.lite, wallSeconds: wall }, null, 2)}\n`,
+);
 log(`result: ${join(out, 'result.json')}`);

@@ -69,7 +69,12 @@ describe('CPython 3.11.2 from the embedded pin', () => {
       expect(w.pgo.use).toEqual({ 'demo.c': 0, 'helper.c': 0 });
       expect(w.bolt.bolted).toBe(true);
       expect(w.bolt.files['wheeldemo.so'].coverage.percent).toBeGreaterThanOrEqual(20);
-      expect(w.policy.platform).toBe(ext.split('-')[4]!.split('.')[0]!.replace(/\.whl$/, ''));
+      expect(w.policy.platform).toBe(
+        ext
+          .split('-')[4]!
+          .split('.')[0]!
+          .replace(/\.whl$/, ''),
+      );
       expect(w.module).toBe('wheeldemo.cpython-311-x86_64-linux-gnu.so');
       expect(w.check).toMatchObject({ record: 'ok (wheel unpack)', uninstall: 'clean', probe: 'wheel: OK (wheeldemo)' });
       // LTO for demo.c, not for helper.c (the project's noLto).

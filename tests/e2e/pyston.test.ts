@@ -112,7 +112,9 @@ describe('a Pyston 2.3.5 checkout', () => {
       const deb = 'pyston_2.3.5-1_amd64.deb';
       expect(readdirSync(dist).sort()).toEqual(['SHA256SUMS', 'build-info.json', deb, 'pyston-2.3.5-x86_64-linux-gnu.tar.gz', 'wheelhouse'].sort());
       // package.wheels = auto: a Pyston tree's package publishes the verified pyston_lite wheels too (cp38 and cp39).
-      const wheels = readdirSync(join(dist, 'wheelhouse')).filter((f) => f.endsWith('.whl')).sort();
+      const wheels = readdirSync(join(dist, 'wheelhouse'))
+        .filter((f) => f.endsWith('.whl'))
+        .sort();
       expect(wheels.map((f) => f.split('-').slice(0, 4).join('-'))).toEqual(['pyston_lite-2.3.5-cp38-cp38', 'pyston_lite-2.3.5-cp39-cp39', 'pyston_lite_autoload-2.3.5-py3-none-any.whl']);
       expect(spawnSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: dist }).status).toBe(0);
       expect(readFileSync(join(dist, 'SHA256SUMS'), 'utf8')).toContain(`  wheelhouse/${wheels[0]}\n`);

@@ -39,7 +39,7 @@ describe('usage errors: one line, a hint, exit 2', () => {
     expectUsageError(
       cli(['-C', root, 'nope']),
       "unknown target 'nope'",
-      /^hint: valid targets: all, aot, aot-tools, aot_pic, bc, dbg, dbgshared, opt, optshared, package, release, releaseshared, source, stock, stockdbg, stockunopt, submodules, unopt, unoptshared /,
+      /^hint: valid targets: all, aot, aot-tools, aot_pic, bc, dbg, dbgshared, opt, optshared, package, release, releaseshared, source, stock, stockdbg, stockunopt, submodules, unopt, unoptshared, wheels/,
     ));
   it('the demo is an example, not a product target', () => expectUsageError(cli(['-C', root, 'demo']), "unknown target 'demo'", /^hint: valid targets: /));
   it('a prefix where the system Python lives', () =>

@@ -133,7 +133,11 @@ async function pipForTags(ctx: TaskContext, pip: readonly string[], env: Record<
   const legacy = tags.some((t) => /-(manylinux1|manylinux2010|manylinux2014|linux)_/.test(t) || t.endsWith('-any'));
   if (!old || legacy) return undefined;
   const wheel = existsSync(DEBIAN_PIP_WHEELS) ? readdirSync(DEBIAN_PIP_WHEELS).find((f) => /^pip-\d.*\.whl$/.test(f)) : undefined;
-  if (!wheel) throw new TaskFailure(`pip ${have.join('.')} in the check venv predates PEP 600 and cannot install ${tags[0]}, and Debian's pip wheel is not in ${DEBIAN_PIP_WHEELS}`, 'apt-get install python3-pip-whl');
+  if (!wheel)
+    throw new TaskFailure(
+      `pip ${have.join('.')} in the check venv predates PEP 600 and cannot install ${tags[0]}, and Debian's pip wheel is not in ${DEBIAN_PIP_WHEELS}`,
+      'apt-get install python3-pip-whl',
+    );
   await ctx.exec(pip[0]!, [...pip.slice(1), 'install', '--no-index', join(DEBIAN_PIP_WHEELS, wheel)], { jobserver: false, env });
   const why = `pip ${have.join('.')} predates PEP 600 (manylinux_X_Y tags): upgraded to ${wheel} before installing`;
   ctx.log(why);
@@ -509,8 +513,21 @@ export function wheelTasks(o: WheelOptions): { tasks: Task[]; publish: string; d
           const extra = after.filter((f) => !before.includes(f));
           const behind = [...left, ...extra];
           if (behind.length)
-            throw new TaskFailure(`pip uninstall left ${behind.length} files behind: ${behind.slice(0, 8).join(', ')}${behind.length > 8 ? ', ...' : ''}`, 'every installed file must be listed in RECORD');
-          writeFileAtomic(ctx.path(d, 'check.json'), json({ record: 'ok (wheel unpack)', installed, files: files.length, uninstall: 'clean', probe: (verdict.output ?? '').trim().split('\n').pop(), ...(pipUpgrade ? { pip: pipUpgrade } : {}) }));
+            throw new TaskFailure(
+              `pip uninstall left ${behind.length} files behind: ${behind.slice(0, 8).join(', ')}${behind.length > 8 ? ', ...' : ''}`,
+              'every installed file must be listed in RECORD',
+            );
+          writeFileAtomic(
+            ctx.path(d, 'check.json'),
+            json({
+              record: 'ok (wheel unpack)',
+              installed,
+              files: files.length,
+              uninstall: 'clean',
+              probe: (verdict.output ?? '').trim().split('\n').pop(),
+              ...(pipUpgrade ? { pip: pipUpgrade } : {}),
+            }),
+          );
         } finally {
           rmSync(tmp, { recursive: true, force: true });
         }

@@ -281,7 +281,7 @@ export function readWheel(data: Buffer, fileName: string): WheelContents {
   const listed = new Set<string>();
   for (const [i, line] of record.replace(/\n$/, '').split('\n').entries()) {
     const row = parseCsvLine(line);
-    if (!row || row.length !== 3) throw fail(`RECORD line ${i + 1} is not path,hash,size: ${JSON.stringify(line)}`);
+    if (row?.length !== 3) throw fail(`RECORD line ${i + 1} is not path,hash,size: ${JSON.stringify(line)}`);
     const [path, hash, size] = row as [string, string, string];
     if (listed.has(path)) throw fail(`RECORD lists '${path}' twice`);
     listed.add(path);
