@@ -2,7 +2,7 @@
 // bench/lite: how much faster is CPython with the pyston_lite wheels pyston-build makes?
 //
 //   node bench/lite.js --pyston-checkout DIR [--interp stock|stockunopt] [--set KEY=VALUE]...
-//                      [--rounds N] [--reps K] [--inner I] [--reuse]
+//                      [--rounds N] [--reps K] [--inner I] [--noopt] [--reuse]
 //
 // In the Pyston checkout DIR (the project), builds with -j 2:
 //   wheels        pyston-build wheels --set wheels.pythons=cp38: the verified cp38
@@ -12,20 +12,23 @@
 //                 wheels are compiled against; same ABI)
 // then makes two venvs of that interpreter, one with the wheels installed by
 // `pip --no-index` from build/dist/<name>-<version>/wheelhouse and one
-// without, and runs runtime/bench on both, interleaved per benchmark (as
+// without, and runs runtime/bench on both,
+// With --noopt, a third venv gets wheels built without our PGO, LTO and
+// BOLT (pgo=false lto=false bolt=off, built first and copied aside), to show
+// what those add to the JIT's own gain. interleaved per benchmark (as
 // bench/interp.js does). Prints each benchmark's speedup of `lite` over
 // `plain`, the geomean, and whether it meets the target of the wheels issue:
 // at least 1.08x geomean, and no benchmark slower by more than 3%.
 // --set passes settings to pyston-build (e.g. submodules.mirror=...).
 // --reuse measures the builds of an earlier run without building.
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { listBenchmarks, log, measureInterleaved, run, speedupTable, timedRun } from './interp-common.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
-const USAGE = 'usage: node bench/lite.js --pyston-checkout DIR [--interp stock|stockunopt] [--set KEY=VALUE]... [--rounds N] [--reps K] [--inner I] [--reuse]';
+const USAGE = 'usage: node bench/lite.js --pyston-checkout DIR [--interp stock|stockunopt] [--set KEY=VALUE]... [--rounds N] [--reps K] [--inner I] [--noopt] [--reuse]';
 
 function fail(error, hint) {
   process.stderr.write(`error: ${error}\nhint: ${hint}\n`);
@@ -33,7 +36,7 @@ function fail(error, hint) {
 }
 
 function parseArgs(argv) {
-  const o = { checkout: '', interp: 'stock', set: [], rounds: 3, reps: 3, inner: 1, reuse: false };
+  const o = { checkout: '', interp: 'stock', set: [], rounds: 3, reps: 3, inner: 1, reuse: false, noopt: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -48,6 +51,7 @@ function parseArgs(argv) {
       if (!/^[1-9]\d*$/.test(v)) fail(`${a} must be a positive whole number, got '${v}'`, USAGE);
       o[a.slice(2)] = Number(v);
     } else if (a === '--reuse') o.reuse = true;
+    else if (a === '--noopt') o.noopt = true;
     else if (a === '-h' || a === '--help') {
       log(USAGE);
       process.exit(0);
@@ -63,30 +67,47 @@ const o = parseArgs(process.argv.slice(2));
 const cli = join(repo, 'bin', 'pyston-build.js');
 const sets = o.set.flatMap((s) => ['--set', s]);
 const wall = {};
+const out = join(o.checkout, 'build', 'bench-lite');
+const findHouse = () => {
+  const dist = join(o.checkout, 'build', 'dist');
+  const found = existsSync(dist)
+    ? readdirSync(dist)
+        .map((d) => join(dist, d, 'wheelhouse'))
+        .find((d) => existsSync(d))
+    : undefined;
+  if (!found) fail(`no wheelhouse under ${dist}`, 'run without --reuse first');
+  return found;
+};
+const nooptHouse = join(out, 'wheelhouse-noopt');
 if (!o.reuse) {
-  wall.wheels = (await timedRun('wheels', process.execPath, [cli, '-C', o.checkout, 'wheels', '-j', '2', '--set', 'wheels.pythons=cp38', ...sets])).seconds;
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  const wheels = [cli, '-C', o.checkout, 'wheels', '-j', '2', '--set', 'wheels.pythons=cp38', ...sets];
+  if (o.noopt) {
+    wall['wheels-noopt'] = (await timedRun('wheels without PGO, LTO, BOLT', process.execPath, [...wheels, '--set', 'pgo=false', '--set', 'lto=false', '--set', 'bolt=off'])).seconds;
+    cpSync(findHouse(), nooptHouse, { recursive: true });
+  }
+  wall.wheels = (await timedRun('wheels', process.execPath, wheels)).seconds;
   wall[o.interp] = (await timedRun(o.interp, process.execPath, [cli, '-C', o.checkout, o.interp, '-j', '2', ...sets])).seconds;
 }
-const dist = join(o.checkout, 'build', 'dist');
-const house = existsSync(dist)
-  ? readdirSync(dist)
-      .map((d) => join(dist, d, 'wheelhouse'))
-      .find((d) => existsSync(d))
-  : undefined;
-if (!house) fail(`no wheelhouse under ${dist}`, 'run without --reuse first');
+const house = findHouse();
 const python = join(o.checkout, 'build', `${o.interp}_install`, 'usr', 'bin', 'python3');
 if (!existsSync(python)) fail(`${python} does not exist`, 'run without --reuse first');
 
-// Two venvs of the same interpreter: with the wheels, and without.
-const out = join(o.checkout, 'build', 'bench-lite');
-rmSync(out, { recursive: true, force: true });
-mkdirSync(out, { recursive: true });
-const env = { ...process.env, PIP_NO_INDEX: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' };
-for (const v of ['plain', 'lite']) await timedRun(`venv ${v}`, python, ['-m', 'venv', join(out, v)], { env });
-await timedRun('install the wheels', join(out, 'lite', 'bin', 'python'), ['-m', 'pip', 'install', '--no-index', '--find-links', house, 'pyston_lite_autoload'], { env });
-const interps = { plain: join(out, 'plain', 'bin', 'python'), lite: join(out, 'lite', 'bin', 'python') };
-const loaded = await run(interps.lite, ['-c', 'import sys; print("pyston_lite" in sys.modules)']);
-if (loaded.stdout.trim() !== 'True') fail('pyston_lite is not loaded at startup in the lite venv', `check ${house}`);
+// Venvs of the same interpreter: without the wheels, with ours, and (--noopt) with unoptimized ones.
+const houses = { lite: house, ...(existsSync(nooptHouse) ? { 'lite-noopt': nooptHouse } : {}) };
+const env = { ...process.env, PIP_CONFIG_FILE: '/dev/null', PIP_NO_INDEX: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' };
+const interps = {};
+for (const v of ['plain', ...Object.keys(houses)]) {
+  rmSync(join(out, v), { recursive: true, force: true });
+  await timedRun(`venv ${v}`, python, ['-m', 'venv', join(out, v)], { env });
+  interps[v] = join(out, v, 'bin', 'python');
+}
+for (const [v, h] of Object.entries(houses)) {
+  await timedRun(`install the wheels (${v})`, interps[v], ['-m', 'pip', 'install', '--no-index', '--find-links', h, 'pyston_lite_autoload'], { env });
+  const loaded = await run(interps[v], ['-c', 'import sys; print("pyston_lite" in sys.modules)']);
+  if (loaded.stdout.trim() !== 'True') fail(`pyston_lite is not loaded at startup in the ${v} venv`, `check ${h}`);
+}
 
 const runPy = join(repo, 'runtime/bench/run.py');
 const benches = await listBenchmarks(interps.plain, runPy);
@@ -100,13 +121,13 @@ const samples = await measureInterleaved({
 });
 const { speed, geomean } = speedupTable(samples, 'plain', o.rounds * o.reps);
 const slower = Object.entries(speed.lite).filter(([, s]) => s < 0.97);
-log(`\nlite over plain (${o.interp}, CPython 3.8.12): geomean ${geomean.lite.toFixed(3)}x`);
+log(`\nlite over plain (${o.interp}, CPython 3.8.12): geomean ${geomean.lite.toFixed(3)}x${geomean['lite-noopt'] ? `; without our PGO, LTO, BOLT: ${geomean['lite-noopt'].toFixed(3)}x` : ''}`);
 log(
   `target (geomean >= 1.08, no benchmark slower than 0.97): ${geomean.lite >= 1.08 && slower.length === 0 ? 'met' : 'NOT met'}${slower.length ? ` (slower: ${slower.map(([b, s]) => `${b} ${s.toFixed(3)}`).join(', ')})` : ''}`,
 );
 for (const [k, s] of Object.entries(wall)) log(`wall time: ${k} ${s.toFixed(0)} s`);
 writeFileSync(
   join(out, 'result.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), interp: o.interp, rounds: o.rounds, reps: o.reps, inner: o.inner, speedup: speed.lite, geomean: geomean.lite, wallSeconds: wall }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), interp: o.interp, rounds: o.rounds, reps: o.reps, inner: o.inner, speedup: speed, geomean, wallSeconds: wall }, null, 2)}\n`,
 );
 log(`result: ${join(out, 'result.json')}`);
