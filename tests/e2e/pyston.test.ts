@@ -198,6 +198,15 @@ describe('a Pyston 2.3.5 checkout', () => {
       const check = readFileSync(join(co, 'build/logs/wheels:cp38:check.log'), 'utf8');
       expect(check).toMatch(/^ok jit: compiled [1-9]\d* functions/m);
       expect(check).toMatch(/^ok disable: /m);
+      // After the full tier's package, the release around the wheelhouse lists what it now holds.
+      if (existsSync(join(co, 'build/dist/pyston-2.3.5/build-info.json'))) {
+        expect(spawnSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: join(co, 'build/dist/pyston-2.3.5') }).status).toBe(0);
+        const release = JSON.parse(readFileSync(join(co, 'build/dist/pyston-2.3.5/build-info.json'), 'utf8'));
+        expect(release.artifacts.filter((a: { file: string }) => a.file.startsWith('wheelhouse/')).map((a: { file: string }) => a.file)).toEqual([
+          `wheelhouse/${lite}`,
+          'wheelhouse/pyston_lite_autoload-2.3.5-py3-none-any.whl',
+        ]);
+      }
       passed++;
     },
     25 * MIN,

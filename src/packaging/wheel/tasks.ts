@@ -24,7 +24,7 @@
  * the graph is built; it gets its EXT_SUFFIX name in the wheel.
  */
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { sha256, TaskFailure, writeFileAtomic, type Task, type TaskContext, type ToolRef } from '../../graph/index.js';
 import { readElf } from '../../elf/reader.js';
 import { boltTasks, type BoltBinary } from '../../bolt/pipeline.js';
@@ -572,7 +572,42 @@ export function wheelTasks(o: WheelOptions): { tasks: Task[]; publish: string; d
         throw e;
       }
       ctx.log(`published ${o.publishDir}: ${readdirSync(ctx.path(o.publishDir)).join(', ')}`);
+      if (existsSync(join(parent, 'SHA256SUMS'))) syncRelease(ctx, parent);
     },
   });
   return { tasks, publish: 'wheels:publish', dir: o.publishDir };
+}
+
+/**
+ * A release that `package` published around the wheelhouse lists the wheels
+ * in its SHA256SUMS and build-info.json. A later `wheels` run (other
+ * interpreters, say) replaces the wheelhouse, so those two files are
+ * rewritten here to list what the wheelhouse now holds (each by a temp file
+ * and a rename): the release directory never lists a wheel that is gone.
+ */
+function syncRelease(ctx: TaskContext, release: string): void {
+  const house = join(release, 'wheelhouse');
+  const wheels = readdirSync(house)
+    .filter((f) => f.endsWith('.whl'))
+    .sort()
+    .map((f) => {
+      const data = readFileSync(join(house, f));
+      return { file: `wheelhouse/${f}`, size: data.length, sha256: sha256(data) };
+    });
+  const infoPath = join(release, 'build-info.json');
+  if (existsSync(infoPath)) {
+    const info = readJson(infoPath);
+    const artifacts = ((info.artifacts as { file: string }[] | undefined) ?? []).filter((a) => !a.file.startsWith('wheelhouse/'));
+    writeFileAtomic(infoPath, json({ ...info, wheels: readJson(join(house, 'wheels.json')), artifacts: [...artifacts, ...wheels] }));
+    chmodSync(infoPath, 0o644);
+  }
+  const sumsPath = join(release, 'SHA256SUMS');
+  const kept = readFileSync(sumsPath, 'utf8')
+    .split('\n')
+    .filter((l) => l && !/^[0-9a-f]{64} {2}(wheelhouse\/|build-info\.json$)/.test(l));
+  const lines = [...kept, ...wheels.map((w) => `${w.sha256}  ${w.file}`), ...(existsSync(infoPath) ? [`${sha256(readFileSync(infoPath))}  build-info.json`] : [])];
+  const byFile = (l: string): string => l.slice(66);
+  writeFileAtomic(sumsPath, `${lines.sort((a, b) => (byFile(a) < byFile(b) ? -1 : byFile(a) > byFile(b) ? 1 : 0)).join('\n')}\n`);
+  chmodSync(sumsPath, 0o644);
+  ctx.log(`updated ${relative(ctx.root, sumsPath)} and build-info.json for the wheels now in ${relative(ctx.root, house)}`);
 }
