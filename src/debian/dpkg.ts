@@ -187,12 +187,12 @@ export function parseDpkgStatus(text: string): DpkgStatusEntry[] {
   return out;
 }
 
-/** package -> version, for the installed ones among `names`, from the database in `adminDir`. */
+/** name -> version, for the installed ones among `names` (`name` or `name:arch`, see DpkgDb.installedVersions), from the database in `adminDir`. */
 export function installedVersions(names: readonly string[], adminDir = DPKG_ADMIN_DIR): Map<string, string> {
   return new DpkgDb(adminDir).installedVersions(names);
 }
 
-/** Upstream keys for a task: `pkg:<name>` -> installed version (or `missing`). */
+/** Upstream keys for a task: `pkg:<name>` -> installed version (or `missing`); `name:arch` gives `pkg:<name>:<arch>`, that architecture's copy. */
 export function packageKeys(names: readonly string[], adminDir = DPKG_ADMIN_DIR): Record<string, string> {
   const v = installedVersions(names, adminDir);
   return Object.fromEntries(names.map((n) => [`pkg:${n}`, v.get(n) ?? 'missing']));
@@ -235,11 +235,22 @@ export class DpkgDb {
     return this.status().some((e) => e.installed && e.package === name && (arch === undefined || e.architecture === arch));
   }
 
-  /** package -> version, for the installed ones among `names` (a package installed for several architectures has one version in all). */
+  /**
+   * name -> version, for the installed ones among `names`. A bare `name`
+   * matches the package of any architecture (for one installed for several,
+   * the last paragraph's version); `name:arch` matches that architecture's
+   * copy only, and is keyed as given (`libssl-dev:arm64`).
+   */
   installedVersions(names: readonly string[]): Map<string, string> {
-    const want = new Set(names);
+    const bare = new Set(names.filter((n) => !n.includes(':')));
+    const qualified = new Set(names.filter((n) => n.includes(':')));
     const out = new Map<string, string>();
-    for (const e of this.status()) if (e.installed && e.version !== undefined && want.has(e.package)) out.set(e.package, e.version);
+    for (const e of this.status()) {
+      if (!e.installed || e.version === undefined) continue;
+      if (bare.has(e.package)) out.set(e.package, e.version);
+      const q = `${e.package}:${e.architecture}`;
+      if (e.architecture !== undefined && qualified.has(q)) out.set(q, e.version);
+    }
     return out;
   }
 

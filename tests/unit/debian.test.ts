@@ -57,6 +57,43 @@ describe('the dpkg database', () => {
     expect(packageKeys(['libc6', 'zlib1g-dev'], admin)).toEqual({ 'pkg:libc6': '2.36-9', 'pkg:zlib1g-dev': 'missing' });
   });
 
+  it('gives name:arch the version of that architecture\'s copy, and a bare name what it gave before', () => {
+    const admin = tmpProject();
+    write(
+      admin,
+      'status',
+      [
+        'Package: libssl-dev\nStatus: install ok installed\nArchitecture: amd64\nMulti-Arch: same\nVersion: 3.0.15-1~deb12u1\n',
+        'Package: libssl-dev\nStatus: install ok installed\nArchitecture: arm64\nMulti-Arch: same\nVersion: 3.0.14-1~deb12u2\n',
+        'Package: zlib1g-dev\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1:1.2.13.dfsg-1\n',
+        'Package: libffi-dev\nStatus: install ok installed\nArchitecture: arm64\nVersion: 3.4.4-1\n',
+        'Package: libgdbm-dev\nStatus: deinstall ok config-files\nArchitecture: arm64\nVersion: 1.23-3\n',
+      ].join('\n'),
+    );
+    const names = ['libssl-dev', 'libssl-dev:amd64', 'libssl-dev:arm64', 'zlib1g-dev', 'zlib1g-dev:arm64', 'libffi-dev', 'libffi-dev:amd64', 'libffi-dev:arm64', 'libgdbm-dev:arm64'];
+    // A bare name matches any architecture, the last paragraph winning, as it always did.
+    expect(Object.fromEntries(installedVersions(names, admin))).toEqual({
+      'libssl-dev': '3.0.14-1~deb12u2',
+      'libssl-dev:amd64': '3.0.15-1~deb12u1',
+      'libssl-dev:arm64': '3.0.14-1~deb12u2',
+      'zlib1g-dev': '1:1.2.13.dfsg-1',
+      'libffi-dev': '3.4.4-1',
+      'libffi-dev:arm64': '3.4.4-1',
+    });
+    expect(packageKeys(['zlib1g-dev', 'libssl-dev:arm64', 'libssl-dev:amd64', 'zlib1g-dev:arm64', 'libffi-dev:arm64', 'libgdbm-dev:arm64'], admin)).toEqual({
+      'pkg:zlib1g-dev': '1:1.2.13.dfsg-1',
+      'pkg:libssl-dev:arm64': '3.0.14-1~deb12u2',
+      'pkg:libssl-dev:amd64': '3.0.15-1~deb12u1',
+      'pkg:zlib1g-dev:arm64': 'missing',
+      'pkg:libffi-dev:arm64': '3.4.4-1',
+      'pkg:libgdbm-dev:arm64': 'missing',
+    });
+    // The DpkgDb method answers the same, and isInstalled agrees with it.
+    const db = new DpkgDb(admin);
+    expect(db.installedVersions(names)).toEqual(installedVersions(names, admin));
+    expect(names.map((n) => db.isInstalled(n))).toEqual(names.map((n) => db.installedVersions([n]).has(n)));
+  });
+
   it('answers isInstalled for a name or name:arch', () => {
     const admin = tmpProject();
     write(admin, 'status', STATUS);
