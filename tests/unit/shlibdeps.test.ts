@@ -172,8 +172,10 @@ describe('DpkgDb', () => {
   it('finds the owner of a library by either merged-/usr spelling and through its symlinks', () => {
     const db = new DpkgDb();
     const libc = realpathSync(run('cc', ['-print-file-name=libc.so.6']).trim());
-    const owner = run('dpkg', ['-S', libc.replace(/^\/usr\/lib\//, '/lib/')]).split(':')[0];
-    const listed = run('dpkg', ['-L', owner!]).split('\n');
+    // `libc6:amd64: /lib/...`: the qualified name, since libc6 may be installed for a foreign architecture too (dpkg -L libc6 is then ambiguous).
+    const instance = run('dpkg', ['-S', libc.replace(/^\/usr\/lib\//, '/lib/')]).split(': ')[0]!;
+    const owner = instance.split(':')[0];
+    const listed = run('dpkg', ['-L', instance]).split('\n');
     const dir = libc.slice(0, libc.lastIndexOf('/'));
     for (const p of [libc, libc.replace(/^\/usr\/lib\//, '/lib/'), libc.replace(/^\/lib\//, '/usr/lib/')]) expect(db.owner(p)?.split(':')[0], p).toBe(owner);
     // The dev package's libz.so is a symlink dpkg lists under /usr; the runtime file it points at belongs to zlib1g.
