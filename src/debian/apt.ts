@@ -9,7 +9,9 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, s
 import { basename, dirname, join } from 'node:path';
 import { PbError } from '../graph/index.js';
 import { parseDeb822, words } from './deb822.js';
-import { installedVersions } from './dpkg.js';
+import { binfmtPackages, binfmtState } from './binfmt.js';
+import { DPKG_ADMIN_DIR, installedVersions } from './dpkg.js';
+import { missingArchitectures } from './multiarch.js';
 
 /** What CPython's configure needs to build every extension module the probes expect. */
 export const CPYTHON_BUILD_DEPS = [
@@ -240,18 +242,45 @@ export function planDebSrc(suites: readonly string[], apt = '/etc/apt', osReleas
 }
 
 export interface SetupPlan {
+  /** The packages to install (sorted): the needed ones that are not installed, plus what enables a binfmt entry that is not enabled. */
   readonly missing: string[];
   /** The deb-src entries setup adds (`suites` names them), or undefined. */
   readonly addDebSrc: DebSrcChange | undefined;
+  /** The architectures of `name:arch` packages that dpkg does not know yet: `dpkg --add-architecture` each, before the lists are updated. */
+  readonly addArchitectures: string[];
   readonly updateLists: boolean;
+  /** The needed binfmt entries that are not enabled: `update-binfmts --enable` each, after the packages are installed. */
+  readonly enableBinfmt: string[];
 }
 
-/** What setup does: the missing packages, the deb-src suites to add (then `apt-get update` runs), and whether to update the lists. */
-export function planSetup(packages: readonly string[], debSrcSuites: readonly string[], apt = '/etc/apt', osRelease = '/etc/os-release'): SetupPlan {
-  const installed = installedVersions(packages);
-  const missing = [...new Set(packages)].filter((p) => !installed.has(p)).sort();
+/** The machine setup looks at (tests pass their own directories) and the binfmt entries the tasks need. */
+export interface SetupPlanOptions {
+  /** binfmt entries the tasks need (Task.binfmt). */
+  readonly binfmt?: readonly string[];
+  /** dpkg's admin directory: installed packages, foreign architectures. */
+  readonly adminDir?: string;
+  /** Where the kernel lists binfmt entries. */
+  readonly binfmtDir?: string;
+  /** apt's package lists (their age decides whether to update them). */
+  readonly listsDir?: string;
+}
+
+/**
+ * What setup does, computed without changing anything: the architectures
+ * to add, the deb-src suites to add, whether to update the lists (always
+ * after adding either), the missing packages, and the binfmt entries to
+ * enable. `packages` may name `name:arch`.
+ */
+export function planSetup(packages: readonly string[], debSrcSuites: readonly string[], apt = '/etc/apt', osRelease = '/etc/os-release', opts: SetupPlanOptions = {}): SetupPlan {
+  const adminDir = opts.adminDir ?? DPKG_ADMIN_DIR;
+  const enableBinfmt = [...new Set(opts.binfmt ?? [])].filter((e) => binfmtState(e, opts.binfmtDir) !== 'enabled').sort();
+  const wanted = [...new Set([...packages, ...enableBinfmt.flatMap(binfmtPackages)])];
+  const installed = installedVersions(wanted, adminDir);
+  const missing = wanted.filter((p) => !installed.has(p)).sort();
+  const addArchitectures = missingArchitectures(missing, adminDir);
   const addDebSrc = planDebSrc(debSrcSuites, apt, osRelease);
-  return { missing, addDebSrc, updateLists: (missing.length > 0 && aptListsStale()) || addDebSrc !== undefined };
+  const updateLists = (missing.length > 0 && aptListsStale(opts.listsDir)) || addDebSrc !== undefined || addArchitectures.length > 0;
+  return { missing, addDebSrc, addArchitectures, updateLists, enableBinfmt };
 }
 
 /** Write setup's deb-src file: to a temp file beside it, then renamed over it. */

@@ -201,6 +201,13 @@ export interface Task {
    * `setup` adds the entries, `doctor` reports them.
    */
   readonly debSrcSuites?: readonly string[];
+  /**
+   * binfmt_misc entries (e.g. `qemu-aarch64`) through which the task runs
+   * programs of another architecture under qemu-user. Like `packages` it is
+   * no part of the key, and the engine does not read it: `setup` enables
+   * the entries, `doctor` reports them.
+   */
+  readonly binfmt?: readonly string[];
   run(ctx: TaskContext): Promise<void>;
 }
 

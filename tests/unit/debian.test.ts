@@ -353,7 +353,7 @@ describe('deb-src entries for several suites', () => {
     expect(plan.addDebSrc?.suites).toEqual(['bullseye']);
     expect(plan.updateLists).toBe(true);
     writeDebSrc(plan.addDebSrc!);
-    expect(planSetup([], ['bullseye'], apt, osRelease())).toEqual({ missing: [], addDebSrc: undefined, updateLists: false });
+    expect(planSetup([], ['bullseye'], apt, osRelease())).toEqual({ missing: [], addDebSrc: undefined, addArchitectures: [], updateLists: false, enableBinfmt: [] });
     expect(planSetup([], [], tmpProject(), osRelease()).addDebSrc).toBeUndefined();
   });
 
