@@ -110,8 +110,9 @@ export function doctor(graph: TaskGraph, root: string, buildDir: string, env: No
 
   // `name:arch` packages of a foreign architecture: apt installs them only once dpkg knows it.
   const addArchitectures: string[] = [];
-  const foreign = foreignArchitectures(adminDir);
-  for (const [arch, pkgs] of foreignPackageArchs(libs)) {
+  const archs = foreignPackageArchs(libs);
+  const foreign = archs.size > 0 ? foreignArchitectures(adminDir) : [];
+  for (const [arch, pkgs] of archs) {
     if (foreign.includes(arch)) row('ok', `dpkg architecture ${arch} (foreign, for ${firstIds(pkgs)})`);
     else {
       ok = false;

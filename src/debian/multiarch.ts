@@ -40,19 +40,22 @@ export function foreignArchitectures(adminDir = DPKG_ADMIN_DIR): string[] {
  * neither the machine's own nor among dpkg's foreign ones, sorted: each
  * needs `dpkg --add-architecture` before apt can install its packages.
  */
-export function missingArchitectures(packages: readonly string[], adminDir = DPKG_ADMIN_DIR, native = nativeArchitecture()): string[] {
+export function missingArchitectures(packages: readonly string[], adminDir = DPKG_ADMIN_DIR, native?: string): string[] {
   const wanted = [...foreignPackageArchs(packages, native).keys()];
   if (wanted.length === 0) return [];
   const known = new Set(foreignArchitectures(adminDir));
   return wanted.filter((a) => !known.has(a));
 }
 
-/** The foreign architectures `packages` are qualified with (the machine's own left out), sorted, each with the packages that name it. */
-export function foreignPackageArchs(packages: readonly string[], native = nativeArchitecture()): Map<string, string[]> {
+/** The foreign architectures `packages` are qualified with (the machine's own, `native` or dpkg's, left out), sorted, each with the packages that name it. */
+export function foreignPackageArchs(packages: readonly string[], native?: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const p of packages) {
     const a = packageArch(p);
-    if (a === undefined || NOT_AN_ARCH.has(a) || a === native) continue;
+    if (a === undefined || NOT_AN_ARCH.has(a)) continue;
+    // dpkg runs only when some package is qualified.
+    native ??= nativeArchitecture();
+    if (a === native) continue;
     (out.get(a) ?? out.set(a, []).get(a)!).push(p);
   }
   return new Map([...out].sort(([a], [b]) => (a < b ? -1 : 1)));
