@@ -8,7 +8,7 @@
  * fake binfmt_misc directory, before anything is made; and, in the full
  * tier only (`npm run test:full`, PB_TEST_FULL=1), a real arm64 bookworm
  * minbase root made by debootstrap's two stages (the second under
- * qemu-aarch64; about 4 minutes here, and a few hundred MB fetched from the
+ * qemu-aarch64; about 2 minutes here, its packages fetched from the
  * machine's Debian mirror), in which dpkg says arm64 and uname says aarch64.
  */
 import { afterAll, describe, expect, it } from 'vitest';
@@ -176,7 +176,7 @@ describe('binfmt_misc check for a foreign root', () => {
  * Full tier only (PB_TEST_FULL=1): a real arm64 bookworm minbase root, made
  * by ensureRootfs in a temp cache dir through debootstrap's two stages (the
  * second under qemu-aarch64 through the machine's binfmt_misc entry, which
- * setup enables), then commands run in it through withMounts. About 4
+ * setup enables), then commands run in it through withMounts. About 2
  * minutes here; needs the machine's Debian mirror.
  */
 describe.skipIf(process.env.PB_TEST_FULL !== '1' || process.getuid?.() !== 0 || hostArch() === 'arm64')('a real arm64 root (full tier)', () => {
