@@ -2,33 +2,76 @@
  * A minimal Debian root to install and run what we package, as a user's
  * fresh machine would: `debootstrap --variant=minbase <suite>`, made once
  * and cached, then copied for each check so no check sees another's
- * changes. Commands run in it through chroot, with /proc and /dev/shm
- * mounted for the duration and always unmounted after, by the engine's one
- * unmount (`unmountUnder`), as `clean` does.
+ * changes. A foreign architecture's root (arm64 on x86_64) is made in
+ * debootstrap's two stages, the second run in the root under qemu-user
+ * through binfmt_misc, which is checked first (src/debian/binfmt.ts).
+ * Commands run in it through chroot, with /proc and /dev/shm mounted for
+ * the duration and always unmounted after, by the engine's one unmount
+ * (`unmountUnder`), as `clean` does.
  */
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage, TaskFailure, unmountUnder, type ExecOptions, type TaskContext, type ToolRef } from '../graph/index.js';
 import { aptMirror } from './apt.js';
+import { hostArch } from './arch.js';
+import { binfmtEntry, binfmtHint, checkBinfmt, BINFMT_DIR } from './binfmt.js';
 
 export const DEBOOTSTRAP: ToolRef = { name: 'debootstrap', package: 'debootstrap', versionArgs: ['--version'] };
 export const CHROOT: ToolRef = { name: 'chroot', package: 'coreutils' };
 
-/** The cached minbase root for suite and arch, made when missing. Returns its path. */
-export async function ensureRootfs(ctx: TaskContext, o: { cacheDir: string; suite: string; mirror: string; debArch: string }): Promise<string> {
+/**
+ * The cached minbase root for suite and arch, made when missing. Returns its
+ * path. For a foreign debArch the kernel must be able to run its programs
+ * (the binfmt_misc entry under `binfmtDir`); otherwise this fails before
+ * anything is made.
+ */
+export async function ensureRootfs(ctx: TaskContext, o: { cacheDir: string; suite: string; mirror: string; debArch: string; binfmtDir?: string }): Promise<string> {
+  const foreign = o.debArch !== hostArch();
+  if (foreign) {
+    const problem = checkBinfmt(o.debArch, o.binfmtDir ?? BINFMT_DIR);
+    if (problem) throw new TaskFailure(problem, binfmtHint(o.debArch));
+  }
   const dir = join(o.cacheDir, 'rootfs', `${o.suite}-minbase-${o.debArch}`);
   if (existsSync(join(dir, '.pyston-build-complete'))) return dir;
   const mirror = o.mirror || aptMirror(o.suite);
   if (!mirror) throw new TaskFailure(`no Debian mirror for ${o.suite} in /etc/apt/sources.list*`, `set package.mirror (e.g. --set package.mirror=http://deb.debian.org/debian)`);
   const tmp = `${dir}.tmp-${process.pid}`;
   await removeRoot(ctx, tmp);
-  ctx.log(`debootstrap --variant=minbase ${o.suite} from ${mirror} (cached in ${dir})`);
-  await ctx.exec('debootstrap', ['--variant=minbase', `--arch=${o.debArch}`, o.suite, tmp, mirror], { jobserver: false });
+  if (foreign) await debootstrapForeign(ctx, { suite: o.suite, debArch: o.debArch, mirror, tmp, dir });
+  else {
+    ctx.log(`debootstrap --variant=minbase ${o.suite} from ${mirror} (cached in ${dir})`);
+    await ctx.exec('debootstrap', ['--variant=minbase', `--arch=${o.debArch}`, o.suite, tmp, mirror], { jobserver: false });
+  }
   writeFileSync(join(tmp, '.pyston-build-complete'), `${o.suite} ${o.debArch} ${mirror}\n`);
   await removeRoot(ctx, dir);
   renameSync(tmp, dir);
   return dir;
 }
+
+/**
+ * A foreign root in debootstrap's two stages: the first downloads and
+ * unpacks on the build machine; the second configures the packages by
+ * running the root's own programs, under qemu-user. The second stage
+ * mounts /proc and /sys in the root itself and unmounts them when it exits;
+ * what a killed run leaves mounted, removeRoot unmounts.
+ */
+async function debootstrapForeign(ctx: TaskContext, o: { suite: string; debArch: string; mirror: string; tmp: string; dir: string }): Promise<void> {
+  const started = Date.now();
+  ctx.log(`debootstrap stage 1 of 2: --foreign --arch=${o.debArch} --variant=minbase ${o.suite} from ${o.mirror} (download and unpack; cached in ${o.dir})`);
+  await ctx.exec('debootstrap', ['--foreign', `--arch=${o.debArch}`, '--variant=minbase', o.suite, o.tmp, o.mirror], { jobserver: false });
+  const second = Date.now();
+  ctx.log(`debootstrap stage 1 of 2 done in ${seconds(second - started)}`);
+  ctx.log(`debootstrap stage 2 of 2: --second-stage in the root, its ${o.debArch} programs run under ${binfmtEntry(o.debArch)} (configure the packages; takes minutes)`);
+  await ctx.exec('chroot', [o.tmp, '/usr/bin/env', '-i', ...CHROOT_ENV, '/debootstrap/debootstrap', '--second-stage'], { jobserver: false });
+  ctx.log(`debootstrap stage 2 of 2 done in ${seconds(Date.now() - second)}`);
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(0)}s`;
+}
+
+/** The whole environment of a command in the root: nothing of the build machine's (its TMPDIR, HOME) leaks in. */
+const CHROOT_ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'LANG=C.UTF-8', 'DEBIAN_FRONTEND=noninteractive'];
 
 /** Remove a root copy, unmounting anything a killed run left mounted in it first. */
 export async function removeRoot(ctx: TaskContext, dir: string): Promise<void> {
@@ -54,15 +97,11 @@ export async function withMounts<T>(ctx: TaskContext, root: string, fn: (run: (a
     mounted.push(join(root, 'dev', 'shm'));
     const run = async (argv: readonly string[], opts: ExecOptions = {}): Promise<string> => {
       ctx.log(`chroot ${root}: ${argv.join(' ')}`);
-      const r = await ctx.exec(
-        'chroot',
-        [root, '/usr/bin/env', '-i', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'LANG=C.UTF-8', 'DEBIAN_FRONTEND=noninteractive', ...argv],
-        {
-          jobserver: false,
-          capture: true,
-          ...opts,
-        },
-      );
+      const r = await ctx.exec('chroot', [root, '/usr/bin/env', '-i', ...CHROOT_ENV, ...argv], {
+        jobserver: false,
+        capture: true,
+        ...opts,
+      });
       return r.output ?? '';
     };
     return await fn(run);

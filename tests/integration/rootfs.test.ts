@@ -3,13 +3,22 @@
  * mount and umount (root, as on CI): /proc and /dev/shm are mounted while
  * the commands run and gone after, whether the commands succeed or throw,
  * through the engine's one unmount.
+ *
+ * A foreign root (arm64 here, on x86_64): the binfmt_misc check against a
+ * fake binfmt_misc directory, before anything is made; and, in the full
+ * tier only (`npm run test:full`, PB_TEST_FULL=1), a real arm64 bookworm
+ * minbase root made by debootstrap's two stages (the second under
+ * qemu-aarch64; about 2 minutes here, its packages fetched from the
+ * machine's Debian mirror), in which dpkg says arm64 and uname says aarch64.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mountsUnder, unmountUnder, type Task } from '../../src/graph/index.js';
-import { removeRoot, withMounts } from '../../src/debian/rootfs.js';
+import { ensureRootfs, removeRoot, withMounts } from '../../src/debian/rootfs.js';
+import { checkBinfmt } from '../../src/debian/binfmt.js';
+import { hostArch } from '../../src/debian/arch.js';
 import { build, graphOf, tmpProject } from '../helpers.js';
 
 function fakeRoot(): { project: string; root: string } {
@@ -68,4 +77,139 @@ describe.skipIf(process.getuid?.() !== 0)('withMounts', () => {
     expect((await build(graphOf([rm]), project)).summary.failed).toEqual([]);
     expect(existsSync(root)).toBe(false);
   });
+});
+
+/** A directory that looks like a mounted binfmt_misc, with the qemu-aarch64 entry's text when given. */
+function fakeBinfmt(entry?: string): string {
+  const dir = join(tmpProject(), 'binfmt_misc');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'status'), 'enabled\n');
+  writeFileSync(join(dir, 'register'), '');
+  if (entry !== undefined) writeFileSync(join(dir, 'qemu-aarch64'), entry);
+  return dir;
+}
+
+const ENABLED = 'enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: PF\noffset 0\n';
+const HINT = 'run: npx pyston-build --set arch=arm64 setup package (or: apt-get install qemu-user-static binfmt-support && update-binfmts --enable qemu-aarch64)';
+
+/** A task that asks for the cached `debArch` root under `cacheDir`, checking binfmt_misc in `binfmtDir`, and writes its path. */
+function rootfsTask(cacheDir: string, debArch: string, binfmtDir: string): Task {
+  return {
+    id: 'rootfs',
+    deps: [],
+    inputs: {},
+    outputs: ['build/rootfs.txt'],
+    async run(ctx) {
+      const root = await ensureRootfs(ctx, { cacheDir, suite: 'bookworm', mirror: 'http://mirror.invalid/debian', debArch, binfmtDir });
+      writeFileSync(ctx.path('build/rootfs.txt'), root);
+    },
+  };
+}
+
+/** A cache dir holding a finished (marked) root for debArch, so ensureRootfs has nothing to make. */
+function cachedRoot(debArch: string): { cacheDir: string; root: string } {
+  const cacheDir = join(tmpProject(), 'cache');
+  const root = join(cacheDir, 'rootfs', `bookworm-minbase-${debArch}`);
+  mkdirSync(root, { recursive: true });
+  writeFileSync(join(root, '.pyston-build-complete'), `bookworm ${debArch} http://mirror.invalid/debian\n`);
+  return { cacheDir, root };
+}
+
+describe('binfmt_misc check for a foreign root', () => {
+  it('names a missing qemu-aarch64 entry', () => {
+    const dir = fakeBinfmt();
+    expect(checkBinfmt('arm64', dir)).toBe(`cannot run arm64 programs: the binfmt_misc entry ${dir}/qemu-aarch64 is missing`);
+  });
+
+  it('names a disabled entry', () => {
+    const dir = fakeBinfmt(ENABLED.replace('enabled', 'disabled'));
+    expect(checkBinfmt('arm64', dir)).toBe(`cannot run arm64 programs: the binfmt_misc entry ${dir}/qemu-aarch64 is disabled`);
+  });
+
+  it('says binfmt_misc is not mounted when the directory has no control files', () => {
+    const dir = join(tmpProject(), 'binfmt_misc');
+    mkdirSync(dir);
+    expect(checkBinfmt('arm64', dir)).toBe(`cannot run arm64 programs: the binfmt_misc entry ${dir}/qemu-aarch64 is missing: binfmt_misc is not mounted at ${dir}`);
+  });
+
+  it('finds nothing wrong with an enabled entry', () => {
+    expect(checkBinfmt('arm64', fakeBinfmt(ENABLED))).toBeUndefined();
+  });
+
+  describe.skipIf(hostArch() === 'arm64')('ensureRootfs for arm64 on this machine', () => {
+    it('fails with the entry and the setup hint before anything is made, even when the root is cached', async () => {
+      for (const entry of [undefined, ENABLED.replace('enabled', 'disabled')]) {
+        const dir = fakeBinfmt(entry);
+        const { cacheDir, root } = cachedRoot('arm64');
+        const project = tmpProject();
+        const r = await build(graphOf([rootfsTask(cacheDir, 'arm64', dir)]), project);
+        expect(r.summary.failed).toEqual(['rootfs']);
+        const fail = r.events.find((e) => e.type === 'fail');
+        expect(fail?.type === 'fail' && fail.message).toBe(`cannot run arm64 programs: the binfmt_misc entry ${dir}/qemu-aarch64 is ${entry ? 'disabled' : 'missing'}`);
+        expect(fail?.type === 'fail' && fail.hint).toBe(HINT);
+        expect(readdirSync(join(cacheDir, 'rootfs'))).toEqual([`bookworm-minbase-arm64`]);
+        expect(readdirSync(root)).toEqual(['.pyston-build-complete']);
+        expect(existsSync(join(project, 'build/rootfs.txt'))).toBe(false);
+      }
+    });
+
+    it('with the entry enabled, gives the cached root', async () => {
+      const { cacheDir, root } = cachedRoot('arm64');
+      const project = tmpProject();
+      const r = await build(graphOf([rootfsTask(cacheDir, 'arm64', fakeBinfmt(ENABLED))]), project);
+      expect(r.summary.failed).toEqual([]);
+      expect(readFileSync(join(project, 'build/rootfs.txt'), 'utf8')).toBe(root);
+    });
+
+    it("the build machine's own architecture needs no binfmt_misc entry", async () => {
+      const host = hostArch() ?? 'amd64';
+      const { cacheDir, root } = cachedRoot(host);
+      const project = tmpProject();
+      const r = await build(graphOf([rootfsTask(cacheDir, host, fakeBinfmt())]), project);
+      expect(r.summary.failed).toEqual([]);
+      expect(readFileSync(join(project, 'build/rootfs.txt'), 'utf8')).toBe(root);
+    });
+  });
+});
+
+/**
+ * Full tier only (PB_TEST_FULL=1): a real arm64 bookworm minbase root, made
+ * by ensureRootfs in a temp cache dir through debootstrap's two stages (the
+ * second under qemu-aarch64 through the machine's binfmt_misc entry, which
+ * setup enables), then commands run in it through withMounts. About 2
+ * minutes here; needs the machine's Debian mirror.
+ */
+describe.skipIf(process.env.PB_TEST_FULL !== '1' || process.getuid?.() !== 0 || hostArch() === 'arm64')('a real arm64 root (full tier)', () => {
+  it(
+    'ensureRootfs makes an arm64 bookworm minbase root; in it dpkg prints arm64 and uname -m aarch64',
+    async () => {
+      const project = tmpProject();
+      const cacheDir = join(project, 'cache');
+      let seen = { dir: '', arch: '', uname: '' };
+      const task: Task = {
+        id: 'rootfs',
+        deps: [],
+        inputs: {},
+        outputs: [],
+        async run(ctx) {
+          const dir = await ensureRootfs(ctx, { cacheDir, suite: 'bookworm', mirror: '', debArch: 'arm64' });
+          await withMounts(ctx, dir, async (run) => {
+            seen = { dir, arch: (await run(['dpkg', '--print-architecture'])).trim(), uname: (await run(['/bin/sh', '-c', 'uname -m'])).trim() };
+          });
+        },
+      };
+      const r = await build(graphOf([task]), project);
+      const fail = r.events.find((e) => e.type === 'fail');
+      expect(r.summary.failed, JSON.stringify(fail)).toEqual([]);
+      expect(seen).toEqual({ dir: join(cacheDir, 'rootfs/bookworm-minbase-arm64'), arch: 'arm64', uname: 'aarch64' });
+      // Finished and renamed into place: no temp root, nothing left mounted, debootstrap's second stage gone.
+      expect(readdirSync(join(cacheDir, 'rootfs'))).toEqual(['bookworm-minbase-arm64']);
+      expect(mountsUnder(cacheDir)).toEqual([]);
+      expect(existsSync(join(seen.dir, 'debootstrap'))).toBe(false);
+      expect(readFileSync(join(seen.dir, '.pyston-build-complete'), 'utf8')).toMatch(/^bookworm arm64 /);
+      const rm: Task = { id: 'rm', deps: [], inputs: {}, outputs: [], run: (ctx) => removeRoot(ctx, project) };
+      expect((await build(graphOf([rm]), tmpProject())).summary.failed).toEqual([]);
+    },
+    30 * 60_000,
+  );
 });
