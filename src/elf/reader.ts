@@ -79,6 +79,8 @@ export interface ElfFile {
   readonly soname: string | undefined;
   readonly rpath: string | undefined;
   readonly runpath: string | undefined;
+  /** PT_INTERP: the program loader an executable names (/lib/ld-linux-aarch64.so.1), or undefined. */
+  readonly interpreter: string | undefined;
   /** The versions needed from each library (.gnu.version_r), in file order. */
   readonly versionNeeds: readonly VersionNeed[];
   /** The undefined symbols of .dynsym: what the loader must find elsewhere. */
@@ -216,9 +218,15 @@ export function parseElf(buf: Buffer, path = '<buffer>'): ElfFile {
   }
 
   const dyn = readDynamic(r, sections, segments);
+  const interp = segments.find((g) => g.type === PT_INTERP);
+  let interpreter: string | undefined;
+  if (interp) {
+    r.check(interp.offset, interp.filesz, 'PT_INTERP');
+    interpreter = r.cstr(interp.offset);
+  }
   const { versionNeeds, versionNames } = readVersionNeeds(r, sections);
   const imports = readImports(r, sections, versionNames);
-  return { path, class: is64 ? 64 : 32, littleEndian: data === 1, fileType, machine, segments, sections, notes, ...dyn, versionNeeds, imports };
+  return { path, class: is64 ? 64 : 32, littleEndian: data === 1, fileType, machine, segments, sections, notes, ...dyn, interpreter, versionNeeds, imports };
 }
 
 function align4(n: number): number {
