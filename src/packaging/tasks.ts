@@ -36,6 +36,7 @@ import { applyLinks, COMMON_LINKS, packageLinks } from './links.js';
 import { installedNames } from './layout.js';
 import { listElves } from './files.js';
 import { librarySearchPath } from '../elf/search.js';
+import { archInfo, elfMachineName } from '../debian/arch.js';
 import { readBuildReport, wasBolted, type Release } from '../steps/release.js';
 
 const DPKG_DEB: ToolRef = { name: 'dpkg-deb', package: 'dpkg' };
@@ -186,20 +187,25 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
 
   const checkElf: Task = {
     id: 'package:check:elf',
-    title: 'check the ELF policy of both packages (stack, NEEDED, GLIBC versions)',
-    version: 3,
+    title: 'check the ELF policy of both packages (machine, loader, stack, NEEDED, GLIBC versions)',
+    // 4: the machine and the loader are checked.
+    version: 4,
     deps: ['package:deb', 'package:portable'],
     inputs: {},
     outputs: [`${P}/elf-policy.json`],
     async run(ctx) {
       const problems: string[] = [];
       const checked: ElfFile[] = [];
+      const target = archInfo(r.arch);
       const check = (dir: string, allowNeeded: (s: string) => boolean): number => {
         const all = listElves(dir);
         for (const e of all) {
           const rel = relative(ctx.root, e.path);
           // Objects (ET_REL, config-3.X/python.o) have no segments: the link that uses them decides.
           const stack = e.fileType === 1 ? 'ok' : stackPolicy(e);
+          // Every file is for the release's architecture, and an executable names that architecture's loader.
+          if (e.machine !== target.elfMachine) problems.push(`${rel}: an ${elfMachineName(e.machine)} file in an ${n.debArch} release`);
+          if (e.interpreter !== undefined && e.interpreter !== target.loader) problems.push(`${rel}: its loader is ${e.interpreter}, not ${target.loader}`);
           if (stack !== 'ok') problems.push(`${rel}: ${stack === 'missing' ? 'no PT_GNU_STACK (the stack may be executable)' : 'executable stack'}`);
           for (const s of e.needed) if (!allowNeeded(s)) problems.push(`${rel}: needs ${s}, which is neither glibc nor bundled`);
         }
