@@ -44,7 +44,7 @@ export const SCHEMA = {
     type: 'enum',
     default: 'host',
     choices: ['host', ...ARCH_NAMES],
-    doc: "Architecture the release is built for, dpkg's name; 'host' = the build machine's. Only the build machine's own is supported today.",
+    doc: "Architecture the interpreters and packages are built for, dpkg's name; 'host' = the build machine's. On amd64, arm64 is cross-built (CPython 3.11+, cc = gcc; see README 'arm64').",
   },
   'llvm.version': { type: 'int', default: 19, min: 11, max: 99, doc: 'LLVM major version of the system toolchain.' },
   'llvm.bin': { type: 'string', default: '', doc: 'Directory to look for LLVM tools in first (default: <tool>-N on PATH, then /usr/lib/llvm-N/bin).' },

@@ -50,6 +50,7 @@ import { wheelInterpreter, wheelProject, wheelTagMinor } from './packaging/wheel
 import { wheelTasks } from './packaging/wheel/tasks.js';
 import { rangeText, supports } from './packaging/wheel/project.js';
 import { training } from './variants/tasks.js';
+import { binfmtEntry, canCross, crossBuildPackages, crossTargets, crossToolchain } from './variants/cross.js';
 
 /** Env vars any task of the product graph may declare as inputs. */
 export const ENV_ALLOW_LIST: readonly string[] = ['SOURCE_DATE_EPOCH'];
@@ -63,7 +64,7 @@ export interface GraphRequest {
 /** BOLT settings from the config, or why BOLT is off (config, or an architecture without it). */
 export function boltOptions(config: BuildConfig, cache: string, arch: Arch, flavor: Flavor): BoltOptions {
   if (config.bolt === 'off') return { enabled: false, reason: 'bolt = off (USE_BOLT=0 or NOBOLT=1)' };
-  if (!archInfo(arch).bolt) return { enabled: false, reason: `BOLT runs on x86_64 only; this build is for ${arch}` };
+  if (!archInfo(arch).bolt) return { enabled: false, reason: boltUnavailable(arch) };
   const words = (s: string): string[] => s.split(/\s+/).filter(Boolean);
   return {
     enabled: true,
@@ -75,6 +76,20 @@ export function boltOptions(config: BuildConfig, cache: string, arch: Arch, flav
     cacheDir: cache,
     timeoutSeconds: config['bolt.timeout'],
   };
+}
+
+/**
+ * Why BOLT does not run for `arch`. llvm-bolt 19 rewrites aarch64 code, but
+ * pyston-build trains BOLT by instrumentation, and Debian's instrumentation
+ * runtime (libbolt_rt_instr.a in libbolt-19-dev) is built for x86-64 only:
+ * `llvm-bolt -instrument` on an aarch64 binary stops with "linking object
+ * with arch x86_64 into context with arch aarch64". Sampling (perf) is no
+ * way round it under qemu-user.
+ */
+export function boltUnavailable(arch: Arch): string {
+  if (arch === 'arm64')
+    return "BOLT is not applied to arm64: Debian's llvm-bolt 19 instrumentation runtime (libbolt_rt_instr.a) is x86-64 only, so an aarch64 binary cannot be instrumented for training";
+  return `BOLT runs on x86_64 only; this build is for ${arch}`;
 }
 
 /** The architecture the config asks for (config `arch`; `host` = the build machine's). */
@@ -172,8 +187,20 @@ function parts(config: BuildConfig, root: string, env: NodeJS.ProcessEnv) {
     return { ...chain, llvm };
   });
   const variants = new Map<string, VariantTasks>();
+  const crossKeys = once(() => packageKeys(crossBuildPackages(CPYTHON_BUILD_DEPS, arch())));
+  /**
+   * A variant for the configured architecture. A cross build (arch is not
+   * the build machine's) is named `<variant>-<arch>` (release-arm64), so
+   * its tasks and directories never collide with the native variant's, and
+   * its configure waits for the build machine's unopt install, the
+   * interpreter CPython's cross build runs its build scripts with.
+   */
   const variant = (def: VariantDef): VariantTasks => {
-    let v = variants.get(def.name);
+    const a = arch();
+    const host = hostArch();
+    const cross = a !== host;
+    const name = cross ? `${def.name}-${a}` : def.name;
+    let v = variants.get(name);
     if (!v) {
       const s = src();
       if (def.stock && s.flavor.stockConfigureArgs === undefined) {
@@ -182,28 +209,74 @@ function parts(config: BuildConfig, root: string, env: NodeJS.ProcessEnv) {
           'use unopt, opt or dbg, or build a Pyston checkout',
         );
       }
+      const crossSpec = cross ? crossOf() : undefined;
       v = variantTasks({
-        variant: def,
+        variant: cross ? { ...def, name } : def,
         flavor: s.flavor,
-        arch: arch(),
+        arch: a,
         source: s,
-        toolchain: toolchain(),
+        toolchain: cross ? crossToolchain(toolchain(), a) : toolchain(),
         root,
         pgo: config.pgo,
         lto: config.lto,
         configureExtra: config['configure.extra'].split(/\s+/).filter(Boolean),
         profileTask: config['pgo.task'],
         tolerateTrainingFailure: config['pgo.tolerate_failure'],
-        systemKeys,
-        buildPackages: CPYTHON_BUILD_DEPS,
-        bolt: boltOptions(config, cache, arch(), s.flavor),
+        systemKeys: cross ? crossKeys : systemKeys,
+        buildPackages: cross ? crossBuildPackages(CPYTHON_BUILD_DEPS, a) : CPYTHON_BUILD_DEPS,
+        bolt: boltOptions(config, cache, a, s.flavor),
         releasePrefix: names().prefix,
         ...(aot() ? { aot: { static: aot()!.dirs.static, pic: aot()!.dirs.pic, llvm: aot()!.llvm } } : {}),
+        ...(crossSpec ? { cross: crossSpec } : {}),
       });
       if (aot() && !def.stock) v = { ...v, tasks: [...aot()!.tasks, ...v.tasks] };
-      variants.set(def.name, v);
+      // Its training, venv and probes run arm64 programs: through qemu, by the kernel's binfmt entry (setup enables it).
+      if (crossSpec) v = { ...v, tasks: [...nativeUnopt().tasks, ...v.tasks.map((t) => ({ ...t, binfmt: [binfmtEntry(a)] }))] };
+      variants.set(name, v);
     }
     return v;
+  };
+  /** The build machine's own unopt interpreter: a cross build's build python. */
+  const nativeUnopt = once((): VariantTasks => {
+    const s = src();
+    const def = VARIANT_TABLE.find((d) => d.name === 'unopt')!;
+    return variantTasks({
+      variant: def,
+      flavor: s.flavor,
+      arch: hostArch()!,
+      source: s,
+      toolchain: toolchain(),
+      root,
+      pgo: config.pgo,
+      lto: config.lto,
+      configureExtra: config['configure.extra'].split(/\s+/).filter(Boolean),
+      profileTask: config['pgo.task'],
+      tolerateTrainingFailure: config['pgo.tolerate_failure'],
+      systemKeys,
+      buildPackages: CPYTHON_BUILD_DEPS,
+      bolt: boltOptions(config, cache, hostArch()!, s.flavor),
+      releasePrefix: names().prefix,
+    });
+  });
+  const crossOf = () => {
+    const s = src();
+    const a = arch();
+    const host = hostArch();
+    if (!canCross(host, a))
+      throw new UsageError(
+        `arch = ${a}: pyston-build cannot cross-build for ${a} on this ${host ?? process.arch} machine (it can for: ${crossTargets(host).join(', ') || 'nothing'})`,
+        `leave arch at host, or build on an ${a} machine`,
+      );
+    const minor = s.version.split('.').slice(0, 2).map(Number);
+    if (s.flavor.name !== 'cpython' || minor[0]! < 3 || (minor[0] === 3 && minor[1]! < 11))
+      throw new UsageError(
+        `arch = ${a}: cross builds need CPython 3.11 or later (configure's --with-build-python); ${s.srcDir} is ${s.flavor.title} ${s.flavorVersion} (CPython ${s.version})`,
+        `build ${s.flavor.title} for ${a} on an ${a} machine, or cross-build the embedded CPython 3.11.2`,
+      );
+    if (config.cc !== 'gcc') throw new UsageError(`arch = ${a}: cross builds use Debian's cross gcc; cc is ${config.cc}`, `set cc = gcc (the default) for arch = ${a}`);
+    const unopt = nativeUnopt();
+    const layout = s.flavor.layout(s.version.split('.').slice(0, 2).join('.'), s.flavorVersion);
+    return { buildMachine: host!, target: a, buildPython: join(unopt.release.prefix, 'bin', layout.installedBinary), deps: [`unopt:install`] };
   };
   // The wheels: the project, and each interpreter's plain build.
   const wheelProj = once(() => wheelProject(config['wheels.project'], root, src()));
@@ -312,7 +385,9 @@ function catalog(config: BuildConfig, root: string, env: NodeJS.ProcessEnv): Tar
         source: p.src().describe,
         ...(wheels ? { wheels: { task: wheels.publish, dir: wheels.dir } } : {}),
       });
-      return { tasks: [...(wheels?.tasks ?? []), ...pkg.tasks], roots: [pkg.last] };
+      // A cross release's staging and checks run its arm64 programs (through qemu).
+      const pkgTasks = r.arch === hostArch() ? pkg.tasks : pkg.tasks.map((t) => ({ ...t, binfmt: [binfmtEntry(r.arch)] }));
+      return { tasks: [...(wheels?.tasks ?? []), ...pkgTasks], roots: [pkg.last] };
     },
   });
   defs.push({
@@ -330,6 +405,8 @@ function catalog(config: BuildConfig, root: string, env: NodeJS.ProcessEnv): Tar
 
 /** The wheels' tasks: the interpreters' plain builds, then the wheel pipeline. */
 function wheelGraph(config: BuildConfig, p: ReturnType<typeof parts>, root: string) {
+  if (p.arch() !== hostArch())
+    throw new UsageError(`arch = ${p.arch()}: the wheels are built for the build machine's architecture only (${hostArch() ?? process.arch})`, 'leave arch at host for the wheels target');
   const s = p.src();
   const wp = p.wheelProj();
   // Checked before any interpreter is looked for: an unsupported one is one line naming the range.
@@ -442,16 +519,6 @@ export function checkTargets(config: BuildConfig, root: string, env: NodeJS.Proc
   };
   for (const id of ids) visit(id);
   const uses = (prefix: string): boolean => [...closure].some((id) => id.startsWith(prefix));
-  const interpreter = VARIANT_TABLE.some((v) => uses(`${v.name}:`));
-  if (interpreter) {
-    const arch = configuredArch(config);
-    const host = hostArch();
-    if (arch !== host)
-      throw new UsageError(
-        `arch = ${arch}: building for another architecture than the build machine's (${host ?? process.arch}) is not supported yet`,
-        `leave arch at host, or build on an ${arch} machine`,
-      );
-  }
   if (uses('package:')) {
     const p = parts(config, root, env);
     checkSourceDateEpoch(env);

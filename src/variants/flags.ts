@@ -19,6 +19,7 @@ import type { Flavor } from '../flavors/index.js';
 import { instrumentFlags, useFlags, type PgoFlags } from '../pgo/pipeline.js';
 import type { CompilerFamily } from '../llvm/toolchain.js';
 import type { VariantDef } from './table.js';
+import { crossConfigureArgs, type CrossSpec } from './cross.js';
 
 export interface FlagInputs {
   readonly variant: VariantDef;
@@ -34,6 +35,8 @@ export interface FlagInputs {
   /** Absolute project root and source directory. */
   readonly root: string;
   readonly srcDir: string;
+  /** A cross build (./cross.ts): the interpreter is for another architecture than the build machine's. */
+  readonly cross?: CrossSpec;
 }
 
 export interface VariantFlags {
@@ -79,17 +82,19 @@ export function variantFlags(i: FlagInputs): VariantFlags {
   const bolt = v.bolt && i.bolt && archInfo(i.arch).bolt;
   const flavorArgs = v.stock ? (i.flavor.stockConfigureArgs ?? []) : i.flavor.configureArgs;
   const sharedArg = v.shared ? ['--enable-shared'] : [];
+  const crossArgs = i.cross ? crossConfigureArgs(i.cross) : [];
   // A packaged build links the system's expat rather than CPython's copy, as
   // Debian policy (and lintian's embedded-library) requires of a package.
   const configureArgs = [
     ...flavorArgs,
+    ...crossArgs,
     ...(v.kind === 'dbg' ? ['--with-pydebug'] : []),
     ...(lto ? ['--with-lto'] : []),
     ...(v.packaged ? ['--with-system-expat'] : []),
     ...sharedArg,
     ...i.configureExtra,
   ];
-  const instrumentedConfigureArgs = [...flavorArgs, ...sharedArg, ...i.configureExtra];
+  const instrumentedConfigureArgs = [...flavorArgs, ...crossArgs, ...sharedArg, ...i.configureExtra];
   const shared = isShared(configureArgs);
   const gcc = i.family === 'gcc';
 

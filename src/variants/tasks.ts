@@ -28,6 +28,7 @@ import { variantFlags } from './flags.js';
 import { aotEvidence, jitBuild, type AotDir } from '../aot/chain.js';
 import { archInfo } from '../debian/arch.js';
 import type { VariantDef } from './table.js';
+import type { CrossSpec } from './cross.js';
 
 const MAKE: ToolRef = { name: 'make', package: 'make' };
 const SH: ToolRef = { name: 'sh', package: 'dash', versionArgs: [] };
@@ -67,6 +68,12 @@ export interface VariantOptions {
    * the traces. Absent for CPython and for the stock variants.
    */
   readonly aot?: { readonly static: AotDir; readonly pic: AotDir; readonly llvm: Toolchain };
+  /**
+   * A cross build (./cross.ts): the toolchain is the cross one, the build
+   * libraries the target's, and configure waits for `deps` (the tasks that
+   * make the build machine's interpreter named in `buildPython`).
+   */
+  readonly cross?: CrossSpec & { readonly deps: readonly string[] };
 }
 
 export type BoltOptions =
@@ -235,6 +242,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
     configureExtra: opts.configureExtra,
     root: opts.root,
     srcDir: opts.source.srcDir,
+    ...(opts.cross ? { cross: { buildMachine: opts.cross.buildMachine, target: opts.cross.target, buildPython: opts.cross.buildPython } } : {}),
   });
   const buildDir = f.dirs.build;
   const release = def.packaged;
@@ -247,7 +255,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
   const bolt = f.bolt && opts.bolt.enabled ? opts.bolt : undefined;
   const shared = f.shared;
   const makeArgs = [...f.makeArgs];
-  const configureDeps: string[] = [];
+  const configureDeps: string[] = [...(opts.cross?.deps ?? [])];
   // Pyston's JIT variants: their own copy of the AOT traces, and what their
   // make runs and links for the JIT (src/aot/chain.ts).
   const jit =

@@ -85,7 +85,8 @@ describe('variants', () => {
 
   it('BOLT is skipped, with the reason, on other architectures', async () => {
     const { config } = await loadConfig({ root: tmpProject(), env: {}, sets: [] });
-    expect(boltOptions(config, '/c', 'arm64', CPYTHON)).toEqual({ enabled: false, reason: 'BOLT runs on x86_64 only; this build is for arm64' });
+    expect(boltOptions(config, '/c', 'arm64', CPYTHON)).toEqual({ enabled: false, reason: expect.stringMatching(/^BOLT is not applied to arm64: .*libbolt_rt_instr\.a\) is x86-64 only/) });
+    expect(boltOptions(config, '/c', 'riscv64', CPYTHON)).toEqual({ enabled: false, reason: 'BOLT runs on x86_64 only; this build is for riscv64' });
     expect(boltOptions(config, '/c', 'amd64', CPYTHON).enabled).toBe(true);
   });
 
@@ -130,6 +131,46 @@ describe('variants', () => {
     expect((g.tasks.get('optshared:pgo:instrumented:configure')!.inputs.config as { args: string[] }).args).toContain('--enable-shared');
     // Every variant of the table is a target; a CPython tree has no stock variants' tasks.
     for (const v of ['unoptshared', 'dbgshared', 'releaseshared']) expect(g.targets.get(v)!.roots).toEqual([`${v}:probe`]);
+  });
+
+  it('arch = arm64 cross-builds: release-arm64 tasks with the cross gcc, the target libraries and qemu, after the native unopt', async () => {
+    const root = tmpProject();
+    const { config } = await loadConfig({ root, env: {}, sets: ['arch=arm64'] });
+    const g = buildGraph(config, root, process.env, { targets: ['release'] });
+    expect(g.targets.get('release')!.roots).toEqual(['release-arm64:probe']);
+    const ids = [...g.tasks.keys()];
+    expect(ids.filter((id) => id.startsWith('unopt:'))).toEqual(['unopt:configure', 'unopt:make', 'unopt:install', 'unopt:venv', 'unopt:probe']);
+    // No BOLT on arm64, and the native unopt is the build python configure waits for.
+    expect(ids.some((id) => id.startsWith('release-arm64:bolt'))).toBe(false);
+    const configure = g.tasks.get('release-arm64:configure')!;
+    expect(configure.deps).toContain('unopt:install');
+    const args = (configure.inputs.config as { args: string[] }).args;
+    expect(args).toEqual(
+      expect.arrayContaining([
+        '--build=x86_64-linux-gnu',
+        '--host=aarch64-linux-gnu',
+        `--with-build-python=${join(root, 'build/unopt_install/usr/bin/python3.11')}`,
+        '--with-computed-gotos',
+        '--with-lto',
+      ]),
+    );
+    expect((g.tasks.get('release-arm64:pgo:instrumented:configure')!.inputs.config as { args: string[] }).args).toContain('--host=aarch64-linux-gnu');
+    expect((configure.inputs.tools ?? []).map((t) => t.name)).toContain('aarch64-linux-gnu-gcc');
+    expect(configure.packages).toEqual(expect.arrayContaining(['libssl-dev:arm64', 'pkgconf:arm64', 'libc6-dev-arm64-cross']));
+    expect(configure.packages).not.toContain('libssl-dev');
+    // What runs arm64 programs says so (setup enables the binfmt entry); the native build does not.
+    expect(g.tasks.get('release-arm64:pgo:train')!.binfmt).toEqual(['qemu-aarch64']);
+    expect(g.tasks.get('unopt:make')!.binfmt).toBeUndefined();
+  });
+
+  it('arch = arm64 is refused in one line where pyston-build cannot cross-build', async () => {
+    const root = tmpProject();
+    const clang = (await loadConfig({ root, env: {}, sets: ['arch=arm64', 'cc=clang'] })).config;
+    expect(() => buildGraph(clang, root, process.env, { targets: ['release'] })).toThrow(/^arch = arm64: cross builds use Debian's cross gcc; cc is clang$/);
+    const riscv = (await loadConfig({ root, env: {}, sets: ['arch=riscv64'] })).config;
+    expect(() => buildGraph(riscv, root, process.env, { targets: ['opt'] })).toThrow(/^arch = riscv64: pyston-build cannot cross-build for riscv64 on this amd64 machine \(it can for: arm64\)$/);
+    const wheels = (await loadConfig({ root, env: {}, sets: ['arch=arm64', 'wheels.project=x.json'] })).config;
+    expect(() => buildGraph(wheels, root, process.env, { targets: ['wheels'] })).toThrow(/wheels are built for the build machine's architecture only/);
   });
 
   it('the stock variants are refused on a CPython tree with a one-line error', async () => {
