@@ -21,7 +21,10 @@ export function packageArch(pkg: string): string | undefined {
 function dpkgLines(args: readonly string[]): string[] | undefined {
   const r = spawnSync('dpkg', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   if (r.error !== undefined || r.status !== 0) return undefined;
-  return r.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
 }
 
 /** The machine's own dpkg architecture (`dpkg --print-architecture`), or undefined without dpkg. */

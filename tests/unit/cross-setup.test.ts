@@ -55,7 +55,11 @@ describe("dpkg's architectures", () => {
 
   it('agrees with /var/lib/dpkg/arch on this machine', () => {
     const file = '/var/lib/dpkg/arch';
-    const listed = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '' && l !== NATIVE) : [];
+    const listed = existsSync(file)
+      ? readFileSync(file, 'utf8')
+          .split('\n')
+          .filter((l) => l !== '' && l !== NATIVE)
+      : [];
     expect(foreignArchitectures()).toEqual(listed);
   });
 
@@ -128,7 +132,13 @@ describe("setup's plan for a cross build", () => {
   });
 
   it('adds nothing when dpkg knows the architecture, and installs only what is missing', () => {
-    const known = adminDir({ arches: [NATIVE, A], packages: [['zlib1g-dev', NATIVE], ['libssl-dev', A]] });
+    const known = adminDir({
+      arches: [NATIVE, A],
+      packages: [
+        ['zlib1g-dev', NATIVE],
+        ['libssl-dev', A],
+      ],
+    });
     expect(plan([`libssl-dev:${A}`, 'zlib1g-dev', `zlib1g-dev:${A}`], known)).toMatchObject({ missing: [`zlib1g-dev:${A}`], addArchitectures: [], updateLists: false });
     // The native copy does not stand for the foreign one, nor the other way round.
     expect(plan(['zlib1g-dev', `zlib1g-dev:${A}`, 'libssl-dev', `libssl-dev:${NATIVE}`], known).missing).toEqual([`libssl-dev:${NATIVE}`, `zlib1g-dev:${A}`]);
@@ -136,7 +146,12 @@ describe("setup's plan for a cross build", () => {
   });
 
   it('enables a disabled binfmt entry, after installing its packages only when they are missing', () => {
-    const withQemu = adminDir({ packages: [['qemu-user-static', NATIVE], ['binfmt-support', NATIVE]] });
+    const withQemu = adminDir({
+      packages: [
+        ['qemu-user-static', NATIVE],
+        ['binfmt-support', NATIVE],
+      ],
+    });
     const disabled = binfmtDir({ 'qemu-aarch64': 'disabled' });
     expect(plan([], withQemu, ['qemu-aarch64'], disabled)).toEqual({ missing: [], addDebSrc: undefined, addArchitectures: [], updateLists: false, enableBinfmt: ['qemu-aarch64'] });
     expect(plan([], adminDir({}), ['qemu-aarch64', 'qemu-aarch64'], disabled)).toMatchObject({ missing: ['binfmt-support', 'qemu-user-static'], enableBinfmt: ['qemu-aarch64'] });
@@ -148,7 +163,13 @@ describe("setup's plan for a cross build", () => {
   });
 
   it('leaves an enabled entry alone, whatever provides it', () => {
-    expect(plan([], adminDir({}), ['qemu-aarch64'], binfmtDir({ 'qemu-aarch64': 'enabled' }))).toEqual({ missing: [], addDebSrc: undefined, addArchitectures: [], updateLists: false, enableBinfmt: [] });
+    expect(plan([], adminDir({}), ['qemu-aarch64'], binfmtDir({ 'qemu-aarch64': 'enabled' }))).toEqual({
+      missing: [],
+      addDebSrc: undefined,
+      addArchitectures: [],
+      updateLists: false,
+      enableBinfmt: [],
+    });
   });
 });
 
@@ -156,7 +177,14 @@ describe("setup's plan for a cross build", () => {
 function crossTasks(): Task[] {
   const run = async (): Promise<void> => {};
   return [
-    { id: 'cross:configure', deps: [], packages: [`libssl-dev:${A}`, 'zlib1g-dev'], inputs: { tools: [{ name: 'cross-cc', command: 'pb-no-such-cross-cc', package: 'gcc-cross-example' }] }, outputs: [], run },
+    {
+      id: 'cross:configure',
+      deps: [],
+      packages: [`libssl-dev:${A}`, 'zlib1g-dev'],
+      inputs: { tools: [{ name: 'cross-cc', command: 'pb-no-such-cross-cc', package: 'gcc-cross-example' }] },
+      outputs: [],
+      run,
+    },
     { id: 'cross:train', deps: ['cross:configure'], binfmt: ['qemu-aarch64'], inputs: {}, outputs: [], run },
     { id: 'cross:check', deps: ['cross:train'], binfmt: ['qemu-aarch64'], inputs: {}, outputs: [], run },
   ];
@@ -185,7 +213,16 @@ describe('doctor and setup read a cross build from its tasks', () => {
 
   it('reports a missing architecture, name:arch package and binfmt entry, with the commands that fix them', () => {
     const binfmt = binfmtDir({});
-    const r = report(adminDir({ arches: [NATIVE], packages: [['zlib1g-dev', NATIVE], ['zlib1g-dev', A]] }), binfmt);
+    const r = report(
+      adminDir({
+        arches: [NATIVE],
+        packages: [
+          ['zlib1g-dev', NATIVE],
+          ['zlib1g-dev', A],
+        ],
+      }),
+      binfmt,
+    );
     expect(r.ok).toBe(false);
     expect(rows(r.lines)).toEqual([
       `  missing  libssl-dev:${A} (build library for the interpreter variants)`,
@@ -199,7 +236,15 @@ describe('doctor and setup read a cross build from its tasks', () => {
 
   it('reports a disabled entry whose packages are there: only update-binfmts to run', () => {
     const binfmt = binfmtDir({ 'qemu-aarch64': 'disabled' });
-    const admin = adminDir({ arches: [NATIVE, A], packages: [['zlib1g-dev', NATIVE], ['libssl-dev', A], ['qemu-user-static', NATIVE], ['binfmt-support', NATIVE]] });
+    const admin = adminDir({
+      arches: [NATIVE, A],
+      packages: [
+        ['zlib1g-dev', NATIVE],
+        ['libssl-dev', A],
+        ['qemu-user-static', NATIVE],
+        ['binfmt-support', NATIVE],
+      ],
+    });
     const r = report(admin, binfmt);
     expect(r.ok).toBe(false);
     expect(rows(r.lines)).toEqual([
@@ -212,7 +257,13 @@ describe('doctor and setup read a cross build from its tasks', () => {
   });
 
   it('reports all of it as ok once it is there', () => {
-    const admin = adminDir({ arches: [NATIVE, A], packages: [['zlib1g-dev', NATIVE], ['libssl-dev', A]] });
+    const admin = adminDir({
+      arches: [NATIVE, A],
+      packages: [
+        ['zlib1g-dev', NATIVE],
+        ['libssl-dev', A],
+      ],
+    });
     const r = report(admin, binfmtDir({ 'qemu-aarch64': 'enabled' }));
     expect(rows(r.lines)).toEqual([
       `  ok       2 build libraries (libssl-dev:${A}, zlib1g-dev, ...)`,

@@ -57,7 +57,7 @@ describe('the dpkg database', () => {
     expect(packageKeys(['libc6', 'zlib1g-dev'], admin)).toEqual({ 'pkg:libc6': '2.36-9', 'pkg:zlib1g-dev': 'missing' });
   });
 
-  it('gives name:arch the version of that architecture\'s copy, and a bare name what it gave before', () => {
+  it("gives name:arch the version of that architecture's copy, and a bare name what it gave before", () => {
     const admin = tmpProject();
     write(
       admin,
