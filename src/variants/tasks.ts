@@ -28,7 +28,7 @@ import { variantFlags } from './flags.js';
 import { aotEvidence, jitBuild, type AotDir } from '../aot/chain.js';
 import { archInfo } from '../debian/arch.js';
 import type { VariantDef } from './table.js';
-import type { CrossSpec } from './cross.js';
+import { emulatedTraining, type CrossSpec } from './cross.js';
 
 const MAKE: ToolRef = { name: 'make', package: 'make' };
 const SH: ToolRef = { name: 'sh', package: 'dash', versionArgs: [] };
@@ -278,7 +278,8 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
 
   if (f.pgoSpec) {
     const spec = f.pgoSpec;
-    const train = training(opts.profileTask);
+    // Under emulation (a cross build), runtime/train runs a quarter of its rounds (./cross.ts).
+    const train = opts.cross ? emulatedTraining(training(opts.profileTask), opts.profileTask) : training(opts.profileTask);
     tasks.push(
       ...configureAndMake({
         prefix: `${v}:pgo:instrumented`,

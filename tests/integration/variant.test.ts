@@ -160,6 +160,10 @@ describe('variants', () => {
     expect(configure.packages).not.toContain('libssl-dev');
     // What runs arm64 programs says so (setup enables the binfmt entry); the native build does not.
     expect(g.tasks.get('release-arm64:pgo:train')!.binfmt).toEqual(['qemu-aarch64']);
+    // Under emulation runtime/train runs a quarter of its rounds; natively all of them.
+    expect((g.tasks.get('release-arm64:pgo:train')!.inputs.config as Record<string, unknown>)['train.scale']).toBe(0.25);
+    const native = buildGraph((await loadConfig({ root, env: {}, sets: [] })).config, root, process.env, { targets: ['release'] });
+    expect((native.tasks.get('release:pgo:train')!.inputs.config as Record<string, unknown>)['train.scale']).toBeUndefined();
     expect(g.tasks.get('unopt:make')!.binfmt).toBeUndefined();
   });
 
