@@ -192,6 +192,16 @@ function parts(config: BuildConfig, root: string, env: NodeJS.ProcessEnv) {
     return { ...chain, llvm };
   });
   const variants = new Map<string, VariantTasks>();
+  /** What every variant takes from the config, whatever its architecture. */
+  const settings = () => ({
+    root,
+    pgo: config.pgo,
+    lto: config.lto,
+    configureExtra: config['configure.extra'].split(/\s+/).filter(Boolean),
+    profileTask: config['pgo.task'],
+    tolerateTrainingFailure: config['pgo.tolerate_failure'],
+    releasePrefix: names().prefix,
+  });
   const crossKeys = once(() => packageKeys(crossBuildPackages(CPYTHON_BUILD_DEPS, arch())));
   /**
    * A variant for the configured architecture. A cross build (arch is not
@@ -221,16 +231,10 @@ function parts(config: BuildConfig, root: string, env: NodeJS.ProcessEnv) {
         arch: a,
         source: s,
         toolchain: cross ? crossToolchain(toolchain(), a) : toolchain(),
-        root,
-        pgo: config.pgo,
-        lto: config.lto,
-        configureExtra: config['configure.extra'].split(/\s+/).filter(Boolean),
-        profileTask: config['pgo.task'],
-        tolerateTrainingFailure: config['pgo.tolerate_failure'],
+        ...settings(),
         systemKeys: cross ? crossKeys : systemKeys,
         buildPackages: cross ? crossBuildPackages(CPYTHON_BUILD_DEPS, a) : CPYTHON_BUILD_DEPS,
         bolt: boltOptions(config, cache, a, s.flavor),
-        releasePrefix: names().prefix,
         ...(aot() ? { aot: { static: aot()!.dirs.static, pic: aot()!.dirs.pic, llvm: aot()!.llvm } } : {}),
         ...(crossSpec ? { cross: crossSpec } : {}),
       });
@@ -251,16 +255,10 @@ function parts(config: BuildConfig, root: string, env: NodeJS.ProcessEnv) {
       arch: hostArch()!,
       source: s,
       toolchain: toolchain(),
-      root,
-      pgo: config.pgo,
-      lto: config.lto,
-      configureExtra: config['configure.extra'].split(/\s+/).filter(Boolean),
-      profileTask: config['pgo.task'],
-      tolerateTrainingFailure: config['pgo.tolerate_failure'],
+      ...settings(),
       systemKeys,
       buildPackages: CPYTHON_BUILD_DEPS,
       bolt: boltOptions(config, cache, hostArch()!, s.flavor),
-      releasePrefix: names().prefix,
     });
   });
   const crossOf = () => {

@@ -7,6 +7,8 @@ import { expect } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { ownCgroupDir } from '../src/graph/contain.js';
 import { EventBus, runBuild, type EngineEvent, type EngineOptions, type Task, type TaskGraph, type BuildSummary } from '../src/graph/index.js';
+import type { Toolchain } from '../src/llvm/toolchain.js';
+import type { PgoFlags } from '../src/pgo/pipeline.js';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -152,4 +154,24 @@ export function expectUsageError(r: { status: number | null; stderr: string }, m
   expect(lines[1]).toMatch(hint);
   expect(lines).toHaveLength(2);
   expect(r.status).toBe(2);
+}
+
+/**
+ * The tiny C fixture (tests/fixtures/cdemo) configured and built in `dir`
+ * with `tc`'s compiler and the given extra flags (-O2 first), as one task.
+ */
+export function cdemoBuild(id: string, dir: string, tc: Toolchain, flags: PgoFlags, deps: string[] = []): Task {
+  const fix = join(REPO, 'tests/fixtures/cdemo');
+  return {
+    id,
+    deps,
+    inputs: { files: [fix], tools: [tc.cc, { name: 'make' }], config: { flags } },
+    outputs: [`${dir}/demo`],
+    async run(ctx) {
+      mkdirSync(ctx.path(dir), { recursive: true });
+      const env = { CC: tc.cc.command ?? tc.cc.name, CFLAGS: ['-O2', ...flags.cflags].join(' '), LDFLAGS: flags.ldflags.join(' '), PATH: tc.path };
+      await ctx.exec('sh', [join(fix, 'configure')], { cwd: ctx.path(dir), env, jobserver: false });
+      await ctx.exec('make', [], { cwd: ctx.path(dir), env });
+    },
+  };
 }

@@ -10,30 +10,14 @@ import { describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { build, graphOf, REPO, tmpProject } from '../helpers.js';
-import { discoverToolchain, type Toolchain } from '../../src/llvm/toolchain.js';
-import { instrumentFlags, pgoTasks, useFlags, type PgoFlags } from '../../src/pgo/pipeline.js';
+import { build, cdemoBuild, graphOf, REPO, tmpProject } from '../helpers.js';
+import { discoverToolchain } from '../../src/llvm/toolchain.js';
+import { instrumentFlags, pgoTasks, useFlags } from '../../src/pgo/pipeline.js';
 import { binfmtEntry, crossBuildPackages, crossConfigureArgs, crossToolchain } from '../../src/variants/cross.js';
 import { archInfo } from '../../src/debian/arch.js';
 import { readElf, stackPolicy } from '../../src/elf/reader.js';
-import type { Task } from '../../src/graph/index.js';
 
 const FIX = join(REPO, 'tests/fixtures/cdemo');
-
-function cBuild(id: string, dir: string, tc: Toolchain, flags: PgoFlags, deps: string[] = []): Task {
-  return {
-    id,
-    deps,
-    inputs: { files: [FIX], tools: [tc.cc, { name: 'make' }], config: { flags } },
-    outputs: [`${dir}/demo`],
-    async run(ctx) {
-      mkdirSync(ctx.path(dir), { recursive: true });
-      const env = { CC: tc.cc.command ?? tc.cc.name, CFLAGS: ['-O2', ...flags.cflags].join(' '), LDFLAGS: flags.ldflags.join(' '), PATH: tc.path };
-      await ctx.exec('sh', [join(FIX, 'configure')], { cwd: ctx.path(dir), env, jobserver: false });
-      await ctx.exec('make', [], { cwd: ctx.path(dir), env });
-    },
-  };
-}
 
 describe('cross build for arm64 on the tiny C fixture', () => {
   it('the binfmt entry for arm64 is enabled (setup enables it)', () => {
@@ -48,7 +32,7 @@ describe('cross build for arm64 on the tiny C fixture', () => {
     const tc = crossToolchain(discoverToolchain({ llvmMajor: 19, llvmBin: '', family: 'gcc' }, process.env.PATH), 'arm64');
     expect(tc.cc.name).toBe('aarch64-linux-gnu-gcc');
     const spec = { family: 'gcc' as const, dir: 'build/pgo', instrumentedBuildDir: join(root, 'build/gen'), optimizedBuildDir: join(root, 'build/use') };
-    const gen = cBuild('gen', 'build/gen', tc, instrumentFlags(spec, root));
+    const gen = cdemoBuild('gen', 'build/gen', tc, instrumentFlags(spec, root));
     const pgo = pgoTasks({
       ...spec,
       prefix: 'pgo',
@@ -61,7 +45,7 @@ describe('cross build for arm64 on the tiny C fixture', () => {
       hotObject: 'hot',
       tolerateFailure: false,
     });
-    const use = cBuild('use', 'build/use', tc, useFlags(spec, root), [pgo.ready]);
+    const use = cdemoBuild('use', 'build/use', tc, useFlags(spec, root), [pgo.ready]);
     const r = await build(graphOf([gen, ...pgo.tasks, use]), root);
     expect(r.summary.ok, JSON.stringify(r.events.filter((e) => e.type === 'fail'))).toBe(true);
 

@@ -3,34 +3,16 @@
  * llvm-profdata and gcc: instrument -> train -> merge -> validate -> use.
  */
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { build, graphOf, REPO, tmpProject } from '../helpers.js';
-import { discoverToolchain, type Toolchain } from '../../src/llvm/toolchain.js';
-import { instrumentFlags, pgoTasks, useFlags, type PgoFlags } from '../../src/pgo/pipeline.js';
-import type { Task } from '../../src/graph/index.js';
-
-const FIX = join(REPO, 'tests/fixtures/cdemo');
-
-function cBuild(id: string, dir: string, tc: Toolchain, flags: PgoFlags, deps: string[] = []): Task {
-  return {
-    id,
-    deps,
-    inputs: { files: [FIX], tools: [tc.cc, { name: 'make' }], config: { flags } },
-    outputs: [`${dir}/demo`],
-    async run(ctx) {
-      mkdirSync(ctx.path(dir), { recursive: true });
-      const env = { CC: tc.cc.command ?? tc.cc.name, CFLAGS: ['-O2', ...flags.cflags].join(' '), LDFLAGS: flags.ldflags.join(' '), PATH: tc.path };
-      await ctx.exec('sh', [join(FIX, 'configure')], { cwd: ctx.path(dir), env, jobserver: false });
-      await ctx.exec('make', [], { cwd: ctx.path(dir), env });
-    },
-  };
-}
+import { build, cdemoBuild, graphOf, tmpProject } from '../helpers.js';
+import { discoverToolchain } from '../../src/llvm/toolchain.js';
+import { instrumentFlags, pgoTasks, useFlags } from '../../src/pgo/pipeline.js';
 
 function pipeline(root: string, family: 'clang' | 'gcc', opts: { train?: string[]; hot?: string } = {}) {
   const tc = discoverToolchain({ llvmMajor: 19, llvmBin: '', family }, process.env.PATH);
   const spec = { family, dir: 'build/pgo', instrumentedBuildDir: join(root, 'build/gen'), optimizedBuildDir: join(root, 'build/use') };
-  const gen = cBuild('gen', 'build/gen', tc, instrumentFlags(spec, root));
+  const gen = cdemoBuild('gen', 'build/gen', tc, instrumentFlags(spec, root));
   const pgo = pgoTasks({
     ...spec,
     prefix: 'pgo',
@@ -42,7 +24,7 @@ function pipeline(root: string, family: 'clang' | 'gcc', opts: { train?: string[
     hotObject: 'hot',
     tolerateFailure: false,
   });
-  const use = cBuild('use', 'build/use', tc, useFlags(spec, root), [pgo.ready]);
+  const use = cdemoBuild('use', 'build/use', tc, useFlags(spec, root), [pgo.ready]);
   return graphOf([gen, ...pgo.tasks, use]);
 }
 
