@@ -1,10 +1,13 @@
 """Rewrite a staged _sysconfigdata module for shipping (pyston-build package).
 
-Usage: sanitize_sysconfig.py FILE LIBPL DROP_REGEX BUILD_PATH...
+Usage: sanitize_sysconfig.py [--map FROM TO]... FILE LIBPL DROP_REGEX BUILD_PATH...
 
 Run by the staged interpreter itself, so the module is read as Python reads
 it (its values are pretty-printed over several lines, which a text edit would
 get wrong). In every string value:
+- each --map FROM becomes its TO, first (a cross build's build python, a
+  build-machine program, becomes the installed interpreter, which is what
+  runs the build scripts on the target);
 - each BUILD_PATH (source and build directories) becomes LIBPL, the
   installed config directory;
 - every whitespace-separated word matching DROP_REGEX (our PGO and BOLT
@@ -28,7 +31,9 @@ def load(path):
     return mod.build_time_vars
 
 
-def clean(value, libpl, drop, paths):
+def clean(value, libpl, drop, paths, maps=()):
+    for src, dst in maps:
+        value = value.replace(src, dst)
     for p in paths:
         value = value.replace(p, libpl)
     words = re.split(r"(\s+)", value)
@@ -47,6 +52,10 @@ def clean(value, libpl, drop, paths):
 
 
 def main(argv):
+    maps = []
+    while argv[:1] == ["--map"] and len(argv) >= 3:
+        maps.append((argv[1], argv[2]))
+        argv = argv[3:]
     if len(argv) < 4:
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
@@ -57,7 +66,7 @@ def main(argv):
     changed = 0
     for k, v in data.items():
         if isinstance(v, str):
-            new = clean(v, libpl, drop, paths)
+            new = clean(v, libpl, drop, paths, maps)
             if new != v:
                 data[k] = new
                 changed += 1
@@ -70,7 +79,7 @@ def main(argv):
     for k, v in load(path).items():
         if not isinstance(v, str):
             continue
-        if any(p in v for p in paths) or any(drop.match(w) for w in v.split()):
+        if any(p in v for p in paths + [m[0] for m in maps]) or any(drop.match(w) for w in v.split()):
             bad.append(k)
     if bad:
         print("still names a build path or a pipeline flag: " + ", ".join(sorted(bad)), file=sys.stderr)

@@ -70,6 +70,13 @@ export interface StageOptions {
   readonly patchelf: ToolRef;
   /** runtime/packaging/sanitize_sysconfig.py of this pyston-build. */
   readonly sysconfigSanitizer: string;
+  /**
+   * A cross build's build python (the build machine's interpreter that
+   * configure recorded as PYTHON_FOR_BUILD and in CONFIG_ARGS): it becomes
+   * the staged interpreter's installed path, which runs the build scripts
+   * on the target.
+   */
+  readonly buildPython?: string;
 }
 
 /**
@@ -122,13 +129,16 @@ export async function stageRelease(ctx: TaskContext, o: StageOptions): Promise<S
   // config.c, whose assignments are one line each, here.
   const python = join(top, 'bin', `python${version}`);
   const sanitized: string[] = [];
+  const maps = o.buildPython ? [{ from: o.buildPython, to: `${o.prefix}/bin/python${version}` }] : [];
   for (const n of readdirSync(stdlib).filter((x) => x.startsWith('_sysconfigdata_') && x.endsWith('.py'))) {
     // -B: the staged interpreter must not leave .pyc of its own imports, with stage paths, behind.
-    await ctx.exec(python, ['-E', '-s', '-B', o.sysconfigSanitizer, join(stdlib, n), libpl, PIPELINE_FLAG.source, ...o.buildPaths], { jobserver: false });
+    const mapArgs = maps.flatMap((m) => ['--map', m.from, m.to]);
+    await ctx.exec(python, ['-E', '-s', '-B', o.sysconfigSanitizer, ...mapArgs, join(stdlib, n), libpl, PIPELINE_FLAG.source, ...o.buildPaths], { jobserver: false });
     sanitized.push(relative(o.stageDir, join(stdlib, n)));
   }
   for (const f of [join(stdlib, configDir, 'Makefile'), join(stdlib, configDir, 'config.c')].filter((p) => existsSync(p))) {
     let text = readFileSync(f, 'utf8');
+    for (const m of maps) text = text.split(m.from).join(m.to);
     for (const p of o.buildPaths) text = text.split(p).join(libpl);
     text = text.replace(/^([A-Za-z_][A-Za-z0-9_]*[ \t]*[:+]?=)(.*)$/gm, (_m, k: string, v: string) => `${k}${dropPipelineFlags(v)}`);
     writeFileSync(f, text);

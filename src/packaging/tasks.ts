@@ -89,7 +89,11 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
     title: `stage the release tree in ${P}/stage (strip, sanitise sysconfig, shebangs, .pyc)`,
     version: 4,
     deps: [r.last],
-    inputs: { tools: [o.strip, PATCHELF], files: [join(o.runtimeDir, 'packaging/sanitize_sysconfig.py')], config: { prefix: n.prefix, minor } },
+    inputs: {
+      tools: [o.strip, PATCHELF],
+      files: [join(o.runtimeDir, 'packaging/sanitize_sysconfig.py')],
+      config: { prefix: n.prefix, minor, ...(r.buildPython ? { buildPython: r.buildPython } : {}) },
+    },
     outputs: [`${P}/stage`, `${P}/stage.json`],
     async run(ctx) {
       const buildPaths = [r.srcDir, ...r.buildDirs.map((d) => ctx.path(d))].sort((a, b) => b.length - a.length);
@@ -102,6 +106,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
         strip: o.strip,
         patchelf: PATCHELF,
         sysconfigSanitizer: join(o.runtimeDir, 'packaging/sanitize_sysconfig.py'),
+        ...(r.buildPython ? { buildPython: r.buildPython } : {}),
       });
       ctx.log(`staged ${report.files} files: ${report.stripped} stripped, ${report.pyc} .pyc, shebangs fixed in ${report.shebangs.join(', ') || 'none'}`);
       writeFileAtomic(ctx.path(P, 'stage.json'), json(report));

@@ -41,6 +41,8 @@ export interface Release {
   /** The build report, relative to the root. */
   readonly report: string;
   readonly shared: boolean;
+  /** A cross build's build python (absolute): configure recorded it in the installed sysconfig data and Makefile. */
+  readonly buildPython?: string;
 }
 
 /** Which optimizations ran, with their evidence. Written by the variant's probe task. */

@@ -436,6 +436,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
     python: `${envDir}/bin/python`,
     report: `build/${v}_report.json`,
     shared,
+    ...(opts.cross ? { buildPython: opts.cross.buildPython } : {}),
   };
   return { tasks, release: release_ };
 }

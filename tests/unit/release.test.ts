@@ -123,7 +123,36 @@ describe('pipeline flags', () => {
     expect(readFileSync(f, 'utf8')).toContain("'X': ''");
     const usage = spawnSync('python3', [join(REPO, 'runtime/packaging/sanitize_sysconfig.py'), f], { encoding: 'utf8' });
     expect(usage.status).toBe(2);
-    expect(usage.stderr).toMatch(/^Usage: sanitize_sysconfig.py FILE LIBPL DROP_REGEX BUILD_PATH/);
+    expect(usage.stderr).toMatch(/^Usage: sanitize_sysconfig.py \[--map FROM TO\]\.\.\. FILE LIBPL DROP_REGEX BUILD_PATH/);
+  });
+
+  it('the sysconfig rewriter maps a cross build python to the installed interpreter before the build paths', () => {
+    const dir = tmpProject();
+    const f = join(dir, '_sysconfigdata_x.py');
+    writeFileSync(
+      f,
+      `build_time_vars = {'PYTHON_FOR_FREEZE': '/b/build/unopt_install/usr/bin/python3.11', 'CONFIG_ARGS': "'--with-build-python=/b/build/unopt_install/usr/bin/python3.11' '--x=/b/build/y'"}\n`,
+    );
+    const r = spawnSync(
+      'python3',
+      [
+        join(REPO, 'runtime/packaging/sanitize_sysconfig.py'),
+        '--map',
+        '/b/build/unopt_install/usr/bin/python3.11',
+        '/usr/lib/x/bin/python3.11',
+        f,
+        '/usr/lib/x/config',
+        PIPELINE_FLAG.source,
+        '/b/build',
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const vars = spawnSync('python3', ['-c', `import runpy, json; print(json.dumps(runpy.run_path(${JSON.stringify(f)})['build_time_vars'], sort_keys=True))`], { encoding: 'utf8' });
+    expect(JSON.parse(vars.stdout)).toEqual({
+      CONFIG_ARGS: "'--with-build-python=/usr/lib/x/bin/python3.11' '--x=/usr/lib/x/config/y'",
+      PYTHON_FOR_FREEZE: '/usr/lib/x/bin/python3.11',
+    });
   });
 });
 
