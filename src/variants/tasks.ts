@@ -103,8 +103,13 @@ export function profileWarnings(log: string): Record<string, number> {
   return counts;
 }
 
-function buildEnv(tc: Toolchain, flags: PgoFlags, lto: boolean): Record<string, string> {
+function buildEnv(tc: Toolchain, flags: PgoFlags, lto: boolean, cross = false): Record<string, string> {
   const env: Record<string, string> = { PATH: tc.path, CC: tc.cc.command ?? tc.cc.name, CXX: tc.cxx.command ?? tc.cxx.name };
+  // A cross build runs the build machine's unopt install as its build python:
+  // it must not write .pyc files into that install (another task's output,
+  // whose change would rebuild everything after it). compileall still writes
+  // the target's .pyc at make install: it writes them explicitly.
+  if (cross) env.PYTHONDONTWRITEBYTECODE = '1';
   const cflags = [...flags.cflags];
   const ldflags = [...flags.ldflags];
   if (lto && tc.family === 'clang') ldflags.push('-fuse-ld=lld');
@@ -286,7 +291,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
         buildDir: f.dirs.pgoBuild,
         installDir: `build/${v}_pgo_install/usr`,
         args: [...f.instrumentedConfigureArgs],
-        env: { ...buildEnv(tc, { cflags: f.instrumented.cflags, ldflags: [...f.instrumented.ldflags, ...(jit?.instrumented.ldflags ?? [])] }, false), ...jit?.env },
+        env: { ...buildEnv(tc, { cflags: f.instrumented.cflags, ldflags: [...f.instrumented.ldflags, ...(jit?.instrumented.ldflags ?? [])] }, false, !!opts.cross), ...jit?.env },
         deps: [],
         configureDeps,
         opts,
@@ -329,7 +334,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
       installDir,
       ...(release ? { installPrefix: opts.releasePrefix } : {}),
       args,
-      env: { ...buildEnv(tc, f.final, f.lto), ...jit?.env },
+      env: { ...buildEnv(tc, f.final, f.lto, !!opts.cross), ...jit?.env },
       deps,
       configureDeps,
       opts,
@@ -342,6 +347,8 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
     }),
   );
   const destdir = release ? [`DESTDIR=${join(opts.root, f.dirs.install)}`] : [];
+  // A cross build's make install runs the build python too (see buildEnv).
+  const installEnv: Record<string, string> = opts.cross ? { PYTHONDONTWRITEBYTECODE: '1' } : {};
   const installDeps = [`${v}:make`];
   let boltReport: string | undefined;
   const boltInstall: { from: string; to: string }[] = [];
@@ -366,11 +373,11 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
       title: bolt ? `make install into ${installDir}, with the BOLTed files` : `make install into ${installDir}`,
       deps: installDeps,
       weight: 5,
-      inputs: { tools: [MAKE], config: { boltInstall, makeArgs, destdir } },
+      inputs: { tools: [MAKE], config: { boltInstall, makeArgs, destdir, ...(opts.cross ? { env: installEnv } : {}) } },
       outputs: [f.dirs.install],
       async run(ctx) {
         rmSync(ctx.path(f.dirs.install), { recursive: true, force: true });
-        await ctx.exec('make', ['install', ...makeArgs, ...destdir], { cwd: ctx.path(buildDir), env: { PATH: tc.path } });
+        await ctx.exec('make', ['install', ...makeArgs, ...destdir], { cwd: ctx.path(buildDir), env: { PATH: tc.path, ...installEnv } });
         // The verify task left either the BOLTed files or (bolt = auto, after a failure) the inputs.
         for (const i of boltInstall) {
           const to = ctx.path(i.to);
