@@ -373,11 +373,17 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
       title: bolt ? `make install into ${installDir}, with the BOLTed files` : `make install into ${installDir}`,
       deps: installDeps,
       weight: 5,
-      inputs: { tools: [MAKE], config: { boltInstall, makeArgs, destdir, ...(opts.cross ? { env: installEnv } : {}) } },
+      inputs: { tools: [MAKE], config: { boltInstall, makeArgs, destdir, ...(opts.cross ? { env: installEnv, ensurepip: 'target' } : {}) } },
       outputs: [f.dirs.install],
       async run(ctx) {
         rmSync(ctx.path(f.dirs.install), { recursive: true, force: true });
-        await ctx.exec('make', ['install', ...makeArgs, ...destdir], { cwd: ctx.path(buildDir), env: { PATH: tc.path, ...installEnv } });
+        // A cross build's make install would run ensurepip with the build
+        // python, whose pip sees itself already installed (in the build
+        // python's site-packages) and installs nothing into the target tree.
+        // So pip is installed by the installed target interpreter itself,
+        // under emulation, as a native make install does with ./python.
+        await ctx.exec('make', ['install', ...makeArgs, ...destdir, ...(opts.cross ? ['ENSUREPIP=no'] : [])], { cwd: ctx.path(buildDir), env: { PATH: tc.path, ...installEnv } });
+        if (opts.cross) await ctx.exec(ctx.path(installDir, 'bin', layout.installedBinary), ['-m', 'ensurepip', '--upgrade'], { jobserver: false });
         // The verify task left either the BOLTed files or (bolt = auto, after a failure) the inputs.
         for (const i of boltInstall) {
           const to = ctx.path(i.to);
