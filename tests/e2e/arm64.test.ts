@@ -25,7 +25,8 @@ const root = tmpProject('pb-e2e-arm64-');
 let ok = false;
 afterAll(() => {
   if (ok && mountsUnder(root).length === 0) rmSync(root, { recursive: true, force: true });
-});
+  // Several GB: under load the removal takes longer than vitest's 60 s hook default.
+}, 10 * MIN);
 
 describe.runIf(FULL)('CPython 3.11.2 cross-built for arm64 and packaged (full tier)', () => {
   it(

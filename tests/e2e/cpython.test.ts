@@ -30,7 +30,8 @@ const passed = (): void => {
 afterAll(() => {
   if (passes !== TESTS) return;
   for (const p of projects) if (mountsUnder(p).length === 0) rmSync(p, { recursive: true, force: true });
-});
+  // Several GB: under load the removal takes longer than vitest's 60 s hook default.
+}, 10 * MIN);
 
 describe('CPython 3.11.2 from the embedded pin', () => {
   const root = tmpProject('pb-e2e-');

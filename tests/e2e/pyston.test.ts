@@ -44,7 +44,8 @@ describe('a Pyston 2.3.5 checkout', () => {
   afterAll(() => {
     // Kept after a failure, for inspection.
     if (passed === (FULL ? 5 : 4)) rmSync(dir, { recursive: true, force: true });
-  });
+    // Several GB: under load the removal takes longer than vitest's 60 s hook default.
+  }, 10 * MIN);
 
   it(
     'unopt: the bitcode/AOT chain, then Pyston with its JIT; the probes see sys.pyston_version_info and JIT-compiled functions',
