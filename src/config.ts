@@ -26,6 +26,11 @@ type Spec =
       readonly envMap?: Readonly<Record<string, string>>;
       /** A second Makefile name for the same key (NOBOLT=1), read before `env`. */
       readonly altEnv?: { readonly name: string; readonly map: Readonly<Record<string, string>> };
+      /**
+       * A list of choices: `a,b` as text, or a TOML array. Kept as the
+       * comma-joined text with duplicates dropped, in the order given.
+       */
+      readonly list?: true;
       readonly doc: string;
     };
 
@@ -44,7 +49,8 @@ export const SCHEMA = {
     type: 'enum',
     default: 'host',
     choices: ['host', ...ARCH_NAMES],
-    doc: "Architecture the interpreters and packages are built for, dpkg's name; 'host' = the build machine's. On amd64, arm64 is cross-built (CPython 3.11+, cc = gcc; see README 'arm64').",
+    list: true,
+    doc: "Architectures the interpreters and packages are built for, dpkg's names; 'host' = the build machine's. A list (amd64,arm64, or a TOML array) builds each, and `package` publishes them together under one SHA256SUMS. On amd64, arm64 is cross-built (CPython 3.11+, cc = gcc; see README 'arm64').",
   },
   'llvm.version': { type: 'int', default: 19, min: 11, max: 99, doc: 'LLVM major version of the system toolchain.' },
   'llvm.bin': { type: 'string', default: '', doc: 'Directory to look for LLVM tools in first (default: <tool>-N on PATH, then /usr/lib/llvm-N/bin).' },
@@ -193,10 +199,24 @@ function checkValue(key: ConfigKey, v: unknown, where: string): string | number 
     case 'bool':
       if (typeof v !== 'boolean') throw new ConfigError(`${where}: ${key} must be true or false, got ${JSON.stringify(v)}`, `write ${key} = true or ${key} = false`);
       return v;
-    case 'enum':
+    case 'enum': {
+      if (spec.list) return choiceList(key, spec.choices, v, where);
       if (typeof v !== 'string' || !spec.choices.includes(v)) throw new ConfigError(`${where}: invalid value ${JSON.stringify(v)} for ${key}`, `valid choices: ${spec.choices.join(', ')}`);
       return v;
+    }
   }
+}
+
+/** A list-valued enum (`amd64,arm64` or a TOML array of strings): each item a choice, duplicates dropped, joined by commas. */
+function choiceList(key: ConfigKey, choices: readonly string[], v: unknown, where: string): string {
+  const items = Array.isArray(v) ? v : typeof v === 'string' ? v.split(',').map((x) => x.trim()) : undefined;
+  const hint = `valid choices: ${choices.join(', ')}, or several separated by commas (${key} = "${choices[choices.length - 2] ?? choices[0]},${choices[choices.length - 1]}")`;
+  if (!items || items.length === 0) throw new ConfigError(`${where}: invalid value ${JSON.stringify(v)} for ${key}`, hint);
+  for (const item of items) {
+    if (typeof item !== 'string' || !choices.includes(item))
+      throw new ConfigError(`${where}: invalid value ${JSON.stringify(item)} ${items.length > 1 ? `in ${key} (${JSON.stringify(v)})` : `for ${key}`}`, hint);
+  }
+  return [...new Set(items as string[])].join(',');
 }
 
 /** A Makefile-style env switch: mapped text (USE_BOLT=0), or one of the key's choices. */
@@ -310,6 +330,6 @@ export async function loadConfig(src: ConfigSources): Promise<LoadedConfig> {
 export function describeConfig(): string[] {
   return KEYS.map((k) => {
     const s = SCHEMA[k] as Spec;
-    return `${k} (${s.type === 'enum' ? s.choices.join('|') : s.type}, default ${JSON.stringify(s.default)}${s.env ? `, env ${s.env}` : ''}): ${s.doc}`;
+    return `${k} (${s.type === 'enum' ? `${s.choices.join('|')}${s.list ? ', a comma-separated list' : ''}` : s.type}, default ${JSON.stringify(s.default)}${s.env ? `, env ${s.env}` : ''}): ${s.doc}`;
   });
 }

@@ -43,7 +43,7 @@ import { archInfo, hostArch, type Arch } from './debian/arch.js';
 import { CPYTHON_BUILD_DEPS } from './debian/apt.js';
 import { packageKeys } from './debian/dpkg.js';
 import { checkMaintainer, checkRootfsSettings, checkSourceDateEpoch, releaseNames, type ReleaseNames } from './packaging/release.js';
-import { packageTasks } from './packaging/tasks.js';
+import { packageTasks, publishTask } from './packaging/tasks.js';
 import { submoduleTasks } from './steps/submodules.js';
 import { aotChain } from './aot/chain.js';
 import { wheelInterpreter, wheelProject, wheelTagMinor } from './packaging/wheel/pythons.js';
@@ -97,12 +97,18 @@ export function boltUnavailable(arch: Arch): string {
   return `BOLT runs on x86_64 only; this build is for ${arch}`;
 }
 
-/** The architecture the config asks for (config `arch`; `host` = the build machine's). */
-export function configuredArch(config: BuildConfig): Arch {
-  if (config.arch !== 'host') return config.arch as Arch;
-  const host = hostArch();
-  if (!host) throw new UsageError(`pyston-build does not know this machine's architecture (${process.arch})`, 'set arch to one of amd64, arm64, ppc64el, s390x, riscv64');
-  return host;
+/**
+ * The architectures the config asks for (config `arch`, a list; `host` =
+ * the build machine's), in the order given, without duplicates.
+ */
+export function configuredArchs(config: BuildConfig): Arch[] {
+  const archs = config.arch.split(',').map((a): Arch => {
+    if (a !== 'host') return a as Arch;
+    const host = hostArch();
+    if (!host) throw new UsageError(`pyston-build does not know this machine's architecture (${process.arch})`, 'set arch to one of amd64, arm64, ppc64el, s390x, riscv64');
+    return host;
+  });
+  return [...new Set(archs)];
 }
 
 /** Memoize a function of no arguments. */
@@ -163,21 +169,19 @@ function parts(config: BuildConfig, root: string, env: NodeJS.ProcessEnv) {
     const spec = resolveSource({ root, source: config.source, pin: config['source.pin'] });
     return sourceTasks(spec, root, cache, spec.kind === 'checkout' ? checkoutSubmodules(spec.dir, spec.flavor.submodules.build, config, root) : undefined);
   });
-  const arch = once(() => configuredArch(config));
+  const archs = once(() => configuredArchs(config));
   const toolchain = once((): Toolchain => discoverToolchain({ llvmMajor: config['llvm.version'], llvmBin: config['llvm.bin'], family: config.cc as 'clang' | 'gcc' }, env.PATH));
   // Not validated here: checkTargets does that for the targets a build runs.
-  const names = once(
-    (): ReleaseNames =>
-      releaseNames({
-        name: config['package.name'],
-        prefix: config['package.prefix'],
-        version: config['package.version'],
-        flavor: src().flavor.name,
-        sourceVersion: releaseVersion(src()),
-        arch: arch(),
-        validate: false,
-      }),
-  );
+  const names = (arch: Arch): ReleaseNames =>
+    releaseNames({
+      name: config['package.name'],
+      prefix: config['package.prefix'],
+      version: config['package.version'],
+      flavor: src().flavor.name,
+      sourceVersion: releaseVersion(src()),
+      arch,
+      validate: false,
+    });
   const systemKeys = once(() => packageKeys(CPYTHON_BUILD_DEPS));
   // The flavor's AOT chain (Pyston: bitcode build, nitrous, pystol, traces), with its own LLVM.
   const aot = once(() => {
@@ -200,18 +204,26 @@ function parts(config: BuildConfig, root: string, env: NodeJS.ProcessEnv) {
     configureExtra: config['configure.extra'].split(/\s+/).filter(Boolean),
     profileTask: config['pgo.task'],
     tolerateTrainingFailure: config['pgo.tolerate_failure'],
-    releasePrefix: names().prefix,
+    releasePrefix: names(archs()[0]!).prefix,
   });
-  const crossKeys = once(() => packageKeys(crossBuildPackages(CPYTHON_BUILD_DEPS, arch())));
+  const crossKeys = new Map<Arch, () => ReturnType<typeof packageKeys>>();
+  const crossKeysOf = (a: Arch) => {
+    if (!crossKeys.has(a))
+      crossKeys.set(
+        a,
+        once(() => packageKeys(crossBuildPackages(CPYTHON_BUILD_DEPS, a))),
+      );
+    return crossKeys.get(a)!;
+  };
   /**
-   * A variant for the configured architecture. A cross build (arch is not
-   * the build machine's) is named `<variant>-<arch>` (release-arm64), so
-   * its tasks and directories never collide with the native variant's, and
-   * its configure waits for the build machine's unopt install, the
-   * interpreter CPython's cross build runs its build scripts with.
+   * A variant for an architecture (default: the first configured). A cross
+   * build (not the build machine's) is named `<variant>-<arch>`
+   * (release-arm64), so its tasks and directories never collide with the
+   * native variant's, and its configure waits for the build machine's
+   * unopt install, the interpreter CPython's cross build runs its build
+   * scripts with.
    */
-  const variant = (def: VariantDef): VariantTasks => {
-    const a = arch();
+  const variant = (def: VariantDef, a: Arch = archs()[0]!): VariantTasks => {
     const host = hostArch();
     const cross = a !== host;
     const name = cross ? `${def.name}-${a}` : def.name;
@@ -224,7 +236,7 @@ function parts(config: BuildConfig, root: string, env: NodeJS.ProcessEnv) {
           'use unopt, opt or dbg, or build a Pyston checkout',
         );
       }
-      const crossSpec = cross ? crossOf() : undefined;
+      const crossSpec = cross ? crossOf(a) : undefined;
       v = variantTasks({
         variant: cross ? { ...def, name } : def,
         flavor: s.flavor,
@@ -232,7 +244,7 @@ function parts(config: BuildConfig, root: string, env: NodeJS.ProcessEnv) {
         source: s,
         toolchain: cross ? crossToolchain(toolchain(), a) : toolchain(),
         ...settings(),
-        systemKeys: cross ? crossKeys : systemKeys,
+        systemKeys: cross ? crossKeysOf(a) : systemKeys,
         buildPackages: cross ? crossBuildPackages(CPYTHON_BUILD_DEPS, a) : CPYTHON_BUILD_DEPS,
         bolt: boltOptions(config, cache, a, s.flavor),
         ...(aot() ? { aot: { static: aot()!.dirs.static, pic: aot()!.dirs.pic, llvm: aot()!.llvm } } : {}),
@@ -245,25 +257,10 @@ function parts(config: BuildConfig, root: string, env: NodeJS.ProcessEnv) {
     }
     return v;
   };
-  /** The build machine's own unopt interpreter: a cross build's build python. */
-  const nativeUnopt = once((): VariantTasks => {
+  /** The build machine's own unopt interpreter: a cross build's build python (the same tasks as the unopt target's). */
+  const nativeUnopt = (): VariantTasks => variant(VARIANT_TABLE.find((d) => d.name === 'unopt')!, hostArch()!);
+  const crossOf = (a: Arch) => {
     const s = src();
-    const def = VARIANT_TABLE.find((d) => d.name === 'unopt')!;
-    return variantTasks({
-      variant: def,
-      flavor: s.flavor,
-      arch: hostArch()!,
-      source: s,
-      toolchain: toolchain(),
-      ...settings(),
-      systemKeys,
-      buildPackages: CPYTHON_BUILD_DEPS,
-      bolt: boltOptions(config, cache, hostArch()!, s.flavor),
-    });
-  });
-  const crossOf = () => {
-    const s = src();
-    const a = arch();
     const host = hostArch();
     if (!canCross(host, a))
       throw new UsageError(
@@ -283,12 +280,25 @@ function parts(config: BuildConfig, root: string, env: NodeJS.ProcessEnv) {
   };
   // The wheels: the project, and each interpreter's plain build.
   const wheelProj = once(() => wheelProject(config['wheels.project'], root, src()));
+  // The wheels are built for the build machine (wheelGraph refuses a list without it).
   const wheelPythons = once(() =>
     wheelTags(config, src()).map((tag) =>
-      wheelInterpreter(tag, { src: src(), variant, root, cache, arch: arch(), toolchain: toolchain(), systemKeys, bolt: boltOptions(config, cache, arch(), src().flavor), config }),
+      wheelInterpreter(tag, {
+        src: src(),
+        variant: (def) => variant(def, hostArch()!),
+        root,
+        cache,
+        arch: hostArch()!,
+        toolchain: toolchain(),
+        systemKeys,
+        bolt: boltOptions(config, cache, hostArch()!, src().flavor),
+        config,
+      }),
     ),
   );
-  return { cache, src, arch, toolchain, names, variant, aot, wheelProj, wheelPythons };
+  /** Each configured architecture's variant, first the first configured (its python is what `run` uses). */
+  const ofEveryArch = (def: VariantDef): VariantTasks[] => archs().map((a) => variant(def, a));
+  return { cache, src, archs, toolchain, names, variant, ofEveryArch, aot, wheelProj, wheelPythons };
 }
 
 /** The interpreter tags of wheels.pythons, or the default for the tree. */
@@ -350,15 +360,18 @@ function catalog(config: BuildConfig, root: string, env: NodeJS.ProcessEnv): Tar
       description: `the ${def.name} interpreter in build/${def.name}_{build,install,env}${def.stock ? " (a Pyston tree's plain CPython)" : ''}`,
       needs: ['source'],
       ...(def.stock ? { available: () => p.src().flavor.stockConfigureArgs !== undefined } : {}),
-      // `pyston-build run VARIANT script.py` runs the script with the variant's venv python.
-      build: () => ({ tasks: p.variant(def).tasks, roots: [p.variant(def).release.last], program: p.variant(def).release.python }),
+      // Built for every configured architecture; `pyston-build run VARIANT script.py` runs the script with the first one's venv python.
+      build: () => {
+        const vs = p.ofEveryArch(def);
+        return { tasks: vs.flatMap((v) => v.tasks), roots: vs.map((v) => v.release.last), program: vs[0]!.release.python };
+      },
     });
   }
   const opt = VARIANT_TABLE.find((v) => v.name === 'opt')!;
   const release = VARIANT_TABLE.find((v) => v.name === 'release')!;
   defs.push({
     name: 'all',
-    description: 'the opt interpreter and the pyston3 links (make all)',
+    description: 'the opt interpreter and the pyston3 links (make all); with several architectures, the links are to the first one',
     needs: ['opt'],
     build: () => {
       const r = p.variant(opt).release;
@@ -370,27 +383,33 @@ function catalog(config: BuildConfig, root: string, env: NodeJS.ProcessEnv): Tar
     description: 'build/dist/<name>-<version>: the verified .deb, portable .tar.gz, SHA256SUMS and build-info.json (and the wheels, per package.wheels)',
     needs: ['release'],
     build: () => {
-      const r = p.variant(release).release;
+      const host = hostArch();
       const tc = p.toolchain();
-      const bolt = boltOptions(config, p.cache, r.arch, r.flavor);
       const wheels = packageWheels(config, p.src()) ? wheelGraph(config, p, root) : undefined;
-      const pkg = packageTasks({
-        release: r,
-        names: p.names(),
-        root,
-        maintainer: config['package.maintainer'],
-        suite: config['package.suite'],
-        mirror: config['package.mirror'],
-        cacheDir: p.cache,
-        toolchain: [tc.cc, ...(bolt.enabled ? [tc.llvm['llvm-bolt']] : [])],
-        strip: tc.llvm['llvm-strip'],
-        runtimeDir: join(packageRoot(), 'runtime'),
-        source: p.src().describe,
-        ...(wheels ? { wheels: { task: wheels.publish, dir: wheels.dir } } : {}),
+      // One chain per architecture (package:*, package-arm64:*), then one publish.
+      const chains = p.archs().map((a) => {
+        const r = p.variant(release, a).release;
+        const bolt = boltOptions(config, p.cache, a, r.flavor);
+        const cc = a === host ? tc.cc : crossToolchain(tc, a).cc;
+        const chain = packageTasks({
+          id: a === host ? 'package' : `package-${a}`,
+          release: r,
+          names: p.names(a),
+          root,
+          maintainer: config['package.maintainer'],
+          suite: config['package.suite'],
+          mirror: config['package.mirror'],
+          cacheDir: p.cache,
+          toolchain: [cc, ...(bolt.enabled ? [tc.llvm['llvm-bolt']] : [])],
+          strip: tc.llvm['llvm-strip'],
+          runtimeDir: join(packageRoot(), 'runtime'),
+          source: p.src().describe,
+        });
+        // A cross release's staging and checks run its programs (through qemu).
+        return { ...chain, tasks: a === host ? chain.tasks : chain.tasks.map((t) => ({ ...t, binfmt: [binfmtEntry(a)] })) };
       });
-      // A cross release's staging and checks run its arm64 programs (through qemu).
-      const pkgTasks = r.arch === hostArch() ? pkg.tasks : pkg.tasks.map((t) => ({ ...t, binfmt: [binfmtEntry(r.arch)] }));
-      return { tasks: [...(wheels?.tasks ?? []), ...pkgTasks], roots: [pkg.last] };
+      const publish = publishTask({ parts: chains.map((c) => c.part), source: p.src().describe, ...(wheels ? { wheels: { task: wheels.publish, dir: wheels.dir } } : {}) });
+      return { tasks: [...(wheels?.tasks ?? []), ...chains.flatMap((c) => c.tasks), publish], roots: [publish.id] };
     },
   });
   defs.push({
@@ -408,8 +427,12 @@ function catalog(config: BuildConfig, root: string, env: NodeJS.ProcessEnv): Tar
 
 /** The wheels' tasks: the interpreters' plain builds, then the wheel pipeline. */
 function wheelGraph(config: BuildConfig, p: ReturnType<typeof parts>, root: string) {
-  if (p.arch() !== hostArch())
-    throw new UsageError(`arch = ${p.arch()}: the wheels are built for the build machine's architecture only (${hostArch() ?? process.arch})`, 'leave arch at host for the wheels target');
+  const host = hostArch();
+  if (!host || !p.archs().includes(host))
+    throw new UsageError(
+      `arch = ${p.archs().join(',')}: the wheels are built for the build machine's architecture only (${host ?? process.arch})`,
+      `leave arch at host for the wheels target, or list it: arch = ${[host ?? 'host', ...p.archs()].join(',')}`,
+    );
   const s = p.src();
   const wp = p.wheelProj();
   // Checked before any interpreter is looked for: an unsupported one is one line naming the range.
@@ -422,15 +445,15 @@ function wheelGraph(config: BuildConfig, p: ReturnType<typeof parts>, root: stri
       );
   }
   const pythons = p.wheelPythons();
-  const bolt = boltOptions(config, p.cache, p.arch(), s.flavor);
+  const bolt = boltOptions(config, p.cache, host, s.flavor);
   const tc = p.toolchain();
-  const n = p.names();
+  const n = p.names(host);
   const w = wheelTasks({
     project: wp.project,
     projectDeps: wp.deps,
     interpreters: pythons.map((x) => x.interpreter),
     root,
-    arch: p.arch(),
+    arch: host,
     pgo: config.pgo,
     lto: config.lto,
     bolt: bolt.enabled
@@ -522,33 +545,26 @@ export function checkTargets(config: BuildConfig, root: string, env: NodeJS.Proc
   };
   for (const id of ids) visit(id);
   const uses = (prefix: string): boolean => [...closure].some((id) => id.startsWith(prefix));
-  if (uses('package:')) {
+  // A packaged variant is configured for the package prefix: check it (and `package`'s own settings).
+  const packaged = uses('package:') || [...closure].some((id) => /^package-[a-z0-9]+:/.test(id));
+  if (packaged || VARIANT_TABLE.some((v) => v.packaged && (uses(`${v.name}:`) || uses(`${v.name}-`)))) {
     const p = parts(config, root, env);
-    checkSourceDateEpoch(env);
-    checkRootfsSettings(config['package.suite'], config['package.mirror']);
-    checkMaintainer(config['package.maintainer']);
+    if (packaged) {
+      checkSourceDateEpoch(env);
+      checkRootfsSettings(config['package.suite'], config['package.mirror']);
+      checkMaintainer(config['package.maintainer']);
+    }
     const s = p.src();
-    releaseNames({
-      name: config['package.name'],
-      prefix: config['package.prefix'],
-      version: config['package.version'],
-      flavor: s.flavor.name,
-      sourceVersion: releaseVersion(s),
-      arch: p.arch(),
-      validate: true,
-    });
-  } else if (VARIANT_TABLE.some((v) => v.packaged && uses(`${v.name}:`))) {
-    // A packaged variant is configured for the package prefix: check it.
-    const p = parts(config, root, env);
-    const s = p.src();
-    releaseNames({
-      name: config['package.name'],
-      prefix: config['package.prefix'],
-      version: config['package.version'],
-      flavor: s.flavor.name,
-      sourceVersion: releaseVersion(s),
-      arch: p.arch(),
-      validate: true,
-    });
+    for (const arch of p.archs()) {
+      releaseNames({
+        name: config['package.name'],
+        prefix: config['package.prefix'],
+        version: config['package.version'],
+        flavor: s.flavor.name,
+        sourceVersion: releaseVersion(s),
+        arch,
+        validate: true,
+      });
+    }
   }
 }

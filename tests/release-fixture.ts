@@ -29,6 +29,7 @@ export function packageTasksOf(flavor: Flavor, version: string, names: ReleaseNa
     shared: false,
   };
   return packageTasks({
+    id: 'package',
     release,
     names,
     root: '/nonexistent',

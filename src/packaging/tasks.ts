@@ -3,12 +3,19 @@
  * and a portable directory, verified, and only then published to
  * build/dist/<name>-<version>/ with SHA256SUMS and build-info.json.
  *
+ * One chain per architecture (config `arch`, which may list several): the
+ * build machine's chain is `package:*` in build/package, another
+ * architecture's `package-<arch>:*` in build/package-<arch> (as its
+ * interpreter is `release-<arch>`). One `package:publish` takes every
+ * chain's verified files into one directory under one SHA256SUMS.
+ * The diagram names the build machine's chain:
+ *
  *   release:probe ─► package:stage ─┬─► package:deb ──────┬─► package:check:deb (dpkg-deb, lintian)
  *                                   │                     ├─► package:check:install (apt install in a minbase root, probes)
  *                                   └─► package:portable ─┼─► package:check:portable (moved, no libssl/sqlite/ffi, probes, pip, venv)
  *                                                         └─► package:check:elf (stack, NEEDED, GLIBC versions)
  *   package:rootfs (debootstrap, cached) ─► the two install checks
- *   all checks ─► package:publish (temp dir, then rename: build/dist never holds a half-written release)
+ *   all checks (of every architecture) ─► package:publish (temp dir, then rename: build/dist never holds a half-written release)
  *
  * Layout: deb/ and portable/ hold what only the .deb or only the portable
  * directory needs, as DESIGN.md lays out. What both use sits beside them:
@@ -59,17 +66,40 @@ export interface PackageOptions {
   readonly runtimeDir: string;
   /** llvm-strip (see src/packaging/stage.ts for why not GNU strip). */
   readonly strip: ToolRef;
+  /** The chain's name: its task ids' first segment and its directory under build/ (`package`, `package-arm64`). */
+  readonly id: string;
+}
+
+/** What one architecture's chain hands to the publish task: its verified files and reports. */
+export interface PackagePart {
+  readonly release: Release;
+  readonly names: ReleaseNames;
+  /** The chain's directory (build/package, build/package-arm64). */
+  readonly dir: string;
+  readonly deb: string;
+  readonly tarball: string;
+  /** The chain's check tasks: the publish task waits for all of them. */
+  readonly checks: readonly string[];
+  /** Tools whose versions build-info.json records for this architecture. */
+  readonly toolchain: readonly ToolRef[];
+}
+
+export interface PublishOptions {
+  /** One part per architecture, in any order (build-info.json lists them by architecture name). */
+  readonly parts: readonly PackagePart[];
+  /** What build-info.json says about the source. */
+  readonly source: Readonly<Record<string, string>>;
   /** The verified wheels to publish beside the packages (src/packaging/wheel): their publish task and directory. */
   readonly wheels?: { readonly task: string; readonly dir: string };
 }
 
-const P = 'build/package';
-
 const readJson = (p: string): Record<string, unknown> => JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
 const json = (v: unknown): string => JSON.stringify(v, null, 2) + '\n';
 
-export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string } {
+export function packageTasks(o: PackageOptions): { tasks: Task[]; part: PackagePart } {
   const n = o.names;
+  const P = `build/${o.id}`;
+  const id = (step: string): string => `${o.id}:${step}`;
   const minor = n.upstreamVersion.split('.').slice(0, 2).join('.');
   const deb = debFileName(n.name, n.debVersion, n.debArch);
   const portableName = `${n.name}-${n.upstreamVersion}-${n.triplet}`;
@@ -85,7 +115,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
   const upstream = { title: r.flavor.title, homepage: r.flavor.homepage, source: r.flavor.sourceUrl };
 
   const stage: Task = {
-    id: 'package:stage',
+    id: id('stage'),
     title: `stage the release tree in ${P}/stage (strip, sanitise sysconfig, shebangs, .pyc)`,
     version: 4,
     deps: [r.last],
@@ -114,10 +144,10 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
   };
 
   const debTask: Task = {
-    id: 'package:deb',
+    id: id('deb'),
     title: `write ${deb}`,
     version: 3,
-    deps: ['package:stage'],
+    deps: [id('stage')],
     inputs: { env: epochEnv, config: { names, maintainer: o.maintainer, links: [...COMMON_LINKS, ...o.release.flavor.debLinks] } },
     outputs: [`${P}/deb`],
     async run(ctx) {
@@ -164,10 +194,10 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
   };
 
   const portable: Task = {
-    id: 'package:portable',
+    id: id('portable'),
     title: `make the portable directory ${portableName} and its .tar.gz`,
     version: 2,
-    deps: ['package:stage'],
+    deps: [id('stage')],
     inputs: { env: epochEnv, tools: [PATCHELF], config: { names } },
     outputs: [`${P}/portable`],
     async run(ctx) {
@@ -191,11 +221,11 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
   };
 
   const checkElf: Task = {
-    id: 'package:check:elf',
+    id: id('check:elf'),
     title: 'check the ELF policy of both packages (machine, loader, stack, NEEDED, GLIBC versions)',
     // 4: the machine and the loader are checked.
     version: 4,
-    deps: ['package:deb', 'package:portable'],
+    deps: [id('deb'), id('portable')],
     inputs: {},
     outputs: [`${P}/elf-policy.json`],
     async run(ctx) {
@@ -241,10 +271,10 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
   };
 
   const checkDeb: Task = {
-    id: 'package:check:deb',
+    id: id('check:deb'),
     title: `dpkg-deb --info/--contents and lintian on ${deb}`,
     version: 2,
-    deps: ['package:deb'],
+    deps: [id('deb')],
     inputs: { tools: [DPKG_DEB, LINTIAN] },
     outputs: [`${P}/lintian.txt`],
     async run(ctx) {
@@ -263,7 +293,7 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
   };
 
   const rootfsTask: Task = {
-    id: 'package:rootfs',
+    id: id('rootfs'),
     title: `a minimal ${o.suite} root (debootstrap --variant=minbase, cached)`,
     deps: [],
     inputs: { tools: [DEBOOTSTRAP], config: { suite: o.suite, mirror: o.mirror, arch: n.debArch } },
@@ -282,10 +312,10 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
   };
 
   const checkInstall: Task = {
-    id: 'package:check:install',
+    id: id('check:install'),
     title: `install ${deb} in a fresh ${o.suite} root and run the probes`,
     version: 1,
-    deps: ['package:deb', 'package:rootfs'],
+    deps: [id('deb'), id('rootfs')],
     inputs: { tools: [CHROOT], files: [probe], ...(probeArgs.length ? { config: { probeArgs } } : {}) },
     outputs: [`${P}/install-check.txt`],
     async run(ctx) {
@@ -303,10 +333,10 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
   };
 
   const checkPortable: Task = {
-    id: 'package:check:portable',
+    id: id('check:portable'),
     title: `unpack ${tarball} at another path in a root without libssl/libsqlite3/libffi, run the probes, pip and venv`,
     version: 1,
-    deps: ['package:portable', 'package:rootfs'],
+    deps: [id('portable'), id('rootfs')],
     inputs: { tools: [CHROOT], files: [probe], ...(probeArgs.length ? { config: { probeArgs } } : {}) },
     outputs: [`${P}/portable-check.txt`],
     async run(ctx) {
@@ -337,23 +367,46 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
     },
   };
 
+  const tasks = [stage, debTask, portable, checkElf, checkDeb, rootfsTask, checkInstall, checkPortable];
+  const checks = [id('check:elf'), id('check:deb'), id('check:install'), id('check:portable')];
+  return { tasks, part: { release: r, names: n, dir: P, deb, tarball, checks, toolchain: o.toolchain } };
+}
+
+/**
+ * `package:publish`: every architecture's verified .deb and tarball (and the
+ * wheels) into build/dist/<name>-<version>/, with one SHA256SUMS and one
+ * build-info.json (schema 2: what the architectures share at the top, one
+ * entry of `builds` per architecture). Put together in a temporary
+ * directory and published by one rename.
+ */
+export function publishTask(o: PublishOptions): Task {
+  const parts = [...o.parts].sort((a, b) => (a.names.debArch < b.names.debArch ? -1 : 1));
+  const n = parts[0]!.names;
+  for (const p of parts) {
+    if (p.names.name !== n.name || p.names.upstreamVersion !== n.upstreamVersion || p.names.debVersion !== n.debVersion)
+      throw new Error(`package parts disagree on the release: ${p.names.name} ${p.names.debVersion} vs ${n.name} ${n.debVersion}`);
+  }
   const dist = `build/dist/${n.name}-${n.upstreamVersion}`;
-  const publish: Task = {
+  const tools = [...new Map(parts.flatMap((p) => p.toolchain).map((t) => [t.name, t])).values()];
+  return {
     id: 'package:publish',
-    title: `publish the verified release to ${dist}`,
-    version: 2,
-    deps: ['package:check:elf', 'package:check:deb', 'package:check:install', 'package:check:portable', ...(o.wheels ? [o.wheels.task] : [])],
-    inputs: { tools: [...o.toolchain], config: { names, source: o.source, ...(o.wheels ? { wheels: o.wheels.dir } : {}) } },
+    title: `publish the verified release${parts.length > 1 ? ` for ${parts.map((p) => p.names.debArch).join(' and ')}` : ''} to ${dist}`,
+    // 3: several architectures in one release; build-info.json schema 2.
+    version: 3,
+    deps: [...parts.flatMap((p) => p.checks), ...(o.wheels ? [o.wheels.task] : [])],
+    inputs: { tools, config: { names: parts.map((p) => p.names), source: o.source, ...(o.wheels ? { wheels: o.wheels.dir } : {}) } },
     outputs: [dist],
     async run(ctx) {
-      const report = readBuildReport(ctx.path(r.report));
-      const debInfo = readJson(ctx.path(P, 'deb', 'deb.json'));
-      const portableInfo = readJson(ctx.path(P, 'portable', 'portable.json'));
-      const elf = readJson(ctx.path(P, 'elf-policy.json'));
       const tmp = openDistTemp(ctx.path('build/dist'), `.${n.name}-${n.upstreamVersion}.tmp-${process.pid}`);
       try {
-        cpSync(ctx.path(P, 'deb', deb), join(tmp, deb));
-        cpSync(ctx.path(P, 'portable', tarball), join(tmp, tarball));
+        const builds = parts.map((p) => {
+          cpSync(ctx.path(p.dir, 'deb', p.deb), join(tmp, p.deb));
+          cpSync(ctx.path(p.dir, 'portable', p.tarball), join(tmp, p.tarball));
+          return buildEntry(ctx, p);
+        });
+        const epochs = [...new Set(builds.map((b) => b.sourceDateEpoch))];
+        if (epochs.length !== 1)
+          throw new TaskFailure(`the architectures' packages were made with different SOURCE_DATE_EPOCH values (${epochs.join(', ')})`, 'rerun with --force package:deb package:portable');
         // The wheels, as their own publish task left them (verified, with their SHA256SUMS and wheels.json).
         const wheelFiles = o.wheels
           ? readdirSync(ctx.path(o.wheels.dir))
@@ -361,29 +414,19 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
               .sort()
           : [];
         if (o.wheels) cpSync(ctx.path(o.wheels.dir), join(tmp, 'wheelhouse'), { recursive: true });
-        const artifacts = [deb, tarball, ...wheelFiles.map((f) => `wheelhouse/${f}`)].map((f) => {
+        const artifacts = [...parts.flatMap((p) => [p.deb, p.tarball]), ...wheelFiles.map((f) => `wheelhouse/${f}`)].map((f) => {
           const data = readFileSync(join(tmp, f));
           return { file: f, size: data.length, sha256: sha256(data) };
         });
-        const { bolt, pgo } = report;
         const info = {
-          schema: 1,
+          schema: 2,
           name: n.name,
           version: n.upstreamVersion,
           debVersion: n.debVersion,
-          architecture: n.debArch,
-          triplet: n.triplet,
-          prefix: n.prefix,
-          optimizations: { pgo: pgo.enabled, lto: report.lto, bolt: wasBolted(report) },
-          toolchain: { compiler: report.compiler, versions: ctx.toolVersions },
           source: o.source,
-          configure: { args: report.configureArgs, settings: report.configure },
-          pgo,
-          bolt,
-          elf: { maxGlibc: elf.maxGlibc, files: elf.elfFiles },
-          deb: { depends: debInfo.depends, installedBytes: debInfo.installedBytes },
-          portable: { bundled: portableInfo.bundled },
-          sourceDateEpoch: debInfo.sourceDateEpoch,
+          sourceDateEpoch: epochs[0],
+          architectures: parts.map((p) => p.names.debArch),
+          builds: builds.map(({ sourceDateEpoch: _, ...b }) => b),
           ...(o.wheels ? { wheels: readJson(join(tmp, 'wheelhouse', 'wheels.json')) } : {}),
           artifacts,
         };
@@ -404,7 +447,31 @@ export function packageTasks(o: PackageOptions): { tasks: Task[]; last: string }
       ctx.log(`published ${dist}: ${readdirSync(ctx.path(dist)).join(', ')}`);
     },
   };
-  return { tasks: [stage, debTask, portable, checkElf, checkDeb, rootfsTask, checkInstall, checkPortable, publish], last: 'package:publish' };
+}
+
+/** One architecture's entry in build-info.json's `builds`, from its chain's reports. */
+function buildEntry(ctx: TaskContext, p: PackagePart) {
+  const n = p.names;
+  const report = readBuildReport(ctx.path(p.release.report));
+  const debInfo = readJson(ctx.path(p.dir, 'deb', 'deb.json'));
+  const portableInfo = readJson(ctx.path(p.dir, 'portable', 'portable.json'));
+  const elf = readJson(ctx.path(p.dir, 'elf-policy.json'));
+  const { bolt, pgo } = report;
+  const versions = Object.fromEntries(p.toolchain.map((t) => [t.name, ctx.toolVersions[t.name]]).filter(([, v]) => v !== undefined));
+  return {
+    architecture: n.debArch,
+    triplet: n.triplet,
+    prefix: n.prefix,
+    optimizations: { pgo: pgo.enabled, lto: report.lto, bolt: wasBolted(report) },
+    toolchain: { compiler: report.compiler, versions },
+    configure: { args: report.configureArgs, settings: report.configure },
+    pgo,
+    bolt,
+    elf: { maxGlibc: elf.maxGlibc, files: elf.elfFiles },
+    deb: { file: p.deb, depends: debInfo.depends, installedBytes: debInfo.installedBytes },
+    portable: { file: p.tarball, bundled: portableInfo.bundled },
+    sourceDateEpoch: debInfo.sourceDateEpoch as number,
+  };
 }
 
 /** The probe's last `probe:` line (its verdict), or 'probe: no result'. */

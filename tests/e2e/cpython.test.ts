@@ -153,12 +153,14 @@ describe('CPython 3.11.2 from the embedded pin', () => {
       const sums = spawnSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: dist, encoding: 'utf8' });
       expect(sums.status, sums.stdout + sums.stderr).toBe(0);
       const info = JSON.parse(readFileSync(join(dist, 'build-info.json'), 'utf8'));
-      expect(info).toMatchObject({ name: 'cpython', version: '3.11.2', debVersion: '3.11.2-1', architecture: arch, prefix: '/usr/lib/cpython' });
-      expect(info.optimizations).toEqual({ pgo: true, lto: true, bolt: process.arch === 'x64' });
+      expect(info).toMatchObject({ schema: 2, name: 'cpython', version: '3.11.2', debVersion: '3.11.2-1', architectures: [arch] });
+      const b = info.builds[0];
+      expect(b).toMatchObject({ architecture: arch, triplet, prefix: '/usr/lib/cpython' });
+      expect(b.optimizations).toEqual({ pgo: true, lto: true, bolt: process.arch === 'x64' });
       expect(info.source.sha256).toBe('2411c74bda5bbcfcddaf4531f66d1adc73f247f529aee981b029513aefdbf849');
-      expect(info.elf.maxGlibc).toMatch(/^GLIBC_2\.\d+$/);
-      expect(info.deb.depends.some((d: string) => /^libc6 \(>= 2\.\d+\)$/.test(d))).toBe(true);
-      expect(info.portable.bundled.map((b: { soname: string }) => b.soname)).toEqual(expect.arrayContaining(['libssl.so.3', 'libsqlite3.so.0', 'libffi.so.8']));
+      expect(b.elf.maxGlibc).toMatch(/^GLIBC_2\.\d+$/);
+      expect(b.deb.depends.some((d: string) => /^libc6 \(>= 2\.\d+\)$/.test(d))).toBe(true);
+      expect(b.portable.bundled.map((x: { soname: string }) => x.soname)).toEqual(expect.arrayContaining(['libssl.so.3', 'libsqlite3.so.0', 'libffi.so.8']));
       expect(info.artifacts.map((a: { file: string }) => a.file).sort()).toEqual([deb, tgz].sort());
       // The checks ran on what was published.
       expect(readFileSync(join(root, 'build/package/install-check.txt'), 'utf8')).toMatch(/^probe: OK/);

@@ -122,7 +122,8 @@ describe('a Pyston 2.3.5 checkout', () => {
       const contents = spawnSync('dpkg-deb', ['-c', join(dist, deb)], { encoding: 'utf8', maxBuffer: 1 << 28 }).stdout;
       for (const l of ['pyston3', 'pyston', 'pyston3.8', 'python3.8-pyston2.3', 'pip-pyston']) expect(contents).toMatch(new RegExp(`\\./usr/bin/${l.replace('.', '\\.')} -> `));
       const info = JSON.parse(readFileSync(join(dist, 'build-info.json'), 'utf8'));
-      expect(info).toMatchObject({ name: 'pyston', version: '2.3.5', prefix: '/usr/lib/pyston' });
+      expect(info).toMatchObject({ schema: 2, name: 'pyston', version: '2.3.5', architectures: ['amd64'] });
+      expect(info.builds[0].prefix).toBe('/usr/lib/pyston');
       expect(info.wheels.wheels.filter((w: { optimizations?: unknown }) => w.optimizations).map((w: { optimizations: unknown }) => w.optimizations)).toEqual([
         { pgo: true, lto: true, bolt: true },
         { pgo: true, lto: true, bolt: true },

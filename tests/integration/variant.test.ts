@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
+import type { PbError } from '../../src/graph/errors.js';
 import { boltOptions, buildGraph } from '../../src/targets.js';
 import { discoverToolchain } from '../../src/llvm/toolchain.js';
 import { variantTasks } from '../../src/variants/tasks.js';
@@ -165,6 +166,51 @@ describe('variants', () => {
     const native = buildGraph((await loadConfig({ root, env: {}, sets: [] })).config, root, process.env, { targets: ['release'] });
     expect((native.tasks.get('release:pgo:train')!.inputs.config as Record<string, unknown>)['train.scale']).toBeUndefined();
     expect(g.tasks.get('unopt:make')!.binfmt).toBeUndefined();
+  });
+
+  it('arch = amd64,arm64: one package run, one chain per architecture sharing one unopt, one publish', async () => {
+    const root = tmpProject();
+    const { config } = await loadConfig({ root, env: {}, sets: ['arch=amd64,arm64,amd64'] });
+    expect(config.arch).toBe('amd64,arm64');
+    const g = buildGraph(config, root, process.env, { targets: ['package'] });
+    const ids = [...g.tasks.keys()];
+    expect(g.targets.get('package')!.roots).toEqual(['package:publish']);
+    for (const step of ['stage', 'deb', 'portable', 'check:elf', 'check:deb', 'rootfs', 'check:install', 'check:portable']) {
+      expect(ids).toContain(`package:${step}`);
+      expect(ids).toContain(`package-arm64:${step}`);
+    }
+    const publish = g.tasks.get('package:publish')!;
+    expect(publish.deps).toEqual(expect.arrayContaining(['package:check:install', 'package-arm64:check:install', 'package:check:elf', 'package-arm64:check:portable']));
+    // Each chain packages its own architecture's release, from its own directory.
+    expect(g.tasks.get('package:stage')!.deps).toEqual(['release:probe']);
+    expect(g.tasks.get('package-arm64:stage')!.deps).toEqual(['release-arm64:probe']);
+    expect(g.tasks.get('package-arm64:stage')!.outputs).toEqual(['build/package-arm64/stage', 'build/package-arm64/stage.json']);
+    expect((g.tasks.get('package-arm64:rootfs')!.inputs.config as { arch: string }).arch).toBe('arm64');
+    // Only the arm64 chain runs programs through qemu.
+    expect(g.tasks.get('package-arm64:check:install')!.binfmt).toEqual(['qemu-aarch64']);
+    expect(g.tasks.get('package:check:install')!.binfmt).toBeUndefined();
+    // The native unopt is built once: the amd64 chain does not need it, the arm64 build python is it.
+    expect(ids.filter((id) => id === 'unopt:install')).toHaveLength(1);
+    expect(g.tasks.get('release-arm64:configure')!.deps).toContain('unopt:install');
+    // A variant target builds every listed architecture.
+    const r = buildGraph(config, root, process.env, { targets: ['release'] });
+    expect(r.targets.get('release')!.roots).toEqual(['release:probe', 'release-arm64:probe']);
+    // A list in the config file works too.
+    write(root, 'pyston-build.toml', 'arch = ["arm64", "host"]\n');
+    expect((await loadConfig({ root, env: {}, sets: [] })).config.arch).toBe('arm64,host');
+  });
+
+  it('a bad arch list is one line naming the bad item; wheels need the build machine in the list', async () => {
+    const root = tmpProject();
+    const bad = await loadConfig({ root, env: {}, sets: ['arch=amd64,arm'] }).catch((e: unknown) => e as PbError);
+    expect((bad as PbError).message).toBe(`--set arch: invalid value "arm" in arch ("amd64,arm")`);
+    expect((bad as PbError).hint).toMatch(/^valid choices: host, amd64, arm64, .*or several separated by commas/);
+    const empty = await loadConfig({ root, env: {}, sets: ['arch=amd64,'] }).catch((e: unknown) => e as PbError);
+    expect((empty as PbError).message).toBe(`--set arch: invalid value "" in arch ("amd64,")`);
+    const both = (await loadConfig({ root, env: {}, sets: ['arch=arm64,amd64', 'wheels.project=x.json'] })).config;
+    expect(() => buildGraph(both, root, process.env, { targets: ['wheels'] })).not.toThrow(/build machine's architecture/);
+    const arm = (await loadConfig({ root, env: {}, sets: ['arch=arm64', 'wheels.project=x.json'] })).config;
+    expect(() => buildGraph(arm, root, process.env, { targets: ['wheels'] })).toThrow(/^arch = arm64: the wheels are built for the build machine's architecture only \(amd64\)$/);
   });
 
   it('arch = arm64 is refused in one line where pyston-build cannot cross-build', async () => {
