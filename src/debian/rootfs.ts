@@ -9,6 +9,7 @@
  * the duration and always unmounted after, by the engine's one unmount
  * (`unmountUnder`), as `clean` does.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage, TaskFailure, unmountUnder, type ExecOptions, type TaskContext, type ToolRef } from '../graph/index.js';
@@ -19,30 +20,54 @@ import { binfmtEntry, binfmtHint, checkBinfmt, BINFMT_DIR } from './binfmt.js';
 export const DEBOOTSTRAP: ToolRef = { name: 'debootstrap', package: 'debootstrap', versionArgs: ['--version'] };
 export const CHROOT: ToolRef = { name: 'chroot', package: 'coreutils' };
 
+/** What a cached root is made of. */
+export interface RootfsSpec {
+  readonly cacheDir: string;
+  readonly suite: string;
+  readonly mirror: string;
+  readonly debArch: string;
+  /** Packages debootstrap adds to the minbase set (`--include`); none for the package checks' root. */
+  readonly include?: readonly string[];
+  readonly binfmtDir?: string;
+}
+
 /**
- * The cached minbase root for suite and arch, made when missing. Returns its
- * path. For a foreign debArch the kernel must be able to run its programs
- * (the binfmt_misc entry under `binfmtDir`); otherwise this fails before
- * anything is made.
+ * Where the root for a spec is cached: `<cache>/rootfs/<suite>-minbase-<arch>`,
+ * and with extra packages a digest of their sorted names after it, so each
+ * set of packages has its own root and the checks' plain root is unchanged.
  */
-export async function ensureRootfs(ctx: TaskContext, o: { cacheDir: string; suite: string; mirror: string; debArch: string; binfmtDir?: string }): Promise<string> {
+export function rootfsDir(o: Pick<RootfsSpec, 'cacheDir' | 'suite' | 'debArch' | 'include'>): string {
+  const include = [...new Set(o.include ?? [])].sort();
+  const extra = include.length ? `-${createHash('sha256').update(include.join('\n')).digest('hex').slice(0, 12)}` : '';
+  return join(o.cacheDir, 'rootfs', `${o.suite}-minbase-${o.debArch}${extra}`);
+}
+
+/**
+ * The cached minbase root for suite and arch (plus `include`), made when
+ * missing. Returns its path. For a foreign debArch the kernel must be able
+ * to run its programs (the binfmt_misc entry under `binfmtDir`); otherwise
+ * this fails before anything is made.
+ */
+export async function ensureRootfs(ctx: TaskContext, o: RootfsSpec): Promise<string> {
   const foreign = o.debArch !== hostArch();
   if (foreign) {
     const problem = checkBinfmt(o.debArch, o.binfmtDir ?? BINFMT_DIR);
     if (problem) throw new TaskFailure(problem, binfmtHint(o.debArch));
   }
-  const dir = join(o.cacheDir, 'rootfs', `${o.suite}-minbase-${o.debArch}`);
+  const dir = rootfsDir(o);
+  const include = [...new Set(o.include ?? [])].sort();
+  const includeArgs = include.length ? [`--include=${include.join(',')}`] : [];
   if (existsSync(join(dir, '.pyston-build-complete'))) return dir;
   const mirror = o.mirror || aptMirror(o.suite);
   if (!mirror) throw new TaskFailure(`no Debian mirror for ${o.suite} in /etc/apt/sources.list*`, `set package.mirror (e.g. --set package.mirror=http://deb.debian.org/debian)`);
   const tmp = `${dir}.tmp-${process.pid}`;
   await removeRoot(ctx, tmp);
-  if (foreign) await debootstrapForeign(ctx, { suite: o.suite, debArch: o.debArch, mirror, tmp, dir });
+  if (foreign) await debootstrapForeign(ctx, { suite: o.suite, debArch: o.debArch, mirror, tmp, dir, includeArgs });
   else {
-    ctx.log(`debootstrap --variant=minbase ${o.suite} from ${mirror} (cached in ${dir})`);
-    await ctx.exec('debootstrap', ['--variant=minbase', `--arch=${o.debArch}`, o.suite, tmp, mirror], { jobserver: false });
+    ctx.log(`debootstrap --variant=minbase ${includeArgs.join(' ')}${includeArgs.length ? ' ' : ''}${o.suite} from ${mirror} (cached in ${dir})`);
+    await ctx.exec('debootstrap', ['--variant=minbase', ...includeArgs, `--arch=${o.debArch}`, o.suite, tmp, mirror], { jobserver: false });
   }
-  writeFileSync(join(tmp, '.pyston-build-complete'), `${o.suite} ${o.debArch} ${mirror}\n`);
+  writeFileSync(join(tmp, '.pyston-build-complete'), `${o.suite} ${o.debArch} ${mirror}${include.length ? ` +${include.join(',')}` : ''}\n`);
   await removeRoot(ctx, dir);
   renameSync(tmp, dir);
   return dir;
@@ -55,10 +80,12 @@ export async function ensureRootfs(ctx: TaskContext, o: { cacheDir: string; suit
  * mounts /proc and /sys in the root itself and unmounts them when it exits;
  * what a killed run leaves mounted, removeRoot unmounts.
  */
-async function debootstrapForeign(ctx: TaskContext, o: { suite: string; debArch: string; mirror: string; tmp: string; dir: string }): Promise<void> {
+async function debootstrapForeign(ctx: TaskContext, o: { suite: string; debArch: string; mirror: string; tmp: string; dir: string; includeArgs: readonly string[] }): Promise<void> {
   const started = Date.now();
-  ctx.log(`debootstrap stage 1 of 2: --foreign --arch=${o.debArch} --variant=minbase ${o.suite} from ${o.mirror} (download and unpack; cached in ${o.dir})`);
-  await ctx.exec('debootstrap', ['--foreign', `--arch=${o.debArch}`, '--variant=minbase', o.suite, o.tmp, o.mirror], { jobserver: false });
+  ctx.log(
+    `debootstrap stage 1 of 2: --foreign --arch=${o.debArch} --variant=minbase ${o.includeArgs.join(' ')}${o.includeArgs.length ? ' ' : ''}${o.suite} from ${o.mirror} (download and unpack; cached in ${o.dir})`,
+  );
+  await ctx.exec('debootstrap', ['--foreign', `--arch=${o.debArch}`, '--variant=minbase', ...o.includeArgs, o.suite, o.tmp, o.mirror], { jobserver: false });
   const second = Date.now();
   ctx.log(`debootstrap stage 1 of 2 done in ${seconds(second - started)}`);
   ctx.log(`debootstrap stage 2 of 2: --second-stage in the root, its ${o.debArch} programs run under ${binfmtEntry(o.debArch)} (configure the packages; takes minutes)`);

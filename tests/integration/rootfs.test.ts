@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mountsUnder, unmountUnder, type Task } from '../../src/graph/index.js';
-import { ensureRootfs, removeRoot, withMounts } from '../../src/debian/rootfs.js';
+import { ensureRootfs, removeRoot, rootfsDir, withMounts } from '../../src/debian/rootfs.js';
 import { checkBinfmt } from '../../src/debian/binfmt.js';
 import { hostArch } from '../../src/debian/arch.js';
 import { build, graphOf, tmpProject } from '../helpers.js';
@@ -114,6 +114,19 @@ function cachedRoot(debArch: string): { cacheDir: string; root: string } {
   writeFileSync(join(root, '.pyston-build-complete'), `bookworm ${debArch} http://mirror.invalid/debian\n`);
   return { cacheDir, root };
 }
+
+describe('where a root is cached', () => {
+  it('the plain root keeps its name; each set of extra packages, in any order, gets its own', () => {
+    const o = { cacheDir: '/c', suite: 'bookworm', debArch: 'arm64' };
+    expect(rootfsDir(o)).toBe('/c/rootfs/bookworm-minbase-arm64');
+    expect(rootfsDir({ ...o, include: [] })).toBe('/c/rootfs/bookworm-minbase-arm64');
+    const a = rootfsDir({ ...o, include: ['libssl3', 'libffi8'] });
+    expect(a).toMatch(/^\/c\/rootfs\/bookworm-minbase-arm64-[0-9a-f]{12}$/);
+    expect(rootfsDir({ ...o, include: ['libffi8', 'libssl3', 'libffi8'] })).toBe(a);
+    expect(rootfsDir({ ...o, include: ['libffi8'] })).not.toBe(a);
+    expect(rootfsDir({ ...o, debArch: 'amd64', include: ['libssl3', 'libffi8'] })).not.toBe(a);
+  });
+});
 
 describe('binfmt_misc check for a foreign root', () => {
   it('names a missing qemu-aarch64 entry', () => {
