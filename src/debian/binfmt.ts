@@ -37,13 +37,23 @@ export function checkBinfmt(debArch: string, dir: string = BINFMT_DIR): string |
   // A mounted binfmt_misc always has these two control files.
   if (!existsSync(join(dir, 'status')) && !existsSync(join(dir, 'register'))) return `${what} is missing: binfmt_misc is not mounted at ${dir}`;
   if (!existsSync(path)) return `${what} is missing`;
-  let first: string;
+  let lines: string[];
   try {
-    first = (readFileSync(path, 'utf8').split('\n')[0] ?? '').trim();
+    lines = readFileSync(path, 'utf8')
+      .split('\n')
+      .map((l) => l.trim());
   } catch (e) {
     return `${what} cannot be read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`;
   }
-  if (first === 'enabled') return undefined;
+  const first = lines[0] ?? '';
+  if (first === 'enabled') {
+    // An entry outlives the package that registered it (purging qemu-user-static leaves it enabled).
+    // With the F flag the kernel opened the interpreter at registration and keeps it; without, it opens the path at each run.
+    const interpreter = lines.find((l) => l.startsWith('interpreter '))?.slice('interpreter '.length);
+    const flags = lines.find((l) => l.startsWith('flags:'))?.slice('flags:'.length) ?? '';
+    if (interpreter && !flags.includes('F') && !existsSync(interpreter)) return `${what} names the interpreter ${interpreter}, which does not exist`;
+    return undefined;
+  }
   return first === 'disabled' ? `${what} is disabled` : `${what} says '${first}', not 'enabled'`;
 }
 

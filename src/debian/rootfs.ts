@@ -10,8 +10,8 @@
  * (`unmountUnder`), as `clean` does.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { errorMessage, TaskFailure, unmountUnder, type ExecOptions, type TaskContext, type ToolRef } from '../graph/index.js';
 import { aptMirror } from './apt.js';
 import { hostArch } from './arch.js';
@@ -61,7 +61,11 @@ export async function ensureRootfs(ctx: TaskContext, o: RootfsSpec): Promise<str
   const mirror = o.mirror || aptMirror(o.suite);
   if (!mirror) throw new TaskFailure(`no Debian mirror for ${o.suite} in /etc/apt/sources.list*`, `set package.mirror (e.g. --set package.mirror=http://deb.debian.org/debian)`);
   const tmp = `${dir}.tmp-${process.pid}`;
-  await removeRoot(ctx, tmp);
+  // What a killed earlier run left half-made (hundreds of MB each), and our own.
+  for (const stale of [...staleTemps(dir), tmp]) {
+    if (stale !== tmp) ctx.log(`removing ${stale}, left half-made by a run that no longer exists`);
+    await removeRoot(ctx, stale);
+  }
   if (foreign) await debootstrapForeign(ctx, { suite: o.suite, debArch: o.debArch, mirror, tmp, dir, includeArgs });
   else {
     ctx.log(`debootstrap --variant=minbase ${includeArgs.join(' ')}${includeArgs.length ? ' ' : ''}${o.suite} from ${mirror} (cached in ${dir})`);
@@ -91,6 +95,27 @@ async function debootstrapForeign(ctx: TaskContext, o: { suite: string; debArch:
   ctx.log(`debootstrap stage 2 of 2: --second-stage in the root, its ${o.debArch} programs run under ${binfmtEntry(o.debArch)} (configure the packages; takes minutes)`);
   await ctx.exec('chroot', [o.tmp, '/usr/bin/env', '-i', ...CHROOT_ENV, '/debootstrap/debootstrap', '--second-stage'], { jobserver: false });
   ctx.log(`debootstrap stage 2 of 2 done in ${seconds(Date.now() - second)}`);
+}
+
+/** `<dir>.tmp-<pid>` siblings whose process is gone. */
+export function staleTemps(dir: string): string[] {
+  const parent = dirname(dir);
+  const prefix = `${basename(dir)}.tmp-`;
+  if (!existsSync(parent)) return [];
+  return readdirSync(parent)
+    .filter((f) => f.startsWith(prefix) && /^\d+$/.test(f.slice(prefix.length)))
+    .filter((f) => !processAlive(Number(f.slice(prefix.length))))
+    .map((f) => join(parent, f));
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists, owned by another user.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function seconds(ms: number): string {

@@ -14,9 +14,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { mountsUnder, unmountUnder, type Task } from '../../src/graph/index.js';
-import { ensureRootfs, removeRoot, rootfsDir, withMounts } from '../../src/debian/rootfs.js';
+import { ensureRootfs, removeRoot, rootfsDir, staleTemps, withMounts } from '../../src/debian/rootfs.js';
 import { checkBinfmt } from '../../src/debian/binfmt.js';
 import { hostArch } from '../../src/debian/arch.js';
 import { build, graphOf, tmpProject } from '../helpers.js';
@@ -128,10 +128,30 @@ describe('where a root is cached', () => {
   });
 });
 
+describe('a root left half-made by a killed run', () => {
+  it("is found by its dead pid; a live run's is left alone", () => {
+    const cacheDir = tmpProject();
+    const dir = join(cacheDir, 'rootfs', 'bookworm-minbase-amd64');
+    mkdirSync(dirname(dir), { recursive: true });
+    // A pid that cannot be running: above the kernel's pid_max.
+    const dead = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8')) + 1;
+    for (const d of [`${dir}.tmp-${dead}`, `${dir}.tmp-${process.pid}`, `${dir}.tmp-notapid`, `${dir}-other.tmp-${dead}`]) mkdirSync(d);
+    expect(staleTemps(dir)).toEqual([`${dir}.tmp-${dead}`]);
+    expect(staleTemps(join(cacheDir, 'nowhere', 'x'))).toEqual([]);
+  });
+});
+
 describe('binfmt_misc check for a foreign root', () => {
   it('names a missing qemu-aarch64 entry', () => {
     const dir = fakeBinfmt();
     expect(checkBinfmt('arm64', dir)).toBe(`cannot run arm64 programs: the binfmt_misc entry ${dir}/qemu-aarch64 is missing`);
+  });
+
+  it('names an enabled entry whose interpreter is gone (its package purged) unless the kernel holds it open (flag F)', () => {
+    const gone = ENABLED.replace('/usr/libexec/qemu-binfmt/aarch64-binfmt-P', '/nonexistent/qemu-aarch64-static');
+    const dir = fakeBinfmt(gone.replace('flags: PF', 'flags: P'));
+    expect(checkBinfmt('arm64', dir)).toBe(`cannot run arm64 programs: the binfmt_misc entry ${dir}/qemu-aarch64 names the interpreter /nonexistent/qemu-aarch64-static, which does not exist`);
+    expect(checkBinfmt('arm64', fakeBinfmt(gone))).toBeUndefined();
   });
 
   it('names a disabled entry', () => {
