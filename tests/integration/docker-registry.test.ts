@@ -230,3 +230,42 @@ describe('registry client against docker-registry with htpasswd auth', () => {
     renderings(await caught(anon.getManifest(digest)));
   });
 });
+
+describe('registry client against docker-registry with token auth (Bearer)', () => {
+  const user = 'tokenuser';
+  const password = 'T0ken-Pa55word-kq27';
+  let reg: TestRegistry;
+  beforeAll(async () => {
+    reg = await startRegistry({ token: { user, password } });
+  });
+  afterAll(async () => {
+    const pid = reg.pid;
+    await reg.stop();
+    expect(pidAlive(pid)).toBe(false);
+  });
+
+  it('gets a token per scope from the realm with the credentials, caches it, and pushes', async () => {
+    const client = new RegistryClient({ registry: reg.addr, repository: 'pb/bearer', credentials: new Credentials(user, password, 'test') });
+    const amd = await pushImage(client, 'amd64');
+    const arm = await pushImage(client, 'arm64');
+    const digest = await client.pushIndex('latest', [amd, arm]);
+    expect((await client.getManifest('latest')).digest).toBe(digest);
+    // Dozens of calls, one token per scope the registry asked for.
+    expect(reg.tokenRequests).toEqual([
+      { scope: 'repository:pb/bearer:pull', authorized: true },
+      { scope: 'repository:pb/bearer:pull,push', authorized: true },
+    ]);
+  });
+
+  it('a wrong password: the token server says 401, and the error is one line without the password', async () => {
+    const wrong = `${password}-no`;
+    const client = new RegistryClient({ registry: reg.addr, repository: 'pb/bearer', credentials: new Credentials(user, wrong, 'PB_REGISTRY_USER/PB_REGISTRY_PASSWORD') });
+    const e = await caught(client.getManifest('latest'));
+    expectOneLine(e);
+    expect(e.message).toMatch(new RegExp(`^registry ${reg.addr} rejected the credentials for pb/bearer \\(401 on token request to http://127\\.0\\.0\\.1:\\d+/token\\)$`));
+    for (const text of [e.message, e.hint ?? '', JSON.stringify(e), inspect(e), e.stack ?? '']) {
+      expect(text).not.toContain(wrong);
+      expect(text).not.toContain(Buffer.from(`${user}:${wrong}`).toString('base64'));
+    }
+  });
+});
