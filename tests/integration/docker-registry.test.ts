@@ -6,7 +6,7 @@
  */
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Credentials, secretsOf } from '../../src/packaging/docker/credentials.js';
+import { Credentials, maskSecrets, secretsOf } from '../../src/packaging/docker/credentials.js';
 import {
   DOCKER_MANIFEST,
   DOCKER_MANIFEST_LIST,
@@ -255,6 +255,12 @@ describe('registry client against docker-registry with token auth (Bearer)', () 
       { scope: 'repository:pb/bearer:pull', authorized: true },
       { scope: 'repository:pb/bearer:pull,push', authorized: true },
     ]);
+    // What to mask: the three credential strings and the two tokens (JWTs).
+    const secrets = client.secrets();
+    expect(secrets.slice(0, 3)).toEqual(secretsOf(new Credentials(user, password, 'x')));
+    expect(secrets.slice(3)).toHaveLength(2);
+    for (const t of secrets.slice(3)) expect(t).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    expect(maskSecrets(`token ${secrets[4]} pw ${password}`, secrets)).toBe('token *** pw ***');
   });
 
   it('a wrong password: the token server says 401, and the error is one line without the password', async () => {

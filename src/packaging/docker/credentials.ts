@@ -161,14 +161,19 @@ export function findCredentials(registry: string, env: NodeJS.ProcessEnv = proce
   return fromEnv(env) ?? fromDockerConfig(registry, dockerConfigPath(env));
 }
 
-/** Registers each secret with the GitHub Actions runner's log masking (`GITHUB_ACTIONS=true` only). */
-export async function maskInActions(creds: Credentials | undefined, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+/** Registers each value with the GitHub Actions runner's log masking (`GITHUB_ACTIONS=true` only). */
+export async function addMasksInActions(secrets: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   if (env.GITHUB_ACTIONS !== 'true') return;
-  const secrets = secretsOf(creds);
-  if (secrets.length === 0) return;
+  const values = secrets.filter((s) => s !== '');
+  if (values.length === 0) return;
   // Loaded only when needed, as the github reporter does (src/report/github.ts).
   const core = await import('@actions/core');
-  for (const s of secrets) core.setSecret(s);
+  for (const s of values) core.setSecret(s);
+}
+
+/** Registers the credentials' secrets ({@link secretsOf}) with the GitHub Actions runner's masking. */
+export async function maskInActions(creds: Credentials | undefined, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  await addMasksInActions(secretsOf(creds), env);
 }
 
 /** {@link findCredentials}, then {@link maskInActions}: what the image tasks call. */

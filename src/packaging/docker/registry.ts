@@ -12,12 +12,14 @@
  * fetches a token from the realm (with basic auth when there are
  * credentials) and retries with it. Tokens are cached per scope.
  *
- * No message this module produces contains the credentials: they live only
- * in the `Authorization` header of the requests.
+ * No message this module produces contains the credentials or a token: they
+ * live only in the `Authorization` header of the requests. Tokens are
+ * registered with the GitHub Actions masking as they arrive, and
+ * `secrets()` lists everything to mask in a log.
  */
 import { createHash } from 'node:crypto';
 import { TaskFailure } from '../../graph/errors.js';
-import type { Credentials } from './credentials.js';
+import { addMasksInActions, secretsOf, type Credentials } from './credentials.js';
 
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 export const DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
@@ -162,6 +164,7 @@ export class RegistryClient {
   readonly baseUrl: string;
   readonly #credentials: Credentials | undefined;
   #auth: Auth = { kind: 'none' };
+  /** Bearer tokens by scope (`repository:NAME:pull` or `...:pull,push`). */
   readonly #tokens = new Map<string, string>();
 
   constructor(opts: RegistryOptions) {
@@ -239,6 +242,12 @@ export class RegistryClient {
       throw new RegistryError(`token server ${url.origin}${url.pathname} for registry ${this.registry} answered without a token`, 'check the registry\'s token service');
     }
     this.#tokens.set(cacheScope, token);
+    await addMasksInActions([token]);
+  }
+
+  /** What must never be printed: the credentials' secrets and every token obtained so far (to pass to maskSecrets in credentials.ts). */
+  secrets(): string[] {
+    return [...secretsOf(this.#credentials), ...this.#tokens.values()];
   }
 
   #unauthorized(status: number, what: string): RegistryError {
@@ -269,7 +278,8 @@ export class RegistryClient {
     for (let attempt = 0; ; attempt++) {
       const headers: Record<string, string> = { ...opts.headers };
       const auth = this.#authHeader(scope);
-      if (auth !== undefined) headers.Authorization = auth;
+      // An upload Location on another origin never gets our credentials.
+      if (auth !== undefined && new URL(url).origin === new URL(this.baseUrl).origin) headers.Authorization = auth;
       const res = await this.#fetch(method, url, headers, opts.body);
       if (res.status === 401 && attempt === 0) {
         await res.arrayBuffer();
