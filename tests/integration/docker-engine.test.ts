@@ -1,0 +1,205 @@
+/**
+ * The docker engine (src/packaging/docker/engine.ts) with a real dockerd
+ * (Debian's docker.io), as root, as on CI: a private daemon started,
+ * used, stopped and cleaned up; an image built from scratch and run with
+ * no network; a run killed earlier (its daemon dead or still alive)
+ * cleaned up before a fresh start; an engine given by DOCKER_HOST used and
+ * left running; no engine at all with docker.daemon = "external".
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type Dockerode from 'dockerode';
+import { PbError } from '../../src/graph/errors.js';
+import { mountsUnder } from '../../src/graph/mounts.js';
+import { dockerdArgs, openEngine, privateLayout, type DockerEngine } from '../../src/packaging/docker/engine.js';
+import { startPrivateDockerd, type PrivateDockerd } from '../docker-helpers.js';
+import { processesWith, tmpProject, until } from '../helpers.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+});
+
+async function started(): Promise<PrivateDockerd> {
+  const d = await startPrivateDockerd();
+  cleanups.push(d.cleanup);
+  return d;
+}
+
+/** Environment in which no engine answers at DOCKER_HOST. */
+function noEngineEnv(dir: string): Record<string, string | undefined> {
+  return { PATH: process.env.PATH, DOCKER_HOST: `unix://${dir}/none.sock` };
+}
+
+function pidOf(stateDir: string): number {
+  return Number(readFileSync(privateLayout(stateDir).pidFile, 'utf8').trim());
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/^\S+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** What a stopped private daemon may leave under its state directory: the data root and the log only. */
+function expectNothingLeft(stateDir: string, pid: number): void {
+  const l = privateLayout(stateDir);
+  expect(isAlive(pid)).toBe(false);
+  expect([...processesWith(l.dir).values()]).toEqual([]);
+  expect(mountsUnder(l.dir)).toEqual([]);
+  expect(existsSync(l.socket)).toBe(false);
+  expect(existsSync(l.pidFile)).toBe(false);
+  expect(existsSync(l.exec)).toBe(false);
+}
+
+async function drain(docker: Dockerode, stream: NodeJS.ReadableStream): Promise<unknown[]> {
+  return new Promise((res, rej) => docker.modem.followProgress(stream, (err: Error | null, out: unknown[]) => (err ? rej(err) : res(out))));
+}
+
+describe('a private dockerd', () => {
+  it('auto starts a private daemon as root; close() stops it and leaves only the data root', async () => {
+    const top = tmpProject('pb-dengine-');
+    const dir = join(top, 'docker');
+    const lines: string[] = [];
+    const e = await openEngine({ daemon: 'auto', env: noEngineEnv(top), stateDir: dir, log: (l) => lines.push(l) });
+    cleanups.push(() => e.close());
+    expect(e.private).toBe(true);
+    expect(e.socket).toBe(`unix://${join(dir, 'docker.sock')}`);
+    const v = await e.docker.version();
+    const [major, minor] = v.ApiVersion.split('.').map(Number);
+    expect(major! * 1000 + minor!).toBeGreaterThanOrEqual(1041);
+    const pid = pidOf(dir);
+    expect(isAlive(pid)).toBe(true);
+    // While it runs, its data root is bind-mounted onto itself.
+    expect(mountsUnder(dir)).not.toEqual([]);
+    expect(lines.some((l) => /^private docker daemon started in [\d.]+ s \(pid \d+, /.test(l))).toBe(true);
+    await e.close();
+    await e.close();
+    expectNothingLeft(dir, pid);
+    expect(existsSync(join(dir, 'data'))).toBe(true);
+    expect(existsSync(join(dir, 'dockerd.log'))).toBe(true);
+  });
+
+  it('builds an image FROM scratch with no network and runs it', async () => {
+    const { engine } = await started();
+    const docker = engine.docker;
+    const ctx = tmpProject('pb-dengine-ctx-');
+    writeFileSync(join(ctx, 'hello.c'), '#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n');
+    const cc = spawnSync('gcc', ['-static', '-Os', '-o', join(ctx, 'hello'), join(ctx, 'hello.c')], { encoding: 'utf8' });
+    expect(cc.status, cc.stderr).toBe(0);
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY hello /hello\nCMD ["/hello"]\n');
+    const out = await drain(docker, await docker.buildImage({ context: ctx, src: ['Dockerfile', 'hello'] }, { t: 'pb-test-hello:1', networkmode: 'none' }));
+    expect(out.some((o) => typeof o === 'object' && o !== null && 'error' in o)).toBe(false);
+    const c = await docker.createContainer({ Image: 'pb-test-hello:1', HostConfig: { NetworkMode: 'none' } });
+    await c.start();
+    const status = await c.wait();
+    expect(status.StatusCode).toBe(0);
+    const logs = await c.logs({ stdout: true, stderr: true, follow: false });
+    // Without a TTY each chunk has an 8-byte header: stream, 0, 0, 0, length (big endian).
+    const text = demux(Buffer.isBuffer(logs) ? logs : Buffer.from(String(logs)));
+    expect(text).toBe('hello\n');
+    const info = await c.inspect();
+    expect(info.HostConfig.NetworkMode).toBe('none');
+    await c.remove();
+  });
+
+  it('after a killed run (dockerd SIGKILLed, pid file and mounts left) cleans up and starts afresh', async () => {
+    const top = tmpProject('pb-dengine-');
+    const dir = join(top, 'docker');
+    const first = await openEngine({ daemon: 'auto', env: noEngineEnv(top), stateDir: dir });
+    const pid1 = pidOf(dir);
+    process.kill(pid1, 'SIGKILL');
+    await until(() => !isAlive(pid1), 'the killed dockerd to go');
+    const l = privateLayout(dir);
+    expect(existsSync(l.pidFile)).toBe(true);
+    expect(mountsUnder(dir)).not.toEqual([]);
+    const lines: string[] = [];
+    const second = await openEngine({ daemon: 'auto', env: noEngineEnv(top), stateDir: dir, log: (x) => lines.push(x) });
+    cleanups.push(() => second.close());
+    const pid2 = pidOf(dir);
+    expect(pid2).not.toBe(pid1);
+    expect((await second.docker.ping()).toString()).toBe('OK');
+    // The first engine's close() must not touch the daemon that replaced it.
+    await first.close();
+    expect(isAlive(pid2)).toBe(true);
+    await second.close();
+    expectNothingLeft(dir, pid2);
+  });
+
+  it('stops a daemon an earlier run left alive on its socket, saying so, and starts its own', async () => {
+    const top = tmpProject('pb-dengine-');
+    const dir = join(top, 'docker');
+    const l = privateLayout(dir);
+    mkdirSync(dir, { recursive: true });
+    const fd = openSync(l.log, 'a');
+    const orphan = spawn('dockerd', dockerdArgs(l), { detached: true, stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    orphan.unref();
+    const orphanPid = orphan.pid!;
+    cleanups.push(async () => {
+      if (isAlive(orphanPid)) process.kill(orphanPid, 'SIGKILL');
+    });
+    await until(() => existsSync(l.socket) && existsSync(l.pidFile), 'the orphan dockerd to listen');
+    const lines: string[] = [];
+    const e = await openEngine({ daemon: 'auto', env: noEngineEnv(top), stateDir: dir, log: (x) => lines.push(x) });
+    cleanups.push(() => e.close());
+    expect(isAlive(orphanPid)).toBe(false);
+    expect(lines.filter((x) => x.startsWith('stopping the docker daemon of an earlier run'))).toEqual([
+      `stopping the docker daemon of an earlier run (pid ${orphanPid}) on ${l.socket}, to start afresh`,
+    ]);
+    const pid = pidOf(dir);
+    expect(pid).not.toBe(orphanPid);
+    await e.close();
+    expectNothingLeft(dir, pid);
+  });
+});
+
+describe('an engine that is not ours', () => {
+  it('DOCKER_HOST pointing at a running daemon is used as external; close() leaves it running', async () => {
+    const d = await started();
+    const pid = pidOf(d.dir);
+    const other = tmpProject('pb-dengine-');
+    const e: DockerEngine = await openEngine({ daemon: 'external', env: { PATH: process.env.PATH, DOCKER_HOST: d.engine.socket }, stateDir: join(other, 'docker') });
+    expect(e.private).toBe(false);
+    expect(e.socket).toBe(d.engine.socket);
+    expect((await e.docker.version()).ApiVersion).toBe((await d.engine.docker.version()).ApiVersion);
+    await e.close();
+    expect(isAlive(pid)).toBe(true);
+    expect((await d.engine.docker.ping()).toString()).toBe('OK');
+    expect(existsSync(join(other, 'docker'))).toBe(false);
+  });
+
+  it('external with nothing at DOCKER_HOST fails in one line naming the socket', async () => {
+    const err = await openEngine({ daemon: 'external', env: { DOCKER_HOST: 'unix:///nonexistent.sock' }, stateDir: join(tmpProject('pb-dengine-'), 'docker') }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PbError);
+    const e = err as PbError;
+    expect(e.message).toBe('no docker daemon answers at unix:///nonexistent.sock');
+    expect(e.hint).toMatch(/start a docker daemon or set DOCKER_HOST.*docker\.daemon = "auto"/);
+    expect(e.hint).not.toContain('\n');
+  });
+
+  it('auto without a dockerd on PATH fails in one line with the package to install', async () => {
+    const top = tmpProject('pb-dengine-');
+    const err = await openEngine({ daemon: 'auto', env: { PATH: join(top, 'empty-bin'), DOCKER_HOST: `unix://${top}/none.sock` }, stateDir: join(top, 'docker') }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PbError);
+    expect((err as PbError).message).not.toContain('\n');
+    expect((err as PbError).message).toContain('dockerd was not found on PATH');
+    expect((err as PbError).hint).toContain('apt-get install docker.io');
+    expect(existsSync(join(top, 'docker', 'docker.pid'))).toBe(false);
+  });
+});
+
+function demux(buf: Buffer): string {
+  let text = '';
+  for (let i = 0; i + 8 <= buf.length; ) {
+    const n = buf.readUInt32BE(i + 4);
+    text += buf.subarray(i + 8, i + 8 + n).toString('utf8');
+    i += 8 + n;
+  }
+  return text;
+}
