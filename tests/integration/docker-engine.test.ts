@@ -8,19 +8,27 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { PbError } from '../../src/graph/errors.js';
 import { mountsUnder } from '../../src/graph/mounts.js';
 import { dockerdArgs, openEngine, privateLayout, type DockerEngine } from '../../src/packaging/docker/engine.js';
 import { startPrivateDockerd, type PrivateDockerd } from '../docker-helpers.js';
-import { processesWith, tmpProject, until } from '../helpers.js';
+import type { Task } from '../../src/graph/index.js';
+import { build, graphOf, processesWith, REPO, tmpProject as tmpDir, until } from '../helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
+
+/** A temp directory removed after the file's tests (after the daemons in it were stopped). */
+function tmpProject(prefix: string): string {
+  const dir = tmpDir(prefix);
+  cleanups.unshift(async () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 async function started(): Promise<PrivateDockerd> {
   const d = await startPrivateDockerd();
@@ -156,6 +164,64 @@ describe('a private dockerd', () => {
     expect(pid).not.toBe(orphanPid);
     await e.close();
     expectNothingLeft(dir, pid);
+  });
+});
+
+describe('interrupted', () => {
+  it('a task given ctx.signal: interrupting the build stops its private daemon and cleans up', async () => {
+    const project = tmpProject('pb-dengine-');
+    const dir = join(project, 'build/docker');
+    let pid = 0;
+    const task: Task = {
+      id: 'image',
+      deps: [],
+      inputs: {},
+      outputs: [],
+      async run(ctx) {
+        const e = await openEngine({ daemon: 'auto', env: noEngineEnv(project), stateDir: dir, signal: ctx.signal, log: ctx.log });
+        try {
+          pid = pidOf(dir);
+          // Long-running engine work: the events stream ends when the daemon goes.
+          const events = await e.docker.getEvents();
+          await new Promise((res) => {
+            events.on('end', res);
+            events.on('close', res);
+            events.on('error', res);
+          });
+        } finally {
+          await e.close();
+        }
+      },
+    };
+    const stop = new AbortController();
+    const running = build(graphOf([task]), project, { stop: stop.signal });
+    await until(() => pid !== 0, 'the private daemon to start');
+    stop.abort('SIGINT');
+    const { summary } = await running;
+    expect(summary.interrupted).toBeTruthy();
+    expectNothingLeft(dir, pid);
+    expect(existsSync(join(dir, 'data'))).toBe(true);
+  });
+
+  it('a process that exits without close() does not leave its daemon running', async () => {
+    const project = tmpProject('pb-dengine-');
+    const dir = join(project, 'docker');
+    const script = join(project, 'open-and-exit.mts');
+    writeFileSync(
+      script,
+      `import { openEngine } from ${JSON.stringify(join(REPO, 'src/packaging/docker/engine.ts'))};\n` +
+        `await openEngine({ daemon: 'auto', env: ${JSON.stringify(noEngineEnv(project))}, stateDir: ${JSON.stringify(dir)} });\n` +
+        'process.exit(3);\n',
+    );
+    const r = spawnSync(join(REPO, 'node_modules/.bin/tsx'), [script], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(3);
+    const pid = pidOf(dir);
+    await until(() => !isAlive(pid), 'the daemon to stop after its process exited');
+    // Its leftovers (pid file, mounts) are for the next openEngine, which removes them.
+    const e = await openEngine({ daemon: 'auto', env: noEngineEnv(project), stateDir: dir });
+    const pid2 = pidOf(dir);
+    await e.close();
+    expectNothingLeft(dir, pid2);
   });
 });
 
