@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { PbError } from '../../src/graph/errors.js';
 import { mountsUnder } from '../../src/graph/mounts.js';
-import { dockerdArgs, openEngine, privateLayout, type DockerEngine } from '../../src/packaging/docker/engine.js';
+import { dockerdArgs, openEngine, privateLayout, type DockerEngine, type OpenEngineOptions } from '../../src/packaging/docker/engine.js';
 import { startPrivateDockerd, type PrivateDockerd } from '../docker-helpers.js';
 import type { Task } from '../../src/graph/index.js';
 import { build, graphOf, processesWith, REPO, tmpProject as tmpDir, until } from '../helpers.js';
@@ -39,6 +39,17 @@ async function started(): Promise<PrivateDockerd> {
 /** Environment in which no engine answers at DOCKER_HOST. */
 function noEngineEnv(dir: string): Record<string, string | undefined> {
   return { PATH: process.env.PATH, DOCKER_HOST: `unix://${dir}/none.sock` };
+}
+
+/** The error openEngine throws; should it open an engine instead, that engine is closed (and returned, failing the test). */
+async function openError(opts: OpenEngineOptions): Promise<unknown> {
+  try {
+    const e = await openEngine(opts);
+    await e.close();
+    return e;
+  } catch (x) {
+    return x;
+  }
 }
 
 function pidOf(stateDir: string): number {
@@ -78,6 +89,7 @@ describe('a private dockerd', () => {
     cleanups.push(() => e.close());
     expect(e.private).toBe(true);
     expect(e.socket).toBe(`unix://${join(dir, 'docker.sock')}`);
+    expect(lines[0]).toBe(`no docker daemon answers at unix://${top}/none.sock: starting a private one in ${dir}`);
     const v = await e.docker.version();
     const [major, minor] = v.ApiVersion.split('.').map(Number);
     expect(major! * 1000 + minor!).toBeGreaterThanOrEqual(1041);
@@ -91,6 +103,24 @@ describe('a private dockerd', () => {
     expectNothingLeft(dir, pid);
     expect(existsSync(join(dir, 'data'))).toBe(true);
     expect(existsSync(join(dir, 'dockerd.log'))).toBe(true);
+  });
+
+  it('a state directory too deep for a unix socket: the socket and exec root go to a short directory, removed by close()', async () => {
+    const top = tmpProject('pb-dengine-');
+    const dir = join(top, 'x'.repeat(80), 'docker');
+    const l = privateLayout(dir);
+    expect(l.runDir).not.toBe(dir);
+    const lines: string[] = [];
+    const e = await openEngine({ daemon: 'auto', env: noEngineEnv(top), stateDir: dir, log: (x) => lines.push(x) });
+    cleanups.push(() => e.close());
+    expect(e.socket).toBe(`unix://${l.socket}`);
+    expect(lines).toContain(`the docker socket and exec root are in ${l.runDir}: ${dir} is too long for a unix socket path`);
+    expect((await e.docker.ping()).toString()).toBe('OK');
+    const pid = pidOf(dir);
+    await e.close();
+    expectNothingLeft(dir, pid);
+    expect(existsSync(l.runDir)).toBe(false);
+    expect(mountsUnder(l.runDir)).toEqual([]);
   });
 
   it('builds an image FROM scratch with no network and runs it', async () => {
@@ -164,6 +194,47 @@ describe('a private dockerd', () => {
     expect(pid).not.toBe(orphanPid);
     await e.close();
     expectNothingLeft(dir, pid);
+  });
+});
+
+describe('a private dockerd that does not come up', () => {
+  it('exits at once (its data root is a file): one line with the last line of its log; nothing left', async () => {
+    const top = tmpProject('pb-dengine-');
+    const dir = join(top, 'docker');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'data'), 'not a directory\n');
+    const err = await openError({ daemon: 'auto', env: noEngineEnv(top), stateDir: dir });
+    expect(err).toBeInstanceOf(PbError);
+    const e = err as PbError;
+    const log = readFileSync(join(dir, 'dockerd.log'), 'utf8').trim().split('\n');
+    expect(e.message).toBe(`the private docker daemon exited with status 1: ${log[log.length - 1]!.trim()}`);
+    expect(e.hint).toBe(`see ${join(dir, 'dockerd.log')}`);
+    expect([...processesWith(dir).values()]).toEqual([]);
+    expect(mountsUnder(dir)).toEqual([]);
+    expect(existsSync(join(dir, 'docker.sock'))).toBe(false);
+    expect(existsSync(join(dir, 'exec'))).toBe(false);
+  });
+
+  it('does not answer in time (stopped with SIGSTOP): it is killed and cleaned up, and the error names the socket', async () => {
+    const top = tmpProject('pb-dengine-');
+    const dir = join(top, 'docker');
+    const opening = openError({ daemon: 'auto', env: noEngineEnv(top), stateDir: dir, startTimeoutMs: 2000 });
+    // It takes a few hundred ms to answer: stop it before it does.
+    let pid = 0;
+    await until(() => {
+      for (const [p, cmd] of processesWith(dir)) if (/^\S*dockerd /.test(cmd)) pid = p;
+      return pid !== 0;
+    }, 'dockerd to start');
+    process.kill(pid, 'SIGSTOP');
+    const err = await opening;
+    expect(err).toBeInstanceOf(PbError);
+    expect((err as PbError).message).toMatch(new RegExp(`^the private docker daemon did not answer on ${join(dir, 'docker.sock')} within 2 s: `));
+    expect((err as PbError).message).not.toContain('\n');
+    expect(isAlive(pid)).toBe(false);
+    expect([...processesWith(dir).values()]).toEqual([]);
+    expect(mountsUnder(dir)).toEqual([]);
+    expect(existsSync(join(dir, 'docker.pid'))).toBe(false);
+    expect(existsSync(join(dir, 'exec'))).toBe(false);
   });
 });
 
@@ -241,7 +312,7 @@ describe('an engine that is not ours', () => {
   });
 
   it('external with nothing at DOCKER_HOST fails in one line naming the socket', async () => {
-    const err = await openEngine({ daemon: 'external', env: { DOCKER_HOST: 'unix:///nonexistent.sock' }, stateDir: join(tmpProject('pb-dengine-'), 'docker') }).catch((e: unknown) => e);
+    const err = await openError({ daemon: 'external', env: { DOCKER_HOST: 'unix:///nonexistent.sock' }, stateDir: join(tmpProject('pb-dengine-'), 'docker') });
     expect(err).toBeInstanceOf(PbError);
     const e = err as PbError;
     expect(e.message).toBe('no docker daemon answers at unix:///nonexistent.sock');
@@ -251,7 +322,7 @@ describe('an engine that is not ours', () => {
 
   it('auto without a dockerd on PATH fails in one line with the package to install', async () => {
     const top = tmpProject('pb-dengine-');
-    const err = await openEngine({ daemon: 'auto', env: { PATH: join(top, 'empty-bin'), DOCKER_HOST: `unix://${top}/none.sock` }, stateDir: join(top, 'docker') }).catch((e: unknown) => e);
+    const err = await openError({ daemon: 'auto', env: { PATH: join(top, 'empty-bin'), DOCKER_HOST: `unix://${top}/none.sock` }, stateDir: join(top, 'docker') });
     expect(err).toBeInstanceOf(PbError);
     expect((err as PbError).message).not.toContain('\n');
     expect((err as PbError).message).toContain('dockerd was not found on PATH');

@@ -132,6 +132,7 @@ export async function openEngine(opts: OpenEngineOptions): Promise<DockerEngine>
         'start a docker daemon or set DOCKER_HOST to one, or run pyston-build as root',
       );
     case 'start':
+      opts.log?.(`no docker daemon answers at ${host.url}: starting a private one in ${resolve(opts.stateDir)}`);
       return startPrivate(Docker, opts);
   }
 }
@@ -206,6 +207,8 @@ async function stopPid(pid: number, graceMs: number): Promise<void> {
     }
   };
   signal('SIGTERM');
+  // A stopped daemon (SIGSTOP, a debugger) handles the SIGTERM only once it runs again.
+  signal('SIGCONT');
   const end = Date.now() + graceMs;
   while (alive(pid) && Date.now() < end) await sleep(50);
   if (!alive(pid)) return;
@@ -256,7 +259,8 @@ async function startPrivate(Docker: typeof Dockerode, opts: OpenEngineOptions): 
   if (l.runDir !== l.dir) log(`the docker socket and exec root are in ${l.runDir}: ${l.dir} is too long for a unix socket path`);
 
   const started = Date.now();
-  const fd = openSync(l.log, 'a');
+  // This run's log only: the last line of a failed start must be this start's.
+  const fd = openSync(l.log, 'w');
   let child: ChildProcess;
   try {
     // Its own process group: the terminal's Ctrl-C reaches us, and we stop it in order.
@@ -312,11 +316,11 @@ async function startPrivate(Docker: typeof Dockerode, opts: OpenEngineOptions): 
   const end = Date.now() + timeoutMs;
   for (;;) {
     if (exited === undefined && (await answers(Docker, { socketPath: l.socket }))) break;
-    const failed = exited !== undefined ? `the private docker daemon ${exited}` : Date.now() > end ? `the private docker daemon did not answer on ${l.socket} within ${timeoutMs / 1000} s` : undefined;
-    if (opts.signal?.aborted && failed === undefined) {
+    if (opts.signal?.aborted) {
       await close();
       throw opts.signal.reason;
     }
+    const failed = exited !== undefined ? `the private docker daemon ${exited}` : Date.now() > end ? `the private docker daemon did not answer on ${l.socket} within ${timeoutMs / 1000} s` : undefined;
     if (failed !== undefined) {
       const last = lastLine(l.log);
       await close();
