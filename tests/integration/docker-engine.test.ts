@@ -3,16 +3,19 @@
  * (Debian's docker.io), as root, as on CI: a private daemon started,
  * used, stopped and cleaned up; an image built from scratch and run with
  * no network; a run killed earlier (its daemon dead or still alive)
- * cleaned up before a fresh start; an engine given by DOCKER_HOST used and
- * left running; no engine at all with docker.daemon = "external".
+ * cleaned up before a fresh start; a daemon that exits at once or never
+ * answers; an interrupted build and a process exiting without close();
+ * an engine given by DOCKER_HOST (unix or tcp) used and left running; no
+ * engine at all with docker.daemon = "external", no dockerd on PATH.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { PbError } from '../../src/graph/errors.js';
-import { mountsUnder } from '../../src/graph/mounts.js';
+import { mountsUnder, unmountUnder } from '../../src/graph/mounts.js';
 import { dockerdArgs, openEngine, privateLayout, type DockerEngine, type OpenEngineOptions } from '../../src/packaging/docker/engine.js';
 import { startPrivateDockerd, type PrivateDockerd } from '../docker-helpers.js';
 import type { Task } from '../../src/graph/index.js';
@@ -74,6 +77,23 @@ function expectNothingLeft(stateDir: string, pid: number): void {
   expect(existsSync(l.socket)).toBe(false);
   expect(existsSync(l.pidFile)).toBe(false);
   expect(existsSync(l.exec)).toBe(false);
+}
+
+/** A dockerd not started by openEngine, as a killed earlier run or another tool leaves one; killed and unmounted after the tests. */
+function spawnDockerd(dir: string, extraArgs: string[] = []): number {
+  const l = privateLayout(dir);
+  mkdirSync(dir, { recursive: true });
+  const fd = openSync(l.log, 'a');
+  const child = spawn('dockerd', [...dockerdArgs(l), ...extraArgs], { detached: true, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  child.unref();
+  const pid = child.pid!;
+  cleanups.push(async () => {
+    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    await until(() => !isAlive(pid), 'dockerd to go');
+    unmountUnder(dir);
+  });
+  return pid;
 }
 
 async function drain(docker: Dockerode, stream: NodeJS.ReadableStream): Promise<unknown[]> {
@@ -173,15 +193,7 @@ describe('a private dockerd', () => {
     const top = tmpProject('pb-dengine-');
     const dir = join(top, 'docker');
     const l = privateLayout(dir);
-    mkdirSync(dir, { recursive: true });
-    const fd = openSync(l.log, 'a');
-    const orphan = spawn('dockerd', dockerdArgs(l), { detached: true, stdio: ['ignore', fd, fd] });
-    closeSync(fd);
-    orphan.unref();
-    const orphanPid = orphan.pid!;
-    cleanups.push(async () => {
-      if (isAlive(orphanPid)) process.kill(orphanPid, 'SIGKILL');
-    });
+    const orphanPid = spawnDockerd(dir);
     await until(() => existsSync(l.socket) && existsSync(l.pidFile), 'the orphan dockerd to listen');
     const lines: string[] = [];
     const e = await openEngine({ daemon: 'auto', env: noEngineEnv(top), stateDir: dir, log: (x) => lines.push(x) });
@@ -311,6 +323,23 @@ describe('an engine that is not ours', () => {
     expect(existsSync(join(other, 'docker'))).toBe(false);
   });
 
+  it('DOCKER_HOST=tcp://127.0.0.1:PORT is used as external', async () => {
+    const top = tmpProject('pb-dengine-');
+    const port = await freePort();
+    const pid = spawnDockerd(join(top, 'docker'), ['--host', `tcp://127.0.0.1:${port}`, '--tls=false']);
+    const env = { DOCKER_HOST: `tcp://127.0.0.1:${port}` };
+    let e: DockerEngine | undefined;
+    for (let i = 0; i < 300 && e === undefined; i++) {
+      e = await openEngine({ daemon: 'external', env, stateDir: join(top, 'unused') }).catch(() => undefined);
+      if (e === undefined) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(e?.private).toBe(false);
+    expect(e!.socket).toBe(`tcp://127.0.0.1:${port}`);
+    expect((await e!.docker.version()).ApiVersion).toMatch(/^1\.\d+$/);
+    await e!.close();
+    expect(isAlive(pid)).toBe(true);
+  });
+
   it('external with nothing at DOCKER_HOST fails in one line naming the socket', async () => {
     const err = await openError({ daemon: 'external', env: { DOCKER_HOST: 'unix:///nonexistent.sock' }, stateDir: join(tmpProject('pb-dengine-'), 'docker') });
     expect(err).toBeInstanceOf(PbError);
@@ -330,6 +359,17 @@ describe('an engine that is not ours', () => {
     expect(existsSync(join(top, 'docker', 'docker.pid'))).toBe(false);
   });
 });
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as AddressInfo).port;
+      srv.close(() => res(port));
+    });
+  });
+}
 
 function demux(buf: Buffer): string {
   let text = '';
