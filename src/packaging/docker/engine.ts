@@ -34,6 +34,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from
 import { join, resolve } from 'node:path';
 import type Dockerode from 'dockerode';
 import { PbError } from '../../graph/errors.js';
+import { asFsError } from '../../graph/fserror.js';
 import { unmountUnder } from '../../graph/mounts.js';
 import { which } from '../../graph/tools.js';
 
@@ -123,6 +124,7 @@ export async function openEngine(opts: OpenEngineOptions): Promise<DockerEngine>
   const isRoot = process.getuid?.() === 0;
   switch (decideEngine(answered, opts.daemon, isRoot)) {
     case 'use':
+      opts.log?.(`using the docker engine at ${host.url}`);
       return { docker: new Docker(host.modem), socket: host.url, private: false, close: async () => {} };
     case 'fail-external':
       throw new PbError(`no docker daemon answers at ${host.url}`, 'start a docker daemon or set DOCKER_HOST to one, or set docker.daemon = "auto" to let pyston-build start a private one (as root)');
@@ -238,6 +240,12 @@ async function removeLeftovers(l: PrivateLayout, log: (line: string) => void): P
   if (l.runDir !== l.dir) rmSync(l.runDir, { recursive: true, force: true });
 }
 
+/** The daemon finds containerd and runc on PATH; Debian puts runc in /usr/sbin, which a user's PATH may lack. */
+function daemonPath(pathEnv: string | undefined): string {
+  const dirs = [...(pathEnv ?? '').split(':'), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'].filter(Boolean);
+  return [...new Set(dirs)].join(':');
+}
+
 function lastLine(file: string): string {
   try {
     const lines = readFileSync(file, 'utf8').trim().split('\n');
@@ -248,23 +256,29 @@ function lastLine(file: string): string {
 }
 
 async function startPrivate(Docker: typeof Dockerode, opts: OpenEngineOptions): Promise<DockerEngine> {
+  opts.signal?.throwIfAborted();
   const log = opts.log ?? (() => {});
   const pathEnv = opts.env.PATH ?? process.env.PATH;
   const dockerd = which('dockerd', pathEnv);
   if (!dockerd) throw new PbError('no docker daemon answers, and dockerd was not found on PATH to start a private one', 'install it: apt-get install docker.io (or run pyston-build setup)');
   const l = privateLayout(opts.stateDir);
-  mkdirSync(l.dir, { recursive: true });
-  await removeLeftovers(l, log);
-  mkdirSync(l.runDir, { recursive: true, mode: 0o700 });
+  let fd: number;
+  try {
+    mkdirSync(l.dir, { recursive: true });
+    await removeLeftovers(l, log);
+    mkdirSync(l.runDir, { recursive: true, mode: 0o700 });
+    // This run's log only: the last line of a failed start must be this start's.
+    fd = openSync(l.log, 'w');
+  } catch (e) {
+    throw asFsError(e);
+  }
   if (l.runDir !== l.dir) log(`the docker socket and exec root are in ${l.runDir}: ${l.dir} is too long for a unix socket path`);
 
   const started = Date.now();
-  // This run's log only: the last line of a failed start must be this start's.
-  const fd = openSync(l.log, 'w');
   let child: ChildProcess;
   try {
     // Its own process group: the terminal's Ctrl-C reaches us, and we stop it in order.
-    child = spawn(dockerd, dockerdArgs(l), { detached: true, stdio: ['ignore', fd, fd], env: { PATH: pathEnv ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    child = spawn(dockerd, dockerdArgs(l), { detached: true, stdio: ['ignore', fd, fd], env: { PATH: daemonPath(pathEnv) } });
   } finally {
     closeSync(fd);
   }
