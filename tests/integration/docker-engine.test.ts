@@ -6,11 +6,12 @@
  * cleaned up before a fresh start; a daemon that exits at once or never
  * answers; an interrupted build and a process exiting without close();
  * an engine given by DOCKER_HOST (unix or tcp) used and left running; no
- * engine at all with docker.daemon = "external", no dockerd on PATH.
+ * engine at all with docker.daemon = "external", "auto" as nobody, no
+ * dockerd on PATH.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
@@ -347,6 +348,27 @@ describe('an engine that is not ours', () => {
     expect(e.message).toBe('no docker daemon answers at unix:///nonexistent.sock');
     expect(e.hint).toMatch(/start a docker daemon or set DOCKER_HOST.*docker\.daemon = "auto"/);
     expect(e.hint).not.toContain('\n');
+  });
+
+  it('auto as a user other than root (nobody, through setpriv) fails in one line and starts nothing', async () => {
+    const top = tmpProject('pb-dengine-');
+    chmodSync(top, 0o755);
+    const script = join(top, 'open.mts');
+    const opts = { daemon: 'auto', env: noEngineEnv(top), stateDir: join(top, 'docker') };
+    writeFileSync(
+      script,
+      `import { openEngine } from ${JSON.stringify(join(REPO, 'src/packaging/docker/engine.ts'))};\n` +
+        `try { await openEngine(${JSON.stringify(opts)}); console.log('opened'); } catch (e) { console.log(JSON.stringify([e.constructor.name, e.message, e.hint])); }\n`,
+    );
+    chmodSync(script, 0o644);
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', join(REPO, 'node_modules/.bin/tsx'), script], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim())).toEqual([
+      'PbError',
+      `no docker daemon answers at unix://${top}/none.sock, and only root can start a private one (docker.daemon = "auto")`,
+      'start a docker daemon or set DOCKER_HOST to one, or run pyston-build as root',
+    ]);
+    expect(existsSync(join(top, 'docker'))).toBe(false);
   });
 
   it('auto without a dockerd on PATH fails in one line with the package to install', async () => {
