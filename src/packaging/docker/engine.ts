@@ -11,7 +11,10 @@
  *
  * A private daemon leaves things behind that a plain recursive delete must
  * not walk into: its data root is bind-mounted onto itself while it runs,
- * and an nsfs mount stays at `exec/netns/default` after it stopped. A run
+ * and an nsfs mount can stay at `exec/netns/default` after it stopped
+ * (measured earlier on this machine; the tests' builds and runs with
+ * `--network none` leave none). Every mount under its directories is
+ * unmounted once no daemon runs there. A run
  * killed with SIGKILL leaves all of it plus a stale pid file and socket;
  * the next `openEngine` on the same `stateDir` stops a daemon still alive
  * there, unmounts, and starts afresh. The data root (the layer cache
@@ -59,7 +62,7 @@ export interface OpenEngineOptions {
 
 export interface DockerEngine {
   readonly docker: Dockerode;
-  /** The socket (or `tcp://host:port`) talked to. */
+  /** The engine's address as a `DOCKER_HOST` value: `unix:///path` or `tcp://host:port`. */
   readonly socket: string;
   /** Whether the daemon was started by this run (and is stopped by `close()`). */
   readonly private: boolean;
