@@ -181,6 +181,11 @@ describe('base images from a root, on a private dockerd 20.10', () => {
       expect(inspect.Created).toBe(new Date(EPOCH * 1000).toISOString().replace('.000Z', 'Z'));
       expect([inspect.Os, inspect.Architecture, inspect.Variant ?? '']).toEqual(arch === 'amd64' ? ['linux', 'amd64', ''] : ['linux', 'arm64', 'v8']);
     }
+    // A copy of the root (other inodes, other place; cp -a keeps mtimes and owners) is the same image.
+    const copy = join(work, 'root-amd64-copy');
+    expect(spawnSync('cp', ['-a', roots.amd64, copy]).status).toBe(0);
+    const copied = await imageArchive(copy, { arch: 'amd64', epoch: EPOCH, out: join(work, 'amd64-copy.tar'), tag: 'pb-base-amd64:test' });
+    expect(sha256(copied.path)).toBe(sha256(archives.amd64.path));
     // Another epoch is another image.
     const later = await imageArchive(roots.amd64, { arch: 'amd64', epoch: EPOCH + 1, out: join(work, 'amd64-later.tar') });
     expect(later.imageId).not.toBe(archives.amd64.imageId);

@@ -234,7 +234,14 @@ class Output {
     if (b.length === 0) return;
     for (const h of this.hashes) h.update(b);
     this.position += b.length;
-    // Copied: the caller reuses its read buffer.
+    if (b.length >= 1 << 16) {
+      // A file's chunk goes straight out: no copy, as the caller reuses its read buffer after this.
+      await this.flush();
+      await this.fh.write(b, 0, b.length, this.filePos);
+      this.filePos += b.length;
+      return;
+    }
+    // Copied: the caller may reuse the buffer.
     this.pending.push(Buffer.from(b));
     this.pendingBytes += b.length;
     if (this.pendingBytes >= 1 << 20) await this.flush();
@@ -259,8 +266,9 @@ export interface InspectPlatform {
 
 /**
  * The problem when the inspected image is not of `platform`, or undefined.
- * A variant is compared when either side names one: an arm64 image without
- * `v8` is what `docker import` makes, and a wrong index would follow from it.
+ * The variant is compared too, strictly (arm64 without a variant is not
+ * taken for arm64/v8): the index is made from what the image says, so the
+ * image must say exactly what the index is meant to name.
  */
 export function checkImagePlatform(inspect: InspectPlatform, platform: Platform): BaseImageError | undefined {
   const actual: Platform = { os: inspect.Os, architecture: inspect.Architecture, ...(inspect.Variant ? { variant: inspect.Variant } : {}) };
