@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, linkSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, linkSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -20,6 +20,8 @@ import type { Arch } from '../../src/debian/arch.js';
 import { sleep } from '../helpers.js';
 
 const EPOCH = 1_700_000_000;
+const OLD_MTIME = 1_000_000_000;
+const LONG_NAME = 'n'.repeat(120);
 const HELLO_C = '#include <stdio.h>\nint main(void) { puts("hello from a pyston-build base image"); return 0; }\n';
 
 /** A private dockerd for this file; stop() ends it and removes everything it left. */
@@ -78,6 +80,11 @@ function tinyRoot(base: string, arch: Arch): string {
   chmodSync(join(root, 'suid'), 0o4755);
   writeFileSync(join(root, 'owned'), 'owned by 1000:50\n');
   chownSync(join(root, 'owned'), 1000, 50);
+  utimesSync(join(root, 'owned'), OLD_MTIME, OLD_MTIME); // older than the epoch: kept; the others are newer: clamped
+  // A name no ustar header holds (pax 'path'), and a symlink to it (pax 'linkpath').
+  mkdirSync(join(root, 'long'));
+  writeFileSync(join(root, 'long', LONG_NAME), 'a long name\n');
+  symlinkSync(`long/${LONG_NAME}`, join(root, 'long-symlink'));
   expect(spawnSync('mkfifo', [join(root, 'fifo')]).status).toBe(0);
   expect(spawnSync('mknod', [join(root, 'dev/null'), 'c', '1', '3']).status).toBe(0);
   return root;
@@ -89,6 +96,7 @@ interface TarHeader {
   uid: number;
   gid: number;
   link: string;
+  mtime: number;
 }
 
 /** The entries of a tar stream by path (modes without the file-type bits Go's tar writer adds; no leading './' or '/', no trailing '/'): enough of ustar, pax and GNU long names to read an export. */
@@ -96,6 +104,7 @@ function readTar(buf: Buffer): Map<string, TarHeader> {
   const out = new Map<string, TarHeader>();
   let pos = 0;
   let longName: string | undefined;
+  let longLink: string | undefined;
   while (pos + 512 <= buf.length) {
     const h = buf.subarray(pos, pos + 512);
     if (h.every((b) => b === 0)) break;
@@ -106,8 +115,9 @@ function readTar(buf: Buffer): Map<string, TarHeader> {
     const data = buf.subarray(pos + 512, pos + 512 + size);
     pos += 512 + Math.ceil(size / 512) * 512;
     if (type === 'x') {
-      const m = /\d+ path=([^\n]*)\n/.exec(data.toString('utf8'));
-      longName = m?.[1];
+      const records = data.toString('utf8');
+      longName = /\d+ path=([^\n]*)\n/.exec(records)?.[1];
+      longLink = /\d+ linkpath=([^\n]*)\n/.exec(records)?.[1];
       continue;
     }
     if (type === 'L') {
@@ -116,8 +126,8 @@ function readTar(buf: Buffer): Map<string, TarHeader> {
     }
     const prefix = str(345, 155);
     const name = longName ?? (prefix ? `${prefix}/${str(0, 100)}` : str(0, 100));
-    longName = undefined;
-    out.set(name.replace(/^\.?\/+/, '').replace(/\/$/, ''), { type, mode: num(100, 8) & 0o7777, uid: num(108, 8), gid: num(116, 8), link: str(157, 100) });
+    out.set(name.replace(/^\.?\/+/, '').replace(/\/$/, ''), { type, mode: num(100, 8) & 0o7777, uid: num(108, 8), gid: num(116, 8), link: longLink ?? str(157, 100), mtime: num(136, 12) });
+    longName = longLink = undefined;
   }
   return out;
 }
@@ -201,14 +211,16 @@ describe('base images from a root, on a private dockerd 20.10', () => {
         expect(StatusCode).toBe(0);
         outputs.push(demux((await container.logs({ stdout: true, stderr: false, follow: false })) as unknown as Buffer));
         const files = readTar(await streamToBuffer(await container.export()));
-        expect(files.get('hello')).toMatchObject({ type: '0', mode: 0o755, uid: 0, gid: 0 });
+        expect(files.get('hello')).toMatchObject({ type: '0', mode: 0o755, uid: 0, gid: 0, mtime: EPOCH });
         expect(files.get('hello-symlink')).toMatchObject({ type: '2', link: 'hello' });
         expect(files.get('hello-hardlink')).toMatchObject({ type: '1', link: 'hello' });
         expect(files.get('private')).toMatchObject({ type: '5', mode: 0o700 });
         expect(files.get('private/secret')).toMatchObject({ type: '0', mode: 0o600 });
         expect(files.get('suid')).toMatchObject({ type: '0', mode: 0o4755 });
-        expect(files.get('owned')).toMatchObject({ type: '0', mode: 0o644, uid: 1000, gid: 50 });
+        expect(files.get('owned')).toMatchObject({ type: '0', mode: 0o644, uid: 1000, gid: 50, mtime: OLD_MTIME });
         expect(files.get('fifo')).toMatchObject({ type: '6' });
+        expect(files.get(`long/${LONG_NAME}`)).toMatchObject({ type: '0', mode: 0o644 });
+        expect(files.get('long-symlink')).toMatchObject({ type: '2', link: `long/${LONG_NAME}` });
       } finally {
         await container.remove({ force: true });
       }

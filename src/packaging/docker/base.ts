@@ -173,7 +173,7 @@ async function writeLayer(out: Output, hash: Hash, entries: readonly LayerEntry[
   const chunk = Buffer.alloc(1 << 20);
   for (const e of entries) {
     const { st } = e;
-    const base = { path: e.path, mode: st.mode & 0o7777, mtime: Math.min(Math.floor(st.mtimeMs / 1000), epoch), uid: st.uid, gid: st.gid, size: 0, target: '' };
+    const base = { path: e.path, mode: st.mode & 0o7777, mtime: Math.max(0, Math.min(Math.floor(st.mtimeMs / 1000), epoch)), uid: st.uid, gid: st.gid, size: 0, target: '' };
     if (e.kind === 'dir') await out.write(entryHeader({ ...base, type: TYPEFLAG.dir }));
     else if (e.kind === 'symlink') await out.write(entryHeader({ ...base, mode: 0o777, type: TYPEFLAG.symlink, target: readlinkSync(e.full) }));
     else {
