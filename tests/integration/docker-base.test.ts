@@ -236,6 +236,12 @@ describe('base images from a root, on a private dockerd 20.10', () => {
     expect((err as BaseImageError).message).not.toContain('\n');
     expect((err as BaseImageError).hint).toMatch(/imageArchive for arm64/);
 
+    // Not an image archive at all: one line, naming the file.
+    writeFileSync(join(work, 'garbage.tar'), 'not a tar\n');
+    const bad = await loadBaseImage(docker, join(work, 'garbage.tar'), { arch: 'amd64', imageId: wrong.imageId }).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(BaseImageError);
+    expect((bad as BaseImageError).message).toMatch(new RegExp(`^docker load of ${join(work, 'garbage.tar')} failed: .+$`));
+
     // docker import of the arm64 root, asking for linux/arm64: this engine (Debian's 20.10)
     // ignores the platform and records the host's architecture.
     const tar = spawn('tar', ['-C', roots.arm64, '--exclude=./dev/null', '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });

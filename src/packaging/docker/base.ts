@@ -285,10 +285,17 @@ export function checkImagePlatform(inspect: InspectPlatform, platform: Platform)
  * engine's inspect of it.
  */
 export async function loadBaseImage(docker: Docker, archivePath: string, expected: { arch: Arch; imageId: string }): Promise<Docker.ImageInspectInfo> {
-  const stream = await docker.loadImage(createReadStream(archivePath), { quiet: true });
-  const events = await new Promise<{ error?: string; stream?: string }[]>((resolve, reject) => docker.modem.followProgress(stream, (err: Error | null, out: { error?: string; stream?: string }[]) => (err ? reject(err) : resolve(out))));
+  const loadFailed = (why: string): BaseImageError =>
+    new BaseImageError(`docker load of ${archivePath} failed: ${why.split('\n')[0]}`, 'remove the archive so it is written again; if it fails again, the engine log says why');
+  let events: { error?: string; stream?: string }[];
+  try {
+    const stream = await docker.loadImage(createReadStream(archivePath), { quiet: true });
+    events = await new Promise((resolve, reject) => docker.modem.followProgress(stream, (err: Error | null, out: { error?: string; stream?: string }[]) => (err ? reject(err) : resolve(out))));
+  } catch (e) {
+    throw loadFailed(e instanceof Error ? e.message : String(e));
+  }
   const failed = events.find((e) => e.error);
-  if (failed) throw new BaseImageError(`docker load of ${archivePath} failed: ${failed.error}`, 'remove the archive so it is written again; if it fails again, the engine log says why');
+  if (failed?.error) throw loadFailed(failed.error);
   let inspect: Docker.ImageInspectInfo;
   try {
     inspect = await docker.getImage(expected.imageId).inspect();
