@@ -39,7 +39,9 @@ const BLOCK = 512;
 const RECORD = 10240;
 /** The largest value an 11-digit octal field (size, mtime) holds: 8 GiB - 1. */
 const MAX_OCTAL_11 = 0o77777777777;
-const TYPEFLAG = { file: '0', symlink: '2', dir: '5', pax: 'x' } as const;
+/** The largest value a 7-digit octal field (uid, gid) holds. */
+const MAX_OCTAL_7 = 0o7777777;
+export const TYPEFLAG = { file: '0', hardlink: '1', symlink: '2', dir: '5', fifo: '6', pax: 'x' } as const;
 
 /**
  * Archive bytes (uncompressed, POSIX ustar; a pax extended header only where
@@ -67,39 +69,72 @@ export function tarArchive(entries: readonly TarEntry[], mtime: number): Buffer 
   normalised.sort((x, y) => Buffer.compare(x.bytes, y.bytes));
 
   const parts: Buffer[] = [];
-  for (const { entry, path, bytes } of normalised) {
+  for (const { entry, path } of normalised) {
     const data = entry.type === 'file' ? entry.data : Buffer.alloc(0);
     const mode = entry.type === 'symlink' ? 0o777 : entry.mode & 0o7777;
     const target = entry.type === 'symlink' ? entry.target : '';
-    const link = Buffer.from(target, 'utf8');
-    const pax: [string, string][] = [];
-    let split = splitUstar(bytes);
-    if (!split) {
-      pax.push(['path', path]);
-      split = [Buffer.alloc(0), truncateUtf8(path, 100)];
-    }
-    let linkField: Buffer = link;
-    if (link.length > 100) {
-      pax.push(['linkpath', target]);
-      linkField = truncateUtf8(target, 100);
-    }
-    let sizeField = data.length;
-    if (data.length > MAX_OCTAL_11) {
-      pax.push(['size', String(data.length)]);
-      sizeField = 0; // the pax record overrides the header field (POSIX.1-2001 pax, "size")
-    }
-    if (pax.length > 0) {
-      const records = Buffer.concat(pax.map(([k, v]) => paxRecord(k, v)));
-      const base = path.replace(/\/$/, '').split('/').pop() ?? '';
-      parts.push(header(truncateUtf8(`./PaxHeaders/${base}`, 100), Buffer.alloc(0), 0o644, records.length, mtime, TYPEFLAG.pax, Buffer.alloc(0)));
-      parts.push(records, padding(records.length));
-    }
-    parts.push(header(split[1], split[0], mode, sizeField, mtime, TYPEFLAG[entry.type], linkField));
+    parts.push(entryHeader({ path, mode, size: data.length, mtime, type: TYPEFLAG[entry.type], target }));
     parts.push(data, padding(data.length));
   }
-  // End of archive: two zero blocks (POSIX), then zeros up to a whole record (GNU tar's reading unit).
-  const body = Buffer.concat([...parts, Buffer.alloc(2 * BLOCK)]);
-  return Buffer.concat([body, Buffer.alloc((RECORD - (body.length % RECORD)) % RECORD)]);
+  return Buffer.concat([...parts, archiveEnd(parts.reduce((n, b) => n + b.length, 0))]);
+}
+
+/** One entry's header fields; `path` is already normalised (relative, a directory's ending in '/'). */
+export interface EntryFields {
+  path: string;
+  mode: number;
+  size: number;
+  mtime: number;
+  /** The ustar typeflag: '0' file, '1' hard link, '2' symlink, '5' directory, '6' fifo. */
+  type: string;
+  /** A symlink's target or a hard link's path; '' otherwise. */
+  target: string;
+  /** Numeric owner; 0/0 (written as root/root) unless given. */
+  uid?: number;
+  gid?: number;
+}
+
+/**
+ * The header blocks of one entry: a pax extended header first when ustar
+ * cannot hold its path, link target or size, then the ustar header. The
+ * entry's data (`size` bytes) and its {@link padding} follow.
+ */
+export function entryHeader(f: EntryFields): Buffer {
+  const bytes = Buffer.from(f.path, 'utf8');
+  const link = Buffer.from(f.target, 'utf8');
+  const pax: [string, string][] = [];
+  let split = splitUstar(bytes);
+  if (!split) {
+    pax.push(['path', f.path]);
+    split = [Buffer.alloc(0), truncateUtf8(f.path, 100)];
+  }
+  let linkField: Buffer = link;
+  if (link.length > 100) {
+    pax.push(['linkpath', f.target]);
+    linkField = truncateUtf8(f.target, 100);
+  }
+  let sizeField = f.size;
+  if (f.size > MAX_OCTAL_11) {
+    pax.push(['size', String(f.size)]);
+    sizeField = 0; // the pax record overrides the header field (POSIX.1-2001 pax, "size")
+  }
+  const owner = { uid: f.uid ?? 0, gid: f.gid ?? 0 };
+  if (owner.uid > MAX_OCTAL_7 || owner.gid > MAX_OCTAL_7) throw new TarError(`tar path '${f.path}' has owner ${owner.uid}:${owner.gid}, beyond ustar's 7 octal digits`, 'give the file an owner id below 2097152');
+  const parts: Buffer[] = [];
+  if (pax.length > 0) {
+    const records = Buffer.concat(pax.map(([k, v]) => paxRecord(k, v)));
+    const base = f.path.replace(/\/$/, '').split('/').pop() ?? '';
+    parts.push(header(truncateUtf8(`./PaxHeaders/${base}`, 100), Buffer.alloc(0), 0o644, records.length, f.mtime, TYPEFLAG.pax, Buffer.alloc(0)));
+    parts.push(records, padding(records.length));
+  }
+  parts.push(header(split[1], split[0], f.mode, sizeField, f.mtime, f.type, linkField, owner));
+  return Buffer.concat(parts);
+}
+
+/** End of archive after `length` bytes of entries: two zero blocks (POSIX), then zeros up to a whole record (GNU tar's reading unit). */
+export function archiveEnd(length: number): Buffer {
+  const total = length + 2 * BLOCK;
+  return Buffer.alloc(2 * BLOCK + ((RECORD - (total % RECORD)) % RECORD));
 }
 
 /**
@@ -184,19 +219,20 @@ function splitUstar(path: Buffer): [Buffer, Buffer] | undefined {
 }
 
 /** One 512-byte ustar header. */
-function header(name: Buffer, prefix: Buffer, mode: number, size: number, mtime: number, type: string, link: Buffer): Buffer {
+function header(name: Buffer, prefix: Buffer, mode: number, size: number, mtime: number, type: string, link: Buffer, owner = { uid: 0, gid: 0 }): Buffer {
   const h = Buffer.alloc(BLOCK);
   name.copy(h, 0);
   h.write(octal(mode, 8), 100, 'latin1');
-  h.write(octal(0, 8), 108, 'latin1'); // uid
-  h.write(octal(0, 8), 116, 'latin1'); // gid
+  h.write(octal(owner.uid, 8), 108, 'latin1');
+  h.write(octal(owner.gid, 8), 116, 'latin1');
   h.write(octal(size, 12), 124, 'latin1');
   h.write(octal(mtime, 12), 136, 'latin1');
   h.write(type, 156, 'latin1');
   link.copy(h, 157);
   h.write('ustar\x0000', 257, 'latin1'); // magic "ustar\0" and version "00"
-  h.write('root', 265, 'latin1'); // uname
-  h.write('root', 297, 'latin1'); // gname
+  // uname/gname: 'root' for id 0; other ids stay numeric only, so the build machine's user names cannot leak in.
+  if (owner.uid === 0) h.write('root', 265, 'latin1');
+  if (owner.gid === 0) h.write('root', 297, 'latin1');
   h.write(octal(0, 8), 329, 'latin1'); // devmajor, zeros as GNU tar writes them
   h.write(octal(0, 8), 337, 'latin1'); // devminor
   prefix.copy(h, 345);
@@ -234,6 +270,6 @@ function truncateUtf8(s: string, max: number): Buffer {
 }
 
 /** The zeros that bring `length` bytes of data up to a whole number of 512-byte blocks. */
-function padding(length: number): Buffer {
+export function padding(length: number): Buffer {
   return Buffer.alloc((BLOCK - (length % BLOCK)) % BLOCK);
 }
