@@ -73,7 +73,14 @@ const b64url = (b: Buffer | string): string => Buffer.from(b).toString('base64ur
  * against one user and signs a JWT (RS256, the certificate in `x5c`) granting
  * what the scope asks for. The registry verifies it against `certPath`.
  */
-async function startTokenServer(dir: string, user: string, password: string, service: string, issuer: string, requests: TestRegistry['tokenRequests']): Promise<{ server: Server; realm: string; certPath: string }> {
+async function startTokenServer(
+  dir: string,
+  user: string,
+  password: string,
+  service: string,
+  issuer: string,
+  requests: TestRegistry['tokenRequests'],
+): Promise<{ server: Server; realm: string; certPath: string }> {
   const keyPath = join(dir, 'token.key');
   const certPath = join(dir, 'token.crt');
   const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=pb-test-token'], { encoding: 'utf8' });
@@ -120,17 +127,7 @@ export async function startRegistry(opts: { htpasswd?: { user: string; password:
     tokenServer = t.server;
     auth = ['auth:', '  token:', `    realm: ${t.realm}`, '    service: pb-test-registry', '    issuer: pb-test-issuer', `    rootcertbundle: ${t.certPath}`, ''].join('\n');
   }
-  const config = [
-    'version: 0.1',
-    'log:',
-    '  level: info',
-    'storage:',
-    '  filesystem:',
-    `    rootdirectory: ${join(dir, 'data')}`,
-    'http:',
-    `  addr: ${addr}`,
-    auth,
-  ].join('\n');
+  const config = ['version: 0.1', 'log:', '  level: info', 'storage:', '  filesystem:', `    rootdirectory: ${join(dir, 'data')}`, 'http:', `  addr: ${addr}`, auth].join('\n');
   writeFileSync(join(dir, 'config.yml'), config);
   const logPath = join(dir, 'registry.log');
   const logStream = createWriteStream(logPath);

@@ -119,7 +119,8 @@ export function entryHeader(f: EntryFields): Buffer {
     sizeField = 0; // the pax record overrides the header field (POSIX.1-2001 pax, "size")
   }
   const owner = { uid: f.uid ?? 0, gid: f.gid ?? 0 };
-  if (owner.uid > MAX_OCTAL_7 || owner.gid > MAX_OCTAL_7) throw new TarError(`tar path '${f.path}' has owner ${owner.uid}:${owner.gid}, beyond ustar's 7 octal digits`, 'give the file an owner id below 2097152');
+  if (owner.uid > MAX_OCTAL_7 || owner.gid > MAX_OCTAL_7)
+    throw new TarError(`tar path '${f.path}' has owner ${owner.uid}:${owner.gid}, beyond ustar's 7 octal digits`, 'give the file an owner id below 2097152');
   const parts: Buffer[] = [];
   if (pax.length > 0) {
     const records = Buffer.concat(pax.map(([k, v]) => paxRecord(k, v)));

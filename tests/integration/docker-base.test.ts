@@ -7,60 +7,22 @@
  * runs under qemu-aarch64 through binfmt_misc.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, linkSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { archPlatform, checkImagePlatform, imageArchive, loadBaseImage, platformString, BaseImageError, type ImageArchive } from '../../src/packaging/docker/base.js';
 import { tarArchive } from '../../src/packaging/tar.js';
 import type { Arch } from '../../src/debian/arch.js';
-import { sleep } from '../helpers.js';
+import { startPrivateDockerd } from '../docker-helpers.js';
 
 const EPOCH = 1_700_000_000;
 const OLD_MTIME = 1_000_000_000;
 const LONG_NAME = 'n'.repeat(120);
 const HELLO_C = '#include <stdio.h>\nint main(void) { puts("hello from a pyston-build base image"); return 0; }\n';
-
-/** A private dockerd for this file; stop() ends it and removes everything it left. */
-async function startDaemon(): Promise<{ docker: Docker; stop: () => Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), 'pb-dockerd-'));
-  const log = openSync(join(dir, 'dockerd.log'), 'w');
-  const child: ChildProcess = spawn(
-    'dockerd', // /usr/sbin/dockerd from Debian's docker.io
-    ['--host', `unix://${dir}/d.sock`, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/d.pid`, '--storage-driver', 'overlay2', '--iptables=false', '--bridge=none'],
-    { stdio: ['ignore', log, log] },
-  );
-  closeSync(log);
-  let spawnError: Error | undefined;
-  child.once('error', (e) => (spawnError = e));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const docker = new Docker({ socketPath: `${dir}/d.sock` });
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await exited;
-    }
-    const netns = join(dir, 'exec/netns/default');
-    if (readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${netns} `)) spawnSync('umount', [netns]);
-    rmSync(dir, { recursive: true, force: true });
-  };
-  for (let i = 0; ; i++) {
-    try {
-      await docker.ping();
-      return { docker, stop };
-    } catch (e) {
-      if (i > 300 || child.exitCode !== null || spawnError) {
-        const text = readFileSync(join(dir, 'dockerd.log'), 'utf8');
-        await stop();
-        throw new Error(`dockerd did not answer: ${String(spawnError ?? e)}\n${text.slice(-2000)}`);
-      }
-      await sleep(100);
-    }
-  }
-}
 
 /** A tiny root for `arch`: a static hello and one of each thing a layer must keep. */
 function tinyRoot(base: string, arch: Arch): string {
@@ -168,7 +130,9 @@ describe('base images from a root, on a private dockerd 20.10', () => {
     work = mkdtempSync(join(tmpdir(), 'pb-docker-base-'));
     roots.amd64 = tinyRoot(work, 'amd64');
     roots.arm64 = tinyRoot(work, 'arm64');
-    ({ docker, stop } = await startDaemon());
+    const d = await startPrivateDockerd();
+    docker = d.engine.docker;
+    stop = d.cleanup;
   }, 120_000);
 
   afterAll(async () => {
@@ -246,7 +210,7 @@ describe('base images from a root, on a private dockerd 20.10', () => {
     // ignores the platform and records the host's architecture.
     const tar = spawn('tar', ['-C', roots.arm64, '--exclude=./dev/null', '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const events = await progress(docker, await docker.importImage(tar.stdout as Readable, { platform: 'linux/arm64' }));
-    const id = events.map((e) => e['status']).find((s): s is string => typeof s === 'string' && s.startsWith('sha256:'));
+    const id = events.map((e) => e.status).find((s): s is string => typeof s === 'string' && s.startsWith('sha256:'));
     expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
     const imported = await docker.getImage(id!).inspect();
     expect([imported.Os, imported.Architecture]).toEqual(['linux', 'amd64']);
@@ -259,9 +223,9 @@ describe('base images from a root, on a private dockerd 20.10', () => {
     const started = Date.now();
     const events = await progress(docker, await docker.buildImage(Readable.from([context]), { version: '1', networkmode: 'none', platform: 'linux/arm64', t: 'pb-built-arm64:test' }));
     const seconds = (Date.now() - started) / 1000;
-    const failed = events.find((e) => e['error']);
+    const failed = events.find((e) => e.error);
     expect(failed).toBeUndefined();
-    const log = events.map((e) => (typeof e['stream'] === 'string' ? e['stream'] : '')).join('');
+    const log = events.map((e) => (typeof e.stream === 'string' ? e.stream : '')).join('');
     expect(log).toContain('hello from a pyston-build base image');
     const built = await docker.getImage('pb-built-arm64:test').inspect();
     expect([built.Os, built.Architecture, built.Variant ?? '']).toEqual(['linux', 'arm64', 'v8']);

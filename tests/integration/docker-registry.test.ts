@@ -7,24 +7,14 @@
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Credentials, maskSecrets, secretsOf } from '../../src/packaging/docker/credentials.js';
-import {
-  DOCKER_MANIFEST,
-  DOCKER_MANIFEST_LIST,
-  OCI_INDEX,
-  OCI_MANIFEST,
-  RegistryClient,
-  RegistryError,
-  type IndexEntry,
-} from '../../src/packaging/docker/registry.js';
+import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST, RegistryClient, RegistryError, type IndexEntry } from '../../src/packaging/docker/registry.js';
 import { freePort, pidAlive, startRegistry, type TestRegistry } from '../registry-helpers.js';
 
 /** Pushes a config blob, a fake layer and an image manifest for `arch`; returns the index entry. */
 async function pushImage(client: RegistryClient, arch: string, mediaType: string = OCI_MANIFEST, salt = ''): Promise<IndexEntry> {
   const oci = mediaType === OCI_MANIFEST;
   const layer = await client.pushBlob(Buffer.from(`fake layer for ${arch}${salt}\n`));
-  const config = await client.pushBlob(
-    Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', rootfs: { type: 'layers', diff_ids: [layer.digest] }, config: {} })),
-  );
+  const config = await client.pushBlob(Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', rootfs: { type: 'layers', diff_ids: [layer.digest] }, config: {} })));
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
@@ -136,9 +126,11 @@ describe('registry client against docker-registry (anonymous)', () => {
     expect(await client.headManifest('no-such-tag')).toBeUndefined();
   });
 
-  it('an unexpected status names the registry\'s error code', async () => {
+  it("an unexpected status names the registry's error code", async () => {
     const client = new RegistryClient({ registry: reg.addr, repository: 'pb/slim' });
-    const bogus = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${'0'.repeat(64)}`, size: 2 }, layers: [] }));
+    const bogus = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${'0'.repeat(64)}`, size: 2 }, layers: [] }),
+    );
     const e = await caught(client.putManifest('bogus', bogus, OCI_MANIFEST));
     expectOneLine(e);
     expect(e.message).toMatch(new RegExp(`^registry ${reg.addr} answered 400 MANIFEST_BLOB_UNKNOWN: .* to PUT /v2/pb/slim/manifests/bogus$`));

@@ -67,9 +67,7 @@ describe('findCredentials from the environment', () => {
       'both PB_REGISTRY_PASSWORD and PB_REGISTRY_PASSWORD_FILE are set',
     );
     const missing = join(tmp(), 'nope');
-    expect(thrown(() => findCredentials('r', env({ PB_REGISTRY_USER: 'u', PB_REGISTRY_PASSWORD_FILE: missing }))).message).toBe(
-      `cannot read PB_REGISTRY_PASSWORD_FILE ${missing} (ENOENT)`,
-    );
+    expect(thrown(() => findCredentials('r', env({ PB_REGISTRY_USER: 'u', PB_REGISTRY_PASSWORD_FILE: missing }))).message).toBe(`cannot read PB_REGISTRY_PASSWORD_FILE ${missing} (ENOENT)`);
   });
 });
 
@@ -152,7 +150,10 @@ describe('secrets never print', () => {
     } finally {
       process.stdout.write = original;
     }
-    const masks = written.join('').split(/\r?\n/).filter((l) => l.startsWith('::add-mask::'));
+    const masks = written
+      .join('')
+      .split(/\r?\n/)
+      .filter((l) => l.startsWith('::add-mask::'));
     expect(masks).toEqual(secretsOf(creds).map((s) => `::add-mask::${s}`));
   });
 });

@@ -4,7 +4,13 @@ import { archPlatform, checkImagePlatform, platformString, BaseImageError } from
 
 describe('base image platform', () => {
   it('names each architecture as the OCI image index does', () => {
-    expect(['amd64', 'arm64', 'ppc64el', 's390x', 'riscv64'].map((a) => platformString(archPlatform(a as 'amd64')))).toEqual(['linux/amd64', 'linux/arm64/v8', 'linux/ppc64le', 'linux/s390x', 'linux/riscv64']);
+    expect(['amd64', 'arm64', 'ppc64el', 's390x', 'riscv64'].map((a) => platformString(archPlatform(a as 'amd64')))).toEqual([
+      'linux/amd64',
+      'linux/arm64/v8',
+      'linux/ppc64le',
+      'linux/s390x',
+      'linux/riscv64',
+    ]);
   });
 
   it('accepts the expected platform and reports any other in one line', () => {

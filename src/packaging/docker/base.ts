@@ -74,7 +74,8 @@ export class BaseImageError extends TaskFailure {}
 
 /** Write the docker-archive of `rootDir` as one layer; see the module comment. */
 export async function imageArchive(rootDir: string, o: ImageArchiveOptions): Promise<ImageArchive> {
-  if (!Number.isSafeInteger(o.epoch) || o.epoch < 0) throw new TarError(`image epoch must be a non-negative whole number of seconds, got ${o.epoch}`, 'pass SOURCE_DATE_EPOCH as an integer number of seconds');
+  if (!Number.isSafeInteger(o.epoch) || o.epoch < 0)
+    throw new TarError(`image epoch must be a non-negative whole number of seconds, got ${o.epoch}`, 'pass SOURCE_DATE_EPOCH as an integer number of seconds');
   const { entries, skipped } = layerEntries(rootDir);
   const tmp = `${o.out}.tmp-${process.pid}`;
   const fh = await open(tmp, 'w');
@@ -301,7 +302,10 @@ export async function loadBaseImage(docker: Docker, archivePath: string, expecte
     inspect = await docker.getImage(expected.imageId).inspect();
   } catch {
     const loaded = events.map((e) => e.stream?.trim()).filter((s) => s);
-    throw new BaseImageError(`docker load of ${archivePath} did not make image ${expected.imageId} (${loaded.join('; ') || 'it reported nothing'})`, 'remove the archive so it is written again from the root');
+    throw new BaseImageError(
+      `docker load of ${archivePath} did not make image ${expected.imageId} (${loaded.join('; ') || 'it reported nothing'})`,
+      'remove the archive so it is written again from the root',
+    );
   }
   const problem = checkImagePlatform(inspect, archPlatform(expected.arch));
   if (problem) throw problem;

@@ -144,10 +144,16 @@ function fromDockerConfig(registry: string, path: string): Credentials | undefin
   if (entry?.username !== undefined && entry.password !== undefined) return new Credentials(entry.username, entry.password, path);
   const helper = config.credHelpers?.[registry] ?? config.credsStore;
   if (helper !== undefined && helper !== '') {
-    throw new PbError(`Docker config ${path} keeps the credentials for ${registry} in credential helper '${helper}', which pyston-build does not support`, 'set PB_REGISTRY_USER and PB_REGISTRY_PASSWORD (or PB_REGISTRY_PASSWORD_FILE) instead');
+    throw new PbError(
+      `Docker config ${path} keeps the credentials for ${registry} in credential helper '${helper}', which pyston-build does not support`,
+      'set PB_REGISTRY_USER and PB_REGISTRY_PASSWORD (or PB_REGISTRY_PASSWORD_FILE) instead',
+    );
   }
   if (entry?.identitytoken !== undefined) {
-    throw new PbError(`Docker config ${path} has only an identity token for ${registry}, which pyston-build does not support`, 'set PB_REGISTRY_USER and PB_REGISTRY_PASSWORD (or PB_REGISTRY_PASSWORD_FILE) instead');
+    throw new PbError(
+      `Docker config ${path} has only an identity token for ${registry}, which pyston-build does not support`,
+      'set PB_REGISTRY_USER and PB_REGISTRY_PASSWORD (or PB_REGISTRY_PASSWORD_FILE) instead',
+    );
   }
   return undefined;
 }

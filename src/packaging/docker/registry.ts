@@ -112,7 +112,8 @@ function comparePlatforms(a: IndexEntry, b: IndexEntry): number {
 export function buildIndex(manifests: readonly IndexEntry[], annotations?: Readonly<Record<string, string>>, mediaType: string = OCI_INDEX): Buffer {
   const seen = new Set<string>();
   for (const m of manifests) {
-    if (!DIGEST_RE.test(m.digest)) throw new RegistryError(`index entry for ${platformName(m.platform)} has a malformed digest '${m.digest}'`, 'pass the sha256:<64 hex> digest the registry returned for the manifest');
+    if (!DIGEST_RE.test(m.digest))
+      throw new RegistryError(`index entry for ${platformName(m.platform)} has a malformed digest '${m.digest}'`, 'pass the sha256:<64 hex> digest the registry returned for the manifest');
     const name = platformName(m.platform);
     if (seen.has(name)) throw new RegistryError(`index has two manifests for platform ${name}`, 'pass one image manifest per platform');
     seen.add(name);
@@ -202,7 +203,10 @@ export class RegistryClient {
       if (code === 'ECONNREFUSED') {
         throw new RegistryError(`cannot connect to registry ${this.registry} (connection refused at ${new URL(url).origin})`, 'start the registry, or check docker.registry');
       }
-      throw new RegistryError(`cannot reach registry ${this.registry} (${code} at ${new URL(url).origin})`, 'check docker.registry and the network; a plain-http registry that is not on loopback needs insecure');
+      throw new RegistryError(
+        `cannot reach registry ${this.registry} (${code} at ${new URL(url).origin})`,
+        'check docker.registry and the network; a plain-http registry that is not on loopback needs insecure',
+      );
     }
   }
 
@@ -221,7 +225,10 @@ export class RegistryClient {
       await this.#fetchToken(params.realm, params.service, params.scope ?? scope, scope);
       return true;
     }
-    throw new RegistryError(`registry ${this.registry} asked for an authentication scheme pyston-build does not support (${scheme || 'no WWW-Authenticate header'})`, 'use a registry with basic or bearer-token authentication');
+    throw new RegistryError(
+      `registry ${this.registry} asked for an authentication scheme pyston-build does not support (${scheme || 'no WWW-Authenticate header'})`,
+      'use a registry with basic or bearer-token authentication',
+    );
   }
 
   async #fetchToken(realm: string, service: string | undefined, askScope: string, cacheScope: string): Promise<void> {
@@ -239,7 +246,7 @@ export class RegistryClient {
     const body = (await res.json().catch(() => ({}))) as { token?: string; access_token?: string };
     const token = body.token ?? body.access_token;
     if (typeof token !== 'string' || token === '') {
-      throw new RegistryError(`token server ${url.origin}${url.pathname} for registry ${this.registry} answered without a token`, 'check the registry\'s token service');
+      throw new RegistryError(`token server ${url.origin}${url.pathname} for registry ${this.registry} answered without a token`, "check the registry's token service");
     }
     this.#tokens.set(cacheScope, token);
     await addMasksInActions([token]);
@@ -252,9 +259,15 @@ export class RegistryClient {
 
   #unauthorized(status: number, what: string): RegistryError {
     if (!this.#credentials) {
-      return new RegistryError(`registry ${this.registry} requires authentication for ${this.repository} (${status} on ${what})`, `set PB_REGISTRY_USER and PB_REGISTRY_PASSWORD (or PB_REGISTRY_PASSWORD_FILE), or log in with docker login ${this.registry}`);
+      return new RegistryError(
+        `registry ${this.registry} requires authentication for ${this.repository} (${status} on ${what})`,
+        `set PB_REGISTRY_USER and PB_REGISTRY_PASSWORD (or PB_REGISTRY_PASSWORD_FILE), or log in with docker login ${this.registry}`,
+      );
     }
-    return new RegistryError(`registry ${this.registry} rejected the credentials for ${this.repository} (${status} on ${what})`, `check the credentials from ${this.#credentials.source} (they are not printed)`);
+    return new RegistryError(
+      `registry ${this.registry} rejected the credentials for ${this.repository} (${status} on ${what})`,
+      `check the credentials from ${this.#credentials.source} (they are not printed)`,
+    );
   }
 
   async #unexpected(res: Response, method: string, path: string): Promise<RegistryError> {
@@ -267,7 +280,10 @@ export class RegistryClient {
       detail = '';
     }
     const oneLine = detail.replace(/\s+/g, ' ').trim().slice(0, 300);
-    return new RegistryError(`registry ${this.registry} answered ${res.status}${oneLine ? ` ${oneLine}` : ''} to ${method} ${path}`, 'check docker.registry and docker.repository; the registry\'s own log has the details');
+    return new RegistryError(
+      `registry ${this.registry} answered ${res.status}${oneLine ? ` ${oneLine}` : ''} to ${method} ${path}`,
+      "check docker.registry and docker.repository; the registry's own log has the details",
+    );
   }
 
   /** One API call, with the auth dance. Returns the response when its status is in `ok`. */
@@ -310,7 +326,10 @@ export class RegistryClient {
     const digest = sha256Digest(bytes);
     const claimed = res.headers.get('docker-content-digest');
     if (claimed !== null && claimed !== digest) {
-      throw new RegistryError(`registry ${this.registry} sent manifest ${this.refName(ref)} with Docker-Content-Digest ${claimed} but its bytes hash to ${digest}`, 'the registry or a proxy altered the manifest; check the registry');
+      throw new RegistryError(
+        `registry ${this.registry} sent manifest ${this.refName(ref)} with Docker-Content-Digest ${claimed} but its bytes hash to ${digest}`,
+        'the registry or a proxy altered the manifest; check the registry',
+      );
     }
     if (ref.startsWith('sha256:') && ref !== digest) {
       throw new RegistryError(`registry ${this.registry} answered ${this.refName(ref)} with a manifest whose digest is ${digest}`, 'the registry content is corrupt; check the registry');
@@ -343,7 +362,10 @@ export class RegistryClient {
     const digest = sha256Digest(bytes);
     const claimed = res.headers.get('docker-content-digest');
     if (claimed !== null && claimed !== digest) {
-      throw new RegistryError(`registry ${this.registry} stored ${this.refName(ref)} as ${claimed}, not as the pushed bytes' digest ${digest}`, 'the registry rewrote the manifest; use a registry that stores manifests byte for byte');
+      throw new RegistryError(
+        `registry ${this.registry} stored ${this.refName(ref)} as ${claimed}, not as the pushed bytes' digest ${digest}`,
+        'the registry rewrote the manifest; use a registry that stores manifests byte for byte',
+      );
     }
     return digest;
   }
@@ -382,25 +404,33 @@ export class RegistryClient {
    * selects the Docker manifest list instead, for registries that want it.
    */
   async pushIndex(tag: string, manifests: readonly IndexEntry[], annotations?: Readonly<Record<string, string>>, mediaType: string = OCI_INDEX): Promise<string> {
-    if (manifests.length === 0) throw new RegistryError(`index ${this.refName(tag)} would reference no manifests`, 'pass at least one platform\'s image manifest');
+    if (manifests.length === 0) throw new RegistryError(`index ${this.refName(tag)} would reference no manifests`, "pass at least one platform's image manifest");
     const bytes = buildIndex(manifests, annotations, mediaType);
     for (const m of manifests) {
       const head = await this.headManifest(m.digest);
       if (head === undefined) {
-        throw new RegistryError(`index ${this.refName(tag)} references ${m.digest} (${platformName(m.platform)}), which is not in ${this.registry}/${this.repository}`, 'push each platform\'s image to the same repository before the index');
+        throw new RegistryError(
+          `index ${this.refName(tag)} references ${m.digest} (${platformName(m.platform)}), which is not in ${this.registry}/${this.repository}`,
+          "push each platform's image to the same repository before the index",
+        );
       }
       if (head.size >= 0 && head.size !== m.size) {
-        throw new RegistryError(`index ${this.refName(tag)} gives ${m.digest} (${platformName(m.platform)}) size ${m.size}, but the registry has ${head.size} bytes`, 'pass the size of the manifest as pushed');
+        throw new RegistryError(
+          `index ${this.refName(tag)} gives ${m.digest} (${platformName(m.platform)}) size ${m.size}, but the registry has ${head.size} bytes`,
+          'pass the size of the manifest as pushed',
+        );
       }
     }
     const digest = await this.putManifest(tag, bytes, mediaType);
     const back = await this.getManifest(tag);
     const want = JSON.parse(bytes.toString('utf8')) as { manifests: { digest: string; platform: Platform }[] };
     const got = back.json as { manifests?: { digest?: string; platform?: Platform }[] };
-    const summary = (list: { digest?: string; platform?: Platform }[] | undefined): string =>
-      (list ?? []).map((e) => `${e.platform ? platformName(e.platform) : '?'}=${e.digest ?? '?'}`).join(',');
+    const summary = (list: { digest?: string; platform?: Platform }[] | undefined): string => (list ?? []).map((e) => `${e.platform ? platformName(e.platform) : '?'}=${e.digest ?? '?'}`).join(',');
     if (back.digest !== digest || back.mediaType !== mediaType || summary(got.manifests) !== summary(want.manifests)) {
-      throw new RegistryError(`index ${this.refName(tag)} read back as ${back.digest} [${summary(got.manifests)}], not as pushed ${digest} [${summary(want.manifests)}]`, 'something else pushed to the same tag meanwhile, or the registry rewrote the index; push again');
+      throw new RegistryError(
+        `index ${this.refName(tag)} read back as ${back.digest} [${summary(got.manifests)}], not as pushed ${digest} [${summary(want.manifests)}]`,
+        'something else pushed to the same tag meanwhile, or the registry rewrote the index; push again',
+      );
     }
     return digest;
   }
