@@ -55,9 +55,9 @@ export interface ImageArchive {
 
 /** An OCI platform: `linux/arm64/v8` in its usual spelling. */
 export interface Platform {
-  os: string;
-  architecture: string;
-  variant?: string;
+  readonly os: string;
+  readonly architecture: string;
+  readonly variant?: string | undefined;
 }
 
 export function archPlatform(arch: Arch): Platform {

@@ -20,6 +20,7 @@
 import { createHash } from 'node:crypto';
 import { TaskFailure } from '../../graph/errors.js';
 import { addMasksInActions, secretsOf, type Credentials } from './credentials.js';
+import { platformString, type Platform } from './base.js';
 
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 export const DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
@@ -41,11 +42,7 @@ export interface RegistryOptions {
   readonly insecure?: boolean | undefined;
 }
 
-export interface Platform {
-  readonly os: string;
-  readonly architecture: string;
-  readonly variant?: string | undefined;
-}
+export type { Platform };
 
 /** One entry of an image index: a platform's image manifest. */
 export interface IndexEntry {
@@ -90,9 +87,8 @@ export function isLoopbackRegistry(registry: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
-export function platformName(p: Platform): string {
-  return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
-}
+/** `linux/arm64/v8`. */
+export const platformName = platformString;
 
 function comparePlatforms(a: IndexEntry, b: IndexEntry): number {
   const ka = [a.platform.os, a.platform.architecture, a.platform.variant ?? '', a.digest];
