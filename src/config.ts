@@ -74,7 +74,7 @@ export const SCHEMA = {
     env: 'USE_BOLT',
     envMap: { '0': 'off', '1': 'required' },
     altEnv: { name: 'NOBOLT', map: { '1': 'off', '0': 'required' } },
-    doc: "BOLT for opt builds on x86_64: 'required' (a BOLT failure fails the build), 'auto' (fall back to the un-BOLTed binary, with a warning) or 'off'. USE_BOLT=0 or NOBOLT=1 turn it off.",
+    doc: "BOLT for opt builds on x86_64 and arm64: 'required' (a BOLT failure fails the build), 'auto' (fall back to the un-BOLTed binary, with a warning) or 'off'. USE_BOLT=0 or NOBOLT=1 turn it off.",
   },
   'bolt.timeout': {
     type: 'int',

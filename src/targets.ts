@@ -36,7 +36,7 @@ import { cacheDir, packageRoot } from './steps/paths.js';
 import { discoverToolchain, type Toolchain } from './llvm/toolchain.js';
 import { linkTask, variantTasks, type BoltOptions, type VariantTasks } from './variants/tasks.js';
 import { VARIANT_TABLE, type VariantDef } from './variants/table.js';
-import { DEFAULT_APPLY_FLAGS, DEFAULT_INSTRUMENT_FLAGS } from './bolt/pipeline.js';
+import { defaultApplyFlags, DEFAULT_INSTRUMENT_FLAGS } from './bolt/pipeline.js';
 import { skipFuncsFromConfig } from './bolt/skip.js';
 import { defaultSkipFuncs, type Flavor } from './flavors/index.js';
 import { archInfo, hostArch, type Arch } from './debian/arch.js';
@@ -70,7 +70,7 @@ export function boltOptions(config: BuildConfig, cache: string, arch: Arch, flav
     enabled: true,
     policy: config.bolt as 'required' | 'auto',
     minCoverage: config['bolt.min_coverage'],
-    applyFlags: config['bolt.apply_flags'].trim() ? words(config['bolt.apply_flags']) : DEFAULT_APPLY_FLAGS,
+    applyFlags: config['bolt.apply_flags'].trim() ? words(config['bolt.apply_flags']) : defaultApplyFlags(arch),
     instrumentFlags: [...DEFAULT_INSTRUMENT_FLAGS, ...words(config['bolt.instrument_flags'])],
     skipFuncs: (pic) => skipFuncsFromConfig(config['bolt.skip_funcs'], defaultSkipFuncs(flavor, pic)),
     cacheDir: cache,
@@ -79,22 +79,12 @@ export function boltOptions(config: BuildConfig, cache: string, arch: Arch, flav
 }
 
 /**
- * Why BOLT does not run for `arch`. llvm-bolt 19 rewrites aarch64 code, but
- * pyston-build trains BOLT by instrumentation (perf sampling is no way
- * round it under qemu-user), and Debian's installed instrumentation
- * runtime (libbolt_rt_instr.a in libbolt-19-dev) is built for x86-64 only:
- * `llvm-bolt -instrument` on an aarch64 binary stops with "linking object
- * with arch x86_64 into context with arch aarch64". An experiment here
- * with the aarch64 runtime from libbolt-19-dev:arm64 (not co-installable,
- * so unpacked with dpkg-deb -x) instrumented, trained under qemu and
- * optimized CPython (48% of functions profiled; never the eval loop, which
- * BOLT cannot rewrite on AArch64; -indirect-call-promotion=all and
- * -frame-opt=hot crash llvm-bolt there): not wired into the graph yet.
+ * Why BOLT does not run for `arch`: llvm-bolt 19 rewrites x86-64 and
+ * aarch64 code only. (arm64 is cross-built here, and BOLT-instrumented with
+ * the aarch64 runtime of libbolt-19-dev:arm64: src/bolt/runtime.ts.)
  */
 export function boltUnavailable(arch: Arch): string {
-  if (arch === 'arm64')
-    return 'BOLT is not applied to arm64: the installed llvm-bolt 19 instrumentation runtime (libbolt_rt_instr.a) is x86-64 only, so an aarch64 binary cannot be instrumented for training (the aarch64 runtime of libbolt-19-dev:arm64 is not wired in yet)';
-  return `BOLT runs on x86_64 only; this build is for ${arch}`;
+  return `BOLT runs on x86_64 and arm64 only; this build is for ${arch}`;
 }
 
 /**

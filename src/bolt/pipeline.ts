@@ -32,6 +32,8 @@ import { basename, dirname, join, relative } from 'node:path';
 import { copyFileAtomic, sha256, tailFile, TaskFailure, writeFileAtomic, type Task, type TaskContext, type TaskInputs, type ToolRef } from '../graph/index.js';
 import { ElfError, hasSection, readElf, stackPolicy, type ElfFile } from '../elf/reader.js';
 import type { Command } from '../steps/command.js';
+import { runtimeLibArg } from './runtime.js';
+import type { Arch } from '../debian/arch.js';
 
 /**
  * Flags for `llvm-bolt -instrument`, besides the output and profile file.
@@ -64,6 +66,21 @@ export const DEFAULT_APPLY_FLAGS: readonly string[] = [
   '-dyno-stats',
   '-frame-opt=hot',
 ];
+
+/**
+ * Flags of {@link DEFAULT_APPLY_FLAGS} that llvm-bolt 19 crashes with on
+ * AArch64 code: on the PGO+LTO arm64 CPython 3.11.2 release built here,
+ * with its merged profile, llvm-bolt 19.1.7 died of SIGSEGV with
+ * -indirect-call-promotion=all added to the rest of the set, with
+ * -frame-opt=hot added, and with -frame-opt=hot as its only flag. The rest
+ * of the set optimized it and the result passed verification.
+ */
+export const AARCH64_CRASHING_APPLY_FLAGS: readonly string[] = ['-indirect-call-promotion=all', '-frame-opt=hot'];
+
+/** The optimizing run's default flags for a target architecture. */
+export function defaultApplyFlags(arch: Arch): readonly string[] {
+  return arch === 'arm64' ? DEFAULT_APPLY_FLAGS.filter((f) => !AARCH64_CRASHING_APPLY_FLAGS.includes(f)) : DEFAULT_APPLY_FLAGS;
+}
 
 export interface BoltBinary {
   /** Short name, unique in the spec: `python`, `libpython3.11.so.1.0`. */
@@ -109,6 +126,12 @@ export interface BoltSpec {
   readonly cacheDir: string | undefined;
   /** Longest any one llvm-bolt, merge-fdata, training or check run may take: a hang becomes a failure under the policy. */
   readonly timeoutSeconds: number;
+  /**
+   * The instrumentation runtime to link, when the installed one is for
+   * another architecture (src/bolt/runtime.ts): its absolute path and the
+   * task that puts it there. Unset: llvm-bolt's own.
+   */
+  readonly runtime?: { readonly lib: string; readonly task: string };
 }
 
 export interface BoltTasks {
@@ -197,6 +220,7 @@ function cacheFile(spec: BoltSpec, bin: BoltBinary, ctx: TaskContext): string | 
       bolt: ctx.inputDigests.tools[spec.bolt.name],
       flags: spec.instrumentFlags,
       skip: spec.skipFuncs,
+      ...(spec.runtime ? { runtime: fileDigest(spec.runtime.lib) } : {}),
       train: { args: spec.train.args, config: spec.trainInputs.config ?? {}, files: ctx.inputDigests.files },
     }),
   ).slice(0, 32);
@@ -214,13 +238,13 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
   const fdataDir = `${spec.dir}/fdata`;
   const plan = `${spec.dir}/instrument.json`;
   const report = `${spec.dir}/report.json`;
-  const config = { policy: spec.policy, skip: spec.skipFuncs, instrument: spec.instrumentFlags };
+  const config = { policy: spec.policy, skip: spec.skipFuncs, instrument: spec.instrumentFlags, ...(spec.runtime ? { runtime: spec.runtime.lib } : {}) };
   const fdataPath = (ctx: TaskContext, b: BoltBinary): string => ctx.path(fdataDir, `${b.name}.fdata`);
 
   const instrument: Task = {
     id: `${spec.prefix}:instrument`,
     title: `instrument ${spec.binaries.map((b) => b.name).join(', ')} (llvm-bolt -instrument)`,
-    deps: [spec.after],
+    deps: [spec.after, ...(spec.runtime ? [spec.runtime.task] : [])],
     weight: 2,
     // The training's digests go into the key, and from there into the cache name.
     inputs: { tools, config, files: [...(spec.trainInputs.files ?? [])] },
@@ -241,13 +265,25 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
           ctx.log('every input has a cached profile: no instrumentation, no training');
           return;
         }
+        const bolt = spec.bolt.command ?? spec.bolt.name;
+        const runtime = spec.runtime ? [`--runtime-instrumentation-lib=${runtimeLibArg(bolt, spec.runtime.lib)}`] : [];
         for (const b of spec.binaries) {
           rmSync(b.instrumented, { force: true });
           mkdirSync(dirname(b.instrumented), { recursive: true });
           const tmp = `${b.instrumented}.tmp`;
           await ctx.exec(
-            spec.bolt.command ?? spec.bolt.name,
-            [b.input, '-instrument', '-instrumentation-file-append-pid', `-instrumentation-file=${ctx.path(rawDir, b.name + '.fdata')}`, ...skipFlag(spec), ...spec.instrumentFlags, '-o', tmp],
+            bolt,
+            [
+              b.input,
+              '-instrument',
+              '-instrumentation-file-append-pid',
+              `-instrumentation-file=${ctx.path(rawDir, b.name + '.fdata')}`,
+              ...runtime,
+              ...skipFlag(spec),
+              ...spec.instrumentFlags,
+              '-o',
+              tmp,
+            ],
             { jobserver: false, timeoutMs: spec.timeoutSeconds * 1000 },
           );
           renameSync(tmp, b.instrumented);

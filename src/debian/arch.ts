@@ -29,7 +29,7 @@ export interface ArchInfo {
 /** The architectures pyston-build knows, by dpkg name. */
 export const ARCHES = {
   amd64: { deb: 'amd64', triplet: 'x86_64-linux-gnu', elfMachine: 62, elfName: 'x86_64', node: 'x64', loader: '/lib64/ld-linux-x86-64.so.2', bolt: true, oci: 'amd64' },
-  arm64: { deb: 'arm64', triplet: 'aarch64-linux-gnu', elfMachine: 183, elfName: 'aarch64', node: 'arm64', loader: '/lib/ld-linux-aarch64.so.1', bolt: false, oci: 'arm64', ociVariant: 'v8' },
+  arm64: { deb: 'arm64', triplet: 'aarch64-linux-gnu', elfMachine: 183, elfName: 'aarch64', node: 'arm64', loader: '/lib/ld-linux-aarch64.so.1', bolt: true, oci: 'arm64', ociVariant: 'v8' },
   ppc64el: { deb: 'ppc64el', triplet: 'powerpc64le-linux-gnu', elfMachine: 21, elfName: 'ppc64', node: 'ppc64', loader: '/lib64/ld64.so.2', bolt: false, oci: 'ppc64le' },
   s390x: { deb: 's390x', triplet: 's390x-linux-gnu', elfMachine: 22, elfName: 's390', node: 's390x', loader: '/lib/ld64.so.1', bolt: false, oci: 's390x' },
   riscv64: { deb: 'riscv64', triplet: 'riscv64-linux-gnu', elfMachine: 243, elfName: 'riscv64', node: 'riscv64', loader: '/lib/ld-linux-riscv64-lp64d.so.1', bolt: false, oci: 'riscv64' },

@@ -18,6 +18,7 @@ import { copyFileAtomic, TaskFailure, type Task, type TaskInputs, type ToolRef }
 import type { Toolchain } from '../llvm/toolchain.js';
 import { pgoTasks, profileOutput, type PgoFlags } from '../pgo/pipeline.js';
 import { boltTasks, type BoltBinary } from '../bolt/pipeline.js';
+import { runtimeTask } from '../bolt/runtime.js';
 import type { Command } from '../steps/command.js';
 import type { SourceTasks } from '../steps/source.js';
 import { packageRoot } from '../steps/paths.js';
@@ -500,7 +501,9 @@ function boltForVariant(v: string, bolt: Extract<BoltOptions, { enabled: true }>
   }
   const runtime = packageRoot();
   // The build-tree python finds its stdlib and extension modules from its own directory (pybuilddir.txt).
-  const trainArgs = training(opts.profileTask).args;
+  // Under emulation the training runs the same scaled-down rounds as the PGO training.
+  const trained = opts.cross ? emulatedTraining(training(opts.profileTask), opts.profileTask) : training(opts.profileTask);
+  const trainArgs = trained.args;
   const libPath = (first: string): Record<string, string> => (shared ? { LD_LIBRARY_PATH: `${first}:${b}` } : {});
   const train: Command = { file: join(b, `${exe}.bolt-inst`), args: trainArgs, cwd: b, env: libPath(join(root, dir, 'inst-lib')) };
   // The check must prove it ran on the BOLTed library, not the input beside the python.
@@ -510,6 +513,8 @@ function boltForVariant(v: string, bolt: Extract<BoltOptions, { enabled: true }>
     cwd: b,
     env: libPath(join(root, dir, 'lib')),
   };
+  // The installed instrumentation runtime is the build machine's: a cross build links the target's.
+  const rt = opts.cross ? runtimeTask({ arch: opts.arch, llvmMajor: opts.toolchain.llvmMajor, bolt: opts.toolchain.llvm['llvm-bolt'], cacheDir: bolt.cacheDir }) : undefined;
   const tasks = boltTasks({
     prefix: `${v}:bolt`,
     root,
@@ -519,7 +524,7 @@ function boltForVariant(v: string, bolt: Extract<BoltOptions, { enabled: true }>
     binaries,
     after: `${v}:make`,
     train,
-    trainInputs: training(opts.profileTask).inputs,
+    trainInputs: trained.inputs,
     check,
     instrumentFlags: bolt.instrumentFlags,
     applyFlags: bolt.applyFlags,
@@ -528,8 +533,9 @@ function boltForVariant(v: string, bolt: Extract<BoltOptions, { enabled: true }>
     policy: bolt.policy,
     cacheDir: bolt.cacheDir,
     timeoutSeconds: bolt.timeoutSeconds,
+    ...(rt ? { runtime: { lib: join(root, rt.lib), task: rt.task.id } } : {}),
   });
-  return { tasks, install };
+  return { tasks: rt ? { ...tasks, tasks: [rt.task, ...tasks.tasks] } : tasks, install };
 }
 
 /** `make all`'s links: pyston3 and pyston3.X in the project root, to the opt venv's python. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import type { PbError } from '../../src/graph/errors.js';
 import { boltOptions, buildGraph } from '../../src/targets.js';
+import { DEFAULT_APPLY_FLAGS } from '../../src/bolt/pipeline.js';
 import { discoverToolchain } from '../../src/llvm/toolchain.js';
 import { variantTasks } from '../../src/variants/tasks.js';
 import { findVariant } from '../../src/variants/table.js';
@@ -84,11 +85,13 @@ describe('variants', () => {
     expect(JSON.stringify(st.tasks.get('opt:pgo:train')!.inputs.config)).not.toContain('LD_LIBRARY_PATH');
   });
 
-  it('BOLT is skipped, with the reason, on other architectures', async () => {
+  it('BOLT is skipped, with the reason, on other architectures than amd64 and arm64; arm64 drops the flags that crash llvm-bolt there', async () => {
     const { config } = await loadConfig({ root: tmpProject(), env: {}, sets: [] });
-    expect(boltOptions(config, '/c', 'arm64', CPYTHON)).toEqual({ enabled: false, reason: expect.stringMatching(/^BOLT is not applied to arm64: .*libbolt_rt_instr\.a\) is x86-64 only/) });
-    expect(boltOptions(config, '/c', 'riscv64', CPYTHON)).toEqual({ enabled: false, reason: 'BOLT runs on x86_64 only; this build is for riscv64' });
-    expect(boltOptions(config, '/c', 'amd64', CPYTHON).enabled).toBe(true);
+    expect(boltOptions(config, '/c', 'riscv64', CPYTHON)).toEqual({ enabled: false, reason: 'BOLT runs on x86_64 and arm64 only; this build is for riscv64' });
+    const amd64 = boltOptions(config, '/c', 'amd64', CPYTHON);
+    const arm64 = boltOptions(config, '/c', 'arm64', CPYTHON);
+    expect(amd64.enabled && amd64.applyFlags).toEqual(DEFAULT_APPLY_FLAGS);
+    expect(arm64.enabled && arm64.applyFlags).toEqual(DEFAULT_APPLY_FLAGS.filter((f) => f !== '-indirect-call-promotion=all' && f !== '-frame-opt=hot'));
   });
 
   it('opt has its own PGO tasks and --with-lto; NOPGO=1 and NOLTO=1 turn them off', async () => {
@@ -141,8 +144,20 @@ describe('variants', () => {
     expect(g.targets.get('release')!.roots).toEqual(['release-arm64:probe']);
     const ids = [...g.tasks.keys()];
     expect(ids.filter((id) => id.startsWith('unopt:'))).toEqual(['unopt:configure', 'unopt:make', 'unopt:install', 'unopt:venv', 'unopt:probe']);
-    // No BOLT on arm64, and the native unopt is the build python configure waits for.
-    expect(ids.some((id) => id.startsWith('release-arm64:bolt'))).toBe(false);
+    // BOLT on arm64: instrumented with the aarch64 runtime, trained under qemu at the emulated scale.
+    expect(ids.filter((id) => id.startsWith('release-arm64:bolt:'))).toEqual([
+      'release-arm64:bolt:instrument',
+      'release-arm64:bolt:train',
+      'release-arm64:bolt:merge',
+      'release-arm64:bolt:optimize',
+      'release-arm64:bolt:verify',
+    ]);
+    const instrument = g.tasks.get('release-arm64:bolt:instrument')!;
+    expect(instrument.deps).toEqual(['release-arm64:make', 'bolt-runtime:arm64']);
+    expect(instrument.binfmt).toEqual(['qemu-aarch64']);
+    expect(g.tasks.get('bolt-runtime:arm64')!.outputs).toEqual(['build/bolt-runtime-arm64/libbolt_rt_instr.a']);
+    expect(g.tasks.get('release-arm64:bolt:train')!.inputs.config).toMatchObject({ 'train.scale': 0.25 });
+    // The native unopt is the build python configure waits for.
     const configure = g.tasks.get('release-arm64:configure')!;
     expect(configure.deps).toContain('unopt:install');
     const args = (configure.inputs.config as { args: string[] }).args;

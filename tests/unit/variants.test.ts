@@ -107,8 +107,10 @@ describe('variantFlags', () => {
     expect([nb.bolt, nb.makeArgs, nb.final.ldflags.includes('-Wl,--emit-relocs')]).toEqual([false, [], false]);
   });
 
-  it('the architecture decides whether BOLT applies: none of its flags for arm64', () => {
-    const f = variantFlags(base('opt', { arch: 'arm64' }));
+  it('the architecture decides whether BOLT applies: none of its flags for s390x, all of them for arm64', () => {
+    const arm = variantFlags(base('opt', { arch: 'arm64' }));
+    expect([arm.bolt, arm.final.ldflags.includes('-Wl,--emit-relocs')]).toEqual([true, true]);
+    const f = variantFlags(base('opt', { arch: 's390x' }));
     expect(f.bolt).toBe(false);
     expect(f.final.cflags).not.toContain('-fno-reorder-blocks-and-partition');
     expect(f.makeArgs).toEqual([]);
