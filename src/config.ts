@@ -108,6 +108,18 @@ export const SCHEMA = {
     choices: ['auto', 'on', 'off'],
     doc: "Whether `package` also builds, verifies and publishes the wheels (into build/dist/<name>-<version>/wheelhouse): 'auto' = when the tree has a wheel project (a Pyston tree's pyston_lite) or wheels.project is set.",
   },
+  'docker.registry': {
+    type: 'string',
+    default: '',
+    doc: 'Registry the `docker` target pushes to, host[:port] (e.g. 127.0.0.1:5000); required by `docker`. Credentials: PB_REGISTRY_USER and PB_REGISTRY_PASSWORD (or PB_REGISTRY_PASSWORD_FILE), or the docker config file.',
+  },
+  'docker.repository': { type: 'string', default: '', doc: "Repository in that registry (default: package.name, e.g. 'cpython'); tags are <version> and latest (full), <version>-slim and slim." },
+  'docker.daemon': {
+    type: 'enum',
+    default: 'auto',
+    choices: ['auto', 'external'],
+    doc: "Docker engine: DOCKER_HOST or the default socket; when none answers, 'auto' starts a private dockerd for the run (root only) and 'external' fails.",
+  },
   'wheels.project': {
     type: 'string',
     default: '',

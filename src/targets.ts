@@ -14,6 +14,10 @@
  *   package     the release variant staged, as a .deb and a portable
  *               .tar.gz, verified, then published to
  *               build/dist/<name>-<version>/ (src/packaging)
+ *   docker      the full and the slim image of that release per architecture,
+ *               built on a docker engine from bases made by debootstrap,
+ *               pulled back and checked, then pushed as multi-platform
+ *               indexes to docker.registry (src/packaging/docker)
  *   wheels      a wheel project's extension (a Pyston tree's pyston_lite)
  *               and its autoload package, for each interpreter of
  *               wheels.pythons (their plain builds), with PGO, LTO and
@@ -44,6 +48,8 @@ import { CPYTHON_BUILD_DEPS } from './debian/apt.js';
 import { packageKeys } from './debian/dpkg.js';
 import { checkMaintainer, checkRootfsSettings, checkSourceDateEpoch, releaseNames, type ReleaseNames } from './packaging/release.js';
 import { packageTasks, publishTask } from './packaging/tasks.js';
+import { checkDockerSettings, dockerTasks } from './packaging/docker/tasks.js';
+import type { DaemonMode } from './packaging/docker/engine.js';
 import { submoduleTasks } from './steps/submodules.js';
 import { aotChain } from './aot/chain.js';
 import { wheelInterpreter, wheelProject, wheelTagMinor } from './packaging/wheel/pythons.js';
@@ -358,7 +364,6 @@ function catalog(config: BuildConfig, root: string, env: NodeJS.ProcessEnv): Tar
     });
   }
   const opt = VARIANT_TABLE.find((v) => v.name === 'opt')!;
-  const release = VARIANT_TABLE.find((v) => v.name === 'release')!;
   defs.push({
     name: 'all',
     description: 'the opt interpreter and the pyston3 links (make all); with several architectures, the links are to the first one',
@@ -373,33 +378,34 @@ function catalog(config: BuildConfig, root: string, env: NodeJS.ProcessEnv): Tar
     description: 'build/dist/<name>-<version>: the verified .deb, portable .tar.gz, SHA256SUMS and build-info.json (and the wheels, per package.wheels)',
     needs: ['release'],
     build: () => {
-      const host = hostArch();
-      const tc = p.toolchain();
-      const wheels = packageWheels(config, p.src()) ? wheelGraph(config, p, root) : undefined;
-      // One chain per architecture (package:*, package-arm64:*), then one publish.
-      const chains = p.archs().map((a) => {
-        const r = p.variant(release, a).release;
-        const bolt = boltOptions(config, p.cache, a, r.flavor);
-        const cc = a === host ? tc.cc : crossToolchain(tc, a).cc;
-        const chain = packageTasks({
-          id: a === host ? 'package' : `package-${a}`,
-          release: r,
-          names: p.names(a),
-          root,
-          maintainer: config['package.maintainer'],
-          suite: config['package.suite'],
-          mirror: config['package.mirror'],
-          cacheDir: p.cache,
-          toolchain: [cc, ...(bolt.enabled ? [tc.llvm['llvm-bolt']] : [])],
-          strip: tc.llvm['llvm-strip'],
-          runtimeDir: join(packageRoot(), 'runtime'),
-          source: p.src().describe,
-        });
-        // A cross release's staging and checks run its programs (through qemu).
-        return { ...chain, tasks: a === host ? chain.tasks : chain.tasks.map((t) => ({ ...t, binfmt: [binfmtEntry(a)] })) };
+      const g = packageGraph(config, p, root);
+      return { tasks: g.tasks, roots: [g.publish.id] };
+    },
+  });
+  defs.push({
+    name: 'docker',
+    description: 'the full and the slim docker image of the release for every configured architecture, checked, then pushed to docker.registry as multi-platform indexes',
+    needs: ['package'],
+    build: () => {
+      const g = packageGraph(config, p, root);
+      const n = g.chains[0]!.part.names;
+      const d = dockerTasks({
+        parts: g.chains.map((c) => c.part),
+        publish: g.publish.id,
+        dist: `build/dist/${n.name}-${n.upstreamVersion}`,
+        registry: config['docker.registry'],
+        repository: dockerRepository(config, n.name),
+        daemon: config['docker.daemon'] as DaemonMode,
+        suite: config['package.suite'],
+        mirror: config['package.mirror'],
+        cacheDir: p.cache,
+        packageRoot: packageRoot(),
+        source: p.src().describe,
+        probeArgs: p.src().flavor.probeArgs(false),
+        binfmt: (a) => (a === hostArch() ? [] : [binfmtEntry(a)]),
+        env,
       });
-      const publish = publishTask({ parts: chains.map((c) => c.part), source: p.src().describe, ...(wheels ? { wheels: { task: wheels.publish, dir: wheels.dir } } : {}) });
-      return { tasks: [...(wheels?.tasks ?? []), ...chains.flatMap((c) => c.tasks), publish], roots: [publish.id] };
+      return { tasks: [...g.tasks, ...d.tasks], roots: [d.root] };
     },
   });
   defs.push({
@@ -413,6 +419,43 @@ function catalog(config: BuildConfig, root: string, env: NodeJS.ProcessEnv): Tar
     },
   });
   return defs;
+}
+
+const RELEASE = VARIANT_TABLE.find((v) => v.name === 'release')!;
+
+/** The package target's tasks: one chain per architecture (package:*, package-arm64:*), then one publish. */
+function packageGraph(config: BuildConfig, p: ReturnType<typeof parts>, root: string) {
+  const host = hostArch();
+  const tc = p.toolchain();
+  const wheels = packageWheels(config, p.src()) ? wheelGraph(config, p, root) : undefined;
+  const chains = p.archs().map((a) => {
+    const r = p.variant(RELEASE, a).release;
+    const bolt = boltOptions(config, p.cache, a, r.flavor);
+    const cc = a === host ? tc.cc : crossToolchain(tc, a).cc;
+    const chain = packageTasks({
+      id: a === host ? 'package' : `package-${a}`,
+      release: r,
+      names: p.names(a),
+      root,
+      maintainer: config['package.maintainer'],
+      suite: config['package.suite'],
+      mirror: config['package.mirror'],
+      cacheDir: p.cache,
+      toolchain: [cc, ...(bolt.enabled ? [tc.llvm['llvm-bolt']] : [])],
+      strip: tc.llvm['llvm-strip'],
+      runtimeDir: join(packageRoot(), 'runtime'),
+      source: p.src().describe,
+    });
+    // A cross release's staging and checks run its programs (through qemu).
+    return { ...chain, tasks: a === host ? chain.tasks : chain.tasks.map((t) => ({ ...t, binfmt: [binfmtEntry(a)] })) };
+  });
+  const publish = publishTask({ parts: chains.map((c) => c.part), source: p.src().describe, ...(wheels ? { wheels: { task: wheels.publish, dir: wheels.dir } } : {}) });
+  return { tasks: [...(wheels?.tasks ?? []), ...chains.flatMap((c) => c.tasks), publish], chains, publish };
+}
+
+/** docker.repository, or the package name. */
+function dockerRepository(config: BuildConfig, name: string): string {
+  return config['docker.repository'] || name;
 }
 
 /** The wheels' tasks: the interpreters' plain builds, then the wheel pipeline. */
@@ -545,7 +588,7 @@ export function checkTargets(config: BuildConfig, root: string, env: NodeJS.Proc
       checkMaintainer(config['package.maintainer']);
     }
     const s = p.src();
-    for (const arch of p.archs()) {
+    const names = p.archs().map((arch) =>
       releaseNames({
         name: config['package.name'],
         prefix: config['package.prefix'],
@@ -554,7 +597,8 @@ export function checkTargets(config: BuildConfig, root: string, env: NodeJS.Proc
         sourceVersion: releaseVersion(s),
         arch,
         validate: true,
-      });
-    }
+      }),
+    );
+    if (uses('docker:')) checkDockerSettings(config['docker.registry'], dockerRepository(config, names[0]!.name));
   }
 }

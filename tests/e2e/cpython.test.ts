@@ -13,7 +13,11 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { hasSection, readElf, stackPolicy } from '../../src/elf/reader.js';
 import { join } from 'node:path';
-import { cli, REPO, tmpProject } from '../helpers.js';
+import { cli, processesWith, REPO, tmpProject } from '../helpers.js';
+import { startRegistry } from '../registry-helpers.js';
+import { RegistryClient } from '../../src/packaging/docker/registry.js';
+import { Credentials } from '../../src/packaging/docker/credentials.js';
+import { createHash } from 'node:crypto';
 import { mountsUnder } from '../../src/graph/index.js';
 
 const MIN = 60_000;
@@ -22,7 +26,7 @@ const MIN = 60_000;
 // here passed, and kept after a failure for inspection.
 // Each test calls passed() as its last statement.
 const projects: string[] = [];
-const TESTS = 5;
+const TESTS = 6;
 let passes = 0;
 const passed = (): void => {
   passes++;
@@ -181,6 +185,78 @@ describe('CPython 3.11.2 from the embedded pin', () => {
       passed();
     },
     75 * MIN,
+  );
+
+  it(
+    'docker: the full and the slim image of that release, built on a private dockerd from debootstrap bases, pulled back and checked, pushed as indexes to a registry with a password',
+    async () => {
+      const password = 'e2e-Secret-pw-4711';
+      const registry = await startRegistry({ htpasswd: { user: 'builder', password } });
+      try {
+        // No daemon answers at DOCKER_HOST: pyston-build starts a private one (docker.daemon = auto, as root) and stops it.
+        const env = { ...process.env, DOCKER_HOST: `unix://${root}/no-daemon.sock`, PB_REGISTRY_USER: 'builder', PB_REGISTRY_PASSWORD: password };
+        const args = ['-C', root, 'docker', '-j', '2', '--set', `docker.registry=${registry.addr}`];
+        const r = cli(args, { env, timeout: 40 * MIN });
+        expect(r.status, r.stderr + r.stdout.slice(-3000)).toBe(0);
+        // The package was not built again.
+        expect(r.stdout).not.toMatch(/\[start\] (package|release):/);
+        const images = JSON.parse(readFileSync(join(root, 'build/docker/images.json'), 'utf8'));
+        expect(Object.keys(images.indexes).sort()).toEqual(['3.11.2', '3.11.2-slim', 'latest', 'slim']);
+        const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+        const full = JSON.parse(readFileSync(join(root, `build/docker/check-full-${arch}.json`), 'utf8'));
+        const slim = JSON.parse(readFileSync(join(root, `build/docker/check-slim-${arch}.json`), 'utf8'));
+        for (const c of [full, slim]) {
+          expect(c.checks).toEqual(
+            expect.arrayContaining([expect.stringMatching(/^probe: OK/), expect.stringMatching(/^pip --version: pip \d+/), expect.stringMatching(/^venv: \/tmp\/venv OpenSSL/)]),
+          );
+          expect(c.checks[0]).toMatch(/^python: \/usr\/lib\/cpython\/bin\/python3/);
+        }
+        expect(full.checks).toContain('cext: 5');
+        expect(slim.size).toBeLessThan(full.size);
+        // Read the indexes back ourselves: each names this platform's checked manifest.
+        const client = new RegistryClient({ registry: registry.addr, repository: 'cpython', credentials: new Credentials('builder', password, 'test') });
+        for (const [tag, c] of [
+          ['3.11.2', full],
+          ['latest', full],
+          ['3.11.2-slim', slim],
+          ['slim', slim],
+        ] as const) {
+          const index = (await client.getManifest(tag)).json as { mediaType: string; manifests: { digest: string; platform: { architecture: string } }[] };
+          expect(index.mediaType).toBe('application/vnd.oci.image.index.v1+json');
+          expect(index.manifests.map((m) => [m.platform.architecture, m.digest])).toEqual([[arch, c.digest]]);
+        }
+        // The labels: the version, created from SOURCE_DATE_EPOCH, the digest of the published build-info.json.
+        const manifest = (await client.getManifest(full.digest)).json as { config: { digest: string } };
+        const blob = await fetch(`http://${registry.addr}/v2/cpython/blobs/${manifest.config.digest}`, {
+          headers: { Authorization: `Basic ${Buffer.from(`builder:${password}`).toString('base64')}` },
+        });
+        expect(blob.status).toBe(200);
+        const config = JSON.parse(await blob.text());
+        const buildInfo = readFileSync(join(root, 'build/dist/cpython-3.11.2/build-info.json'));
+        const epoch = JSON.parse(buildInfo.toString('utf8')).sourceDateEpoch as number;
+        expect(config.config.Labels).toMatchObject({
+          'org.opencontainers.image.version': '3.11.2',
+          'org.opencontainers.image.created': new Date(epoch * 1000).toISOString().replace(/\.000Z$/, 'Z'),
+          'org.opencontainers.image.revision': '2411c74bda5bbcfcddaf4531f66d1adc73f247f529aee981b029513aefdbf849',
+          'dev.pyston-build.build-info.sha256': createHash('sha256').update(buildInfo).digest('hex'),
+        });
+        expect(config.architecture).toBe(arch);
+        // The password is in no output, log or report.
+        const logs = spawnSync('grep', ['-rlF', password, join(root, 'build'), join(root, '.pyston-build')], { encoding: 'utf8' });
+        expect(logs.stdout).toBe('');
+        expect(r.stdout + r.stderr).not.toContain(password);
+        // The private daemon is gone, and nothing stays mounted in the project.
+        expect(processesWith(join(root, 'build/docker-engine')).size).toBe(0);
+        expect(mountsUnder(root)).toEqual([]);
+        // Nothing changed: nothing runs.
+        const again = cli(args, { env, timeout: 5 * MIN });
+        expect(again.stdout).toMatch(/^ok: 0 ran, \d+ up to date/m);
+      } finally {
+        await registry.stop();
+      }
+      passed();
+    },
+    45 * MIN,
   );
 });
 
