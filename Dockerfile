@@ -5,7 +5,10 @@
 # it goes the interpreter's verified .deb, and python, python3 and pip run
 # that interpreter.
 #
-# pyston-build supplies every build argument (src/packaging/docker/). To
+# pyston-build supplies every build argument (src/packaging/docker/), and
+# after the build squashes the layers this file adds into one, with
+# SOURCE_DATE_EPOCH as every time in it, so that the image is reproducible
+# (src/packaging/docker/normalize.ts). To
 # build it by hand from a release in build/dist:
 #   docker build --network none -f Dockerfile \
 #     --build-arg BASE=<a local Debian image> --build-arg DEB=cpython_3.11.2-1_amd64.deb \
@@ -30,8 +33,10 @@ ENV LANG=C.UTF-8
 COPY ${DEB} /tmp/interpreter.deb
 # dpkg alone: the base already holds every package the .deb depends on,
 # and the build has no network.
+# dpkg's log is removed: its lines carry the time of the build, and
+# pyston-build makes the image reproducible (src/packaging/docker/normalize.ts).
 RUN dpkg -i /tmp/interpreter.deb \
-    && rm /tmp/interpreter.deb \
+    && rm /tmp/interpreter.deb /var/log/dpkg.log \
     && ln -s "${PREFIX}/bin/python3" /usr/local/bin/python3 \
     && ln -s "${PREFIX}/bin/python3" /usr/local/bin/python \
     && ln -s "${PREFIX}/bin/pip3" /usr/local/bin/pip3 \

@@ -38,11 +38,12 @@
  * docker config file), never enter a task's key, and are masked in every
  * message (credentials.ts).
  *
- * Reproducibility: the bases and the index bytes are deterministic; the
- * image built on them by the engine's classic builder is not (the layer of
- * `RUN dpkg -i` carries the build's timestamps, and the image config its
- * `created` times), so each build of the images has new digests. README,
- * "Docker images", says what was measured.
+ * Reproducibility: the bases and the index bytes are deterministic by
+ * construction. The image the engine's classic builder makes on them is
+ * not (the build's times in the layers and the config); normalize.ts
+ * squashes and rewrites it, so the same base, .deb and Dockerfile give the
+ * same image ID and manifest digest. The engine's own image stays in its
+ * store as the builder's cache.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -53,6 +54,7 @@ import type { PackagePart } from '../tasks.js';
 import { archPlatform, DEFAULT_PATH, imageArchive, loadBaseImage, platformString } from './base.js';
 import { buildImage, ImageError, pullByDigest, pushImage, runInImage } from './images.js';
 import { leaseEngine } from './lease.js';
+import { normalizeImage } from './normalize.js';
 import { loadCredentials, maskInActions, secretsOf } from './credentials.js';
 import { RegistryClient, type IndexEntry } from './registry.js';
 import type { DaemonMode } from './engine.js';
@@ -158,7 +160,10 @@ interface ImageRecord {
   arch: string;
   platform: string;
   tag: string;
+  /** The normalized image (what is pushed). */
   imageId: string;
+  /** The engine's image before normalize.ts. */
+  builtImageId: string;
   digest: string;
   base: string;
   buildSeconds: number;
@@ -230,8 +235,9 @@ export function dockerTasks(o: DockerOptions): { tasks: Task[]; root: string } {
       const tag = platformTag(version, kind, arch);
       tasks.push({
         id: imageId,
-        title: `build the ${kind} image for ${platformString(platform)} from ${part.deb} and push it as ${o.repository}:${tag}`,
-        version: 1,
+        title: `build the ${kind} image for ${platformString(platform)} from ${part.deb}, make it reproducible, and push it as ${o.repository}:${tag}`,
+        // 2: normalized (normalize.ts).
+        version: 2,
         deps: [baseId, o.publish],
         inputs: { files: [dockerfile], config: { ...registryConfig, tag, kind, arch, daemon: o.daemon } },
         outputs: [imageJson],
@@ -283,9 +289,31 @@ export function dockerTasks(o: DockerOptions): { tasks: Task[]; root: string } {
             );
             const buildSeconds = (Date.now() - t) / 1000;
             ctx.log(`built ${built.imageId} (${mb(built.size)}) in ${buildSeconds.toFixed(1)} s`);
-            const pushed = await pushImage(docker, { image: built.imageId, registry: o.registry, repository: o.repository, tag, ...(creds ? { credentials: creds } : {}), secrets }, (l) => ctx.log(l));
+            // The engine's image carries the build's times: squash and rewrite it (normalize.ts), then push that.
+            const t2 = Date.now();
+            const norm = await normalizeImage(docker, {
+              imageId: built.imageId,
+              baseDiffIds: [base.diffId as string],
+              baseRoot: base.root as string,
+              epoch,
+              tag: `pyston-build/${n.name}:${tag}`,
+              workDir: ctx.path(D, `tmp-${name}`),
+              log: (l) => ctx.log(l),
+            });
+            ctx.log(`normalized in ${seconds(Date.now() - t2)}`);
+            const pushed = await pushImage(docker, { image: norm.imageId, registry: o.registry, repository: o.repository, tag, ...(creds ? { credentials: creds } : {}), secrets }, (l) => ctx.log(l));
             ctx.log(`pushed ${o.registry}/${o.repository}:${tag} as ${pushed.digest}`);
-            const record: ImageRecord = { kind, arch, platform: platformString(platform), tag, imageId: built.imageId, digest: pushed.digest, base: base.imageId as string, buildSeconds };
+            const record: ImageRecord = {
+              kind,
+              arch,
+              platform: platformString(platform),
+              tag,
+              imageId: norm.imageId,
+              builtImageId: built.imageId,
+              digest: pushed.digest,
+              base: base.imageId as string,
+              buildSeconds,
+            };
             writeFileAtomic(ctx.path(imageJson), json(record));
           } finally {
             await lease.release();
