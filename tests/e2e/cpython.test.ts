@@ -251,6 +251,16 @@ describe('CPython 3.11.2 from the embedded pin', () => {
         // Nothing changed: nothing runs.
         const again = cli(args, { env, timeout: 5 * MIN });
         expect(again.stdout).toMatch(/^ok: 0 ran, \d+ up to date/m);
+        // Reproducible: the slim image built again by a fresh engine (no layer cache) has the same digest.
+        const before = JSON.parse(readFileSync(join(root, `build/docker/image-slim-${arch}.json`), 'utf8'));
+        rmSync(join(root, 'build/docker-engine'), { recursive: true, force: true });
+        const rebuilt = cli([...args, '--force', `docker:image:slim-${arch}`], { env, timeout: 15 * MIN });
+        expect(rebuilt.status, rebuilt.stderr + rebuilt.stdout.slice(-2000)).toBe(0);
+        const after = JSON.parse(readFileSync(join(root, `build/docker/image-slim-${arch}.json`), 'utf8'));
+        expect(after.builtImageId).not.toBe(before.builtImageId);
+        expect(after.imageId).toBe(before.imageId);
+        expect(after.digest).toBe(before.digest);
+        expect(JSON.parse(readFileSync(join(root, 'build/docker/images.json'), 'utf8')).indexes).toEqual(images.indexes);
       } finally {
         await registry.stop();
       }
