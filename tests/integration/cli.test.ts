@@ -39,7 +39,7 @@ describe('usage errors: one line, a hint, exit 2', () => {
     expectUsageError(
       cli(['-C', root, 'nope']),
       "unknown target 'nope'",
-      /^hint: valid targets: all, aot, aot-tools, aot_pic, bc, dbg, dbgshared, opt, optshared, package, release, releaseshared, source, stock, stockdbg, stockunopt, submodules, unopt, unoptshared, wheels/,
+      /^hint: valid targets: all, aot, aot-tools, aot_pic, bc, dbg, dbgshared, docker, opt, optshared, package, release, releaseshared, source, stock, stockdbg, stockunopt, submodules, unopt, unoptshared, wheels/,
     ));
   it('the demo is an example, not a product target', () => expectUsageError(cli(['-C', root, 'demo']), "unknown target 'demo'", /^hint: valid targets: /));
   it('a prefix where the system Python lives', () =>
@@ -86,7 +86,7 @@ describe('usage errors: one line, a hint, exit 2', () => {
     expectUsageError(
       cli(['-C', root, '--set', 'package.nmae=hi']),
       "--set: unknown config key 'package.nmae'",
-      /^hint: valid keys: arch, bolt, bolt\.apply_flags, bolt\.instrument_flags, bolt\.min_coverage, bolt\.skip_funcs, bolt\.timeout, cache\.dir, cc, configure\.extra, llvm\.bin, /,
+      /^hint: valid keys: arch, bolt, bolt\.apply_flags, bolt\.instrument_flags, bolt\.min_coverage, bolt\.skip_funcs, bolt\.timeout, cache\.dir, cc, configure\.extra, docker\.daemon, docker\.registry, docker\.repository, llvm\.bin, /,
     ));
   it('bad config value type', () => expectUsageError(cli(['-C', root, '--set', 'bolt.timeout=many']), "--set bolt.timeout: bolt.timeout must be an integer, got 'many'", /^hint: use a whole number/));
   it('an architecture pyston-build does not know', () =>
