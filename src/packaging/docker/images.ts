@@ -63,7 +63,9 @@ async function follow(docker: Docker, stream: NodeJS.ReadableStream, what: strin
     const text = maskSecrets((failed.errorDetail?.message ?? failed.error ?? '').trim().split('\n')[0] ?? '', secrets);
     const hint = /unauthorized|authentication required|denied/i.test(text)
       ? 'check the registry credentials (PB_REGISTRY_USER and PB_REGISTRY_PASSWORD, or the docker config file); they are not shown'
-      : 'see the task log for the engine messages';
+      : /dial tcp|connection refused|no such host|i\/o timeout/i.test(text)
+        ? 'check that the registry in docker.registry is running and that the docker engine can reach it'
+        : 'see the task log for the engine messages';
     throw new ImageError(`${what} failed: ${text}`, hint);
   }
   return messages;

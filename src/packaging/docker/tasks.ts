@@ -249,6 +249,8 @@ export function dockerTasks(o: DockerOptions): { tasks: Task[]; root: string } {
           const buildInfo = readFileSync(join(dist, 'build-info.json'));
           const epoch = (JSON.parse(buildInfo.toString('utf8')) as { sourceDateEpoch: number }).sourceDateEpoch;
           const { creds, secrets } = await credentials();
+          // The registry answers, and takes these credentials, before minutes go into a build.
+          await new RegistryClient({ registry: o.registry, repository: o.repository, credentials: creds }).headManifest(tag);
           const lease = await engineFor(ctx);
           try {
             const { docker } = lease.engine;
