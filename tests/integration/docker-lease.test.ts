@@ -9,14 +9,24 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TaskContext } from '../../src/graph/index.js';
-import { leaseEngine } from '../../src/packaging/docker/lease.js';
+import type { leaseEngine, EngineLease } from '../../src/packaging/docker/lease.js';
 import { processesWith, sleep } from '../helpers.js';
 
 /** The dockerd processes whose command line names `dir` (its containerd names it too). */
 const daemons = (dir: string): number => [...processesWith(dir).values()].filter((c) => /(^|\/)dockerd /.test(c)).length;
 
 const top = mkdtempSync(join(tmpdir(), 'pb-lease-'));
-afterAll(() => rmSync(top, { recursive: true, force: true }));
+// Every lease a test took is released here too, so a failed assertion leaves no daemon running.
+const leases: EngineLease[] = [];
+const take = async (...args: Parameters<typeof leaseEngine>): Promise<EngineLease> => {
+  const l = await take(...args);
+  leases.push(l);
+  return l;
+};
+afterAll(async () => {
+  for (const l of leases) await l.release().catch(() => undefined);
+  rmSync(top, { recursive: true, force: true });
+}, 60_000);
 
 /** What leaseEngine reads of a task's context: its log and its abort signal. */
 function taskContext(lines: string[], signal = new AbortController().signal): TaskContext {
@@ -42,7 +52,7 @@ describe('one engine per run', () => {
     const b: string[] = [];
     const ctxA = taskContext(a);
     const ctxB = taskContext(b);
-    const [la, lb] = await Promise.all([leaseEngine(ctxA, { daemon: 'auto', stateDir, env }), leaseEngine(ctxB, { daemon: 'auto', stateDir, env })]);
+    const [la, lb] = await Promise.all([take(ctxA, { daemon: 'auto', stateDir, env }), take(ctxB, { daemon: 'auto', stateDir, env })]);
     expect(la.engine).toBe(lb.engine);
     expect(la.engine.private).toBe(true);
     expect(daemons(stateDir)).toBe(1);
@@ -58,7 +68,7 @@ describe('one engine per run', () => {
     expect(existsSync(join(stateDir, 'docker.sock'))).toBe(false);
     // The next lease starts a new one.
     const c: string[] = [];
-    const lc = await leaseEngine(taskContext(c), { daemon: 'auto', stateDir, env });
+    const lc = await take(taskContext(c), { daemon: 'auto', stateDir, env });
     expect(c.some((l) => /private docker daemon started/.test(l))).toBe(true);
     await lc.release();
     expect(daemons(stateDir)).toBe(0);
@@ -67,7 +77,7 @@ describe('one engine per run', () => {
   it('an interrupted task stops the daemon', async () => {
     const stateDir = join(top, 'engine-b');
     const abort = new AbortController();
-    const l = await leaseEngine(taskContext([], abort.signal), { daemon: 'auto', stateDir, env });
+    const l = await take(taskContext([], abort.signal), { daemon: 'auto', stateDir, env });
     expect(daemons(stateDir)).toBe(1);
     abort.abort();
     for (let i = 0; i < 100 && daemons(stateDir) > 0; i++) await sleep(100);
@@ -77,8 +87,8 @@ describe('one engine per run', () => {
 
   it('external with no daemon answering fails in one line, and the next lease tries again', async () => {
     const stateDir = join(top, 'engine-c');
-    await expect(leaseEngine(taskContext([]), { daemon: 'external', stateDir, env })).rejects.toThrow(/^no docker daemon answers at unix:\/\//);
-    const l = await leaseEngine(taskContext([]), { daemon: 'auto', stateDir, env });
+    await expect(take(taskContext([]), { daemon: 'external', stateDir, env })).rejects.toThrow(/^no docker daemon answers at unix:\/\//);
+    const l = await take(taskContext([]), { daemon: 'auto', stateDir, env });
     expect(l.engine.private).toBe(true);
     await l.release();
   }, 60_000);
