@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TaskContext } from '../../src/graph/index.js';
-import type { leaseEngine, EngineLease } from '../../src/packaging/docker/lease.js';
+import { leaseEngine, type EngineLease } from '../../src/packaging/docker/lease.js';
 import { processesWith, sleep } from '../helpers.js';
 
 /** The dockerd processes whose command line names `dir` (its containerd names it too). */
@@ -19,7 +19,7 @@ const top = mkdtempSync(join(tmpdir(), 'pb-lease-'));
 // Every lease a test took is released here too, so a failed assertion leaves no daemon running.
 const leases: EngineLease[] = [];
 const take = async (...args: Parameters<typeof leaseEngine>): Promise<EngineLease> => {
-  const l = await take(...args);
+  const l = await leaseEngine(...args);
   leases.push(l);
   return l;
 };
