@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """pyston-build training workload (PGO / BOLT profile collection).
 
-Usage: run.py [--scale N] [--only NAME,...] [--list] [--strict]
+Usage: run.py [--scale N] [--only NAME,...] [--shard K/N] [--list] [--strict]
+
+--shard K/N runs the K-th of N interleaved parts of the selected workloads
+(workload i runs in shard i mod N), so N processes can train at once; the
+N shards together run exactly the workloads one process would.
 
 Runs stdlib-only macro workloads that look like server-side Python.  Each one
 verifies what it computed, so a miscompiled interpreter fails loudly instead
@@ -39,6 +43,7 @@ def _parse_args(argv):
         help="multiply the amount of work (default 1.0; e.g. 0.2 for a quick check)",
     )
     parser.add_argument("--only", default="", help="comma-separated workload names to run")
+    parser.add_argument("--shard", default="", help="K/N: run only the K-th of N parts (0 <= K < N)")
     parser.add_argument("--list", action="store_true", help="list workloads and exit")
     parser.add_argument(
         "--strict", action="store_true",
@@ -58,6 +63,12 @@ def _parse_args(argv):
         args.selected = [w for w in WORKLOADS if w[0] in wanted]
     else:
         args.selected = list(WORKLOADS)
+    if args.shard:
+        parts = args.shard.split("/")
+        if len(parts) != 2 or not all(p.isdigit() for p in parts) or not int(parts[0]) < int(parts[1]):
+            parser.error("--shard needs K/N with 0 <= K < N, got %r" % args.shard)
+        k, n = int(parts[0]), int(parts[1])
+        args.selected = [w for i, w in enumerate(args.selected) if i % n == k]
     return args
 
 

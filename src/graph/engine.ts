@@ -239,6 +239,8 @@ class Run {
   private readonly failures = new Map<string, FailureReport>();
   private plan!: Plan;
   private jobserver: Jobserver | undefined;
+  /** Per running task's context: give back the extra job slots it still holds. */
+  private readonly extraJobs = new WeakMap<TaskContext, () => void>();
   private interruptedBy: string | undefined;
   private stopping = false;
   private lastSave = 0;
@@ -462,7 +464,11 @@ class Run {
       const removed = removeStaleOutputs(this.opts.root, this.opts.buildDir, task.outputs, this.shared);
       if (removed.length > 0) writeLog(fd, logPath, `# removed the previous outputs: ${removed.join(' ')}\n`);
       if (this.abort.signal.aborted) throw this.abort.signal.reason;
-      await task.run(ctx);
+      try {
+        await task.run(ctx);
+      } finally {
+        this.extraJobs.get(ctx)?.();
+      }
       if (this.abort.signal.aborted) throw this.abort.signal.reason;
       const outputs: Record<string, string> = {};
       for (const [o, d] of outputDigests(task.outputs, this.opts.root, this.plan.hasher)) {
@@ -527,12 +533,30 @@ class Run {
       lastEmit = now;
       this.emit({ type: 'output', id: task.id, line });
     };
-    return {
+    // Extra job slots the task took (tryExtraJobs): whatever it did not give back is returned when it ends.
+    const held = new Set<Token>();
+    const ctx: TaskContext = {
       id: task.id,
       root: opts.root,
       buildDir: opts.buildDir,
       logPath,
       signal: this.abort.signal,
+      tryExtraJobs: (max: number) => {
+        const js = this.jobserver!;
+        const got: Token[] = [];
+        while (got.length < max) {
+          const t = js.tryAcquire();
+          if (!t) break;
+          got.push(t);
+          held.add(t);
+        }
+        return {
+          count: got.length,
+          release: () => {
+            for (const t of got) if (held.delete(t)) js.release(t);
+          },
+        };
+      },
       env: fp.envValues,
       inputDigests: { files: fp.files, tools: fp.tools },
       toolVersions: Object.fromEntries(fp.resolvedTools.map((t) => [t.name, t.version])),
@@ -573,6 +597,11 @@ class Run {
         return { exitCode: 0, output: readLogSince(logPath, start) };
       },
     };
+    this.extraJobs.set(ctx, () => {
+      for (const t of held) this.jobserver?.release(t);
+      held.clear();
+    });
+    return ctx;
   }
 
   private scheduleSave(): void {

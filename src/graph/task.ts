@@ -151,6 +151,13 @@ export interface TaskContext {
   readonly toolVersions: Readonly<Record<string, string>>;
   /** The global job budget (`-j`). */
   readonly jobs: number;
+  /**
+   * Take up to `max` more job slots from the global budget, only those free
+   * right now (it never waits), for a task that runs several processes of
+   * its own at once (e.g. a training split in shards). `release()` gives
+   * them back; the engine also takes them back when the task ends.
+   */
+  tryExtraJobs(max: number): { readonly count: number; release(): void };
   /** Append a line to the task's log (and to the live tail). */
   log(line: string): void;
   /**

@@ -8,6 +8,7 @@ import { chmodSync, copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, graphOf, processesWith, REPO, tmpProject } from '../helpers.js';
 import type { Task } from '../../src/graph/index.js';
+import { runSharded } from '../../src/steps/command.js';
 
 const FIX = join(REPO, 'tests/fixtures/jobserver');
 let counter = 0;
@@ -87,7 +88,54 @@ async function peakJobs<T>(mark: string, during: () => Promise<T>): Promise<{ pe
   }
 }
 
+/** A task that runs a workload split in `count` shards (each a slow job logging its part), as the trainings do. */
+function shardedTask(id: string, mark: string, count: number): Task {
+  return {
+    id,
+    deps: [],
+    inputs: {},
+    outputs: [],
+    run: async (ctx) => {
+      const lanes = await runSharded(
+        ctx,
+        { file: 'sh', args: ['-c', 'echo "shard $1"; exec sleep "$0"', mark], cwd: ctx.root, shards: { count, args: (k, n) => [`${k}/${n}`] } },
+        { jobserver: false },
+      );
+      ctx.log(`lanes: ${lanes}`);
+    },
+  };
+}
+
 describe('jobserver', () => {
+  it('a sharded training runs its shards at once only in free job slots, runs every shard, and gives the slots back', async () => {
+    // -j 2 and nothing else: both shards at once.
+    const root = tmpProject();
+    const mark = marker();
+    const alone = await peakJobs(mark, () => build(graphOf([shardedTask('t', mark, 2)]), root, { jobs: 2 }));
+    expect(alone.result.summary.ok).toBe(true);
+    expect(alone.peak).toBe(2);
+    const log = (await import('node:fs')).readFileSync(join(root, 'build/logs/t.log'), 'utf8');
+    expect(log).toMatch(/^shard 0\/2$/m);
+    expect(log).toMatch(/^shard 1\/2$/m);
+    expect(log).toContain('lanes: 2');
+    // -j 1: one after the other, still both.
+    const r1 = tmpProject();
+    const m1 = marker();
+    const serial = await peakJobs(m1, () => build(graphOf([shardedTask('t', m1, 3)]), r1, { jobs: 1 }));
+    expect(serial.result.summary.ok).toBe(true);
+    expect(serial.peak).toBe(1);
+    const log1 = (await import('node:fs')).readFileSync(join(r1, 'build/logs/t.log'), 'utf8');
+    expect([...log1.matchAll(/^shard \d\/3$/gm)].length).toBe(3);
+    expect(log1).toContain('lanes: 1');
+    // Beside a make sub-build under -j 2: never more than 2 jobs in all, and the slots come back (the make's six jobs all ran).
+    const r2 = tmpProject();
+    const m2 = marker();
+    const mixed = await peakJobs(m2, () => build(graphOf([shardedTask('t', m2, 2), makeTask('m', m2)]), r2, { jobs: 2 }));
+    expect(mixed.result.summary.ok).toBe(true);
+    expect(mixed.peak).toBeLessThanOrEqual(2);
+    expect(mixed.result.ran.sort()).toEqual(['m', 't']);
+  });
+
   for (const jobs of [1, 2, 3]) {
     it(`two concurrent make sub-builds under -j ${jobs} never run more than ${jobs} jobs`, async () => {
       const root = tmpProject();
