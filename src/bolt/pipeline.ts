@@ -25,13 +25,23 @@
  * `<cache>/bolt/`, named by a digest of the input's bytes, llvm-bolt's bytes,
  * the instrumentation flags and the training's identity. A rebuild that made
  * the same binary (for example after `pyston-build clean`) reuses it and
- * skips instrumenting and training.
+ * skips instrumenting and training. It is stored a second time under its
+ * function layout: the digest of the input's function table (each
+ * function's name and size, not its address) instead of its bytes. A BOLT
+ * profile names functions and offsets inside them, so it fits any file
+ * with the same table: `release`, the same code as `opt` with another
+ * prefix in its strings, reuses opt's profile without a second training.
+ * Such a reuse is checked when it is applied: llvm-bolt counts the
+ * functions whose profile does not fit ("invalid (possibly stale)"), and
+ * more than {@link MAX_STALE_PERCENT}% of the profiled ones fails the task,
+ * drops the layout entry and says how to retrain. Every run's count is in
+ * the report.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { copyFileAtomic, sha256, tailFile, TaskFailure, writeFileAtomic, type Task, type TaskContext, type TaskInputs, type ToolRef } from '../graph/index.js';
-import { ElfError, hasSection, readElf, stackPolicy, type ElfFile } from '../elf/reader.js';
-import type { Command } from '../steps/command.js';
+import { ElfError, functionTable, hasSection, readElf, stackPolicy, type ElfFile } from '../elf/reader.js';
+import { runSharded, type Command } from '../steps/command.js';
 import { runtimeLibArg } from './runtime.js';
 import type { Arch } from '../debian/arch.js';
 
@@ -124,6 +134,8 @@ export interface BoltSpec {
   readonly policy: BoltPolicy;
   /** Absolute cache directory for merged profiles; undefined = no cache. */
   readonly cacheDir: string | undefined;
+  /** Look profiles up by function layout too (default true); false: only a file with the same bytes reuses one. */
+  readonly layoutReuse?: boolean;
   /** Longest any one llvm-bolt, merge-fdata, training or check run may take: a hang becomes a failure under the policy. */
   readonly timeoutSeconds: number;
   /**
@@ -146,6 +158,15 @@ export interface Coverage {
   readonly profiled: number;
   readonly total: number;
   readonly percent: number;
+}
+
+/** A profile reused by function layout may leave at most this share of the profiled functions stale. */
+export const MAX_STALE_PERCENT = 1;
+
+/** llvm-bolt 19's "N (X% of all profiled) functions have invalid (possibly stale) profile": N, or 0 without the line. */
+export function parseStale(log: string): number {
+  const m = /(\d+) \([\d.]+% of all profiled\) functions? ha(?:ve|s) invalid \(possibly stale\) profile/.exec(log);
+  return m ? Number(m[1]) : 0;
 }
 
 /** "N out of M functions in the binary (X%) have non-empty execution profile". */
@@ -210,26 +231,27 @@ function skipFlag(spec: BoltSpec): string[] {
  * identical binary from a rebuild finds it. (The input is hashed here, not
  * declared as an input file: it is made by an upstream task in the same run.)
  */
-function cacheFile(spec: BoltSpec, bin: BoltBinary, ctx: TaskContext): string | null {
+function cacheFiles(spec: BoltSpec, bin: BoltBinary, ctx: TaskContext): { exact: string; layout: string } | null {
   if (!spec.cacheDir) return null;
-  const key = sha256(
-    JSON.stringify({
-      v: 2,
-      name: bin.name,
-      input: fileDigest(bin.input),
-      bolt: ctx.inputDigests.tools[spec.bolt.name],
-      flags: spec.instrumentFlags,
-      skip: spec.skipFuncs,
-      ...(spec.runtime ? { runtime: fileDigest(spec.runtime.lib) } : {}),
-      train: { args: spec.train.args, config: spec.trainInputs.config ?? {}, files: ctx.inputDigests.files },
-    }),
-  ).slice(0, 32);
-  return join(spec.cacheDir, 'bolt', `${bin.name}-${key}.fdata`);
+  const rest = {
+    name: bin.name,
+    bolt: ctx.inputDigests.tools[spec.bolt.name],
+    flags: spec.instrumentFlags,
+    skip: spec.skipFuncs,
+    ...(spec.runtime ? { runtime: fileDigest(spec.runtime.lib) } : {}),
+    train: { args: spec.train.args, config: spec.trainInputs.config ?? {}, files: ctx.inputDigests.files },
+  };
+  const key = sha256(JSON.stringify({ v: 2, input: fileDigest(bin.input), ...rest })).slice(0, 32);
+  const layout = sha256(JSON.stringify({ v: 1, functions: sha256(JSON.stringify(functionTable(bin.input))), ...rest })).slice(0, 32);
+  return { exact: join(spec.cacheDir, 'bolt', `${bin.name}-${key}.fdata`), layout: join(spec.cacheDir, 'bolt', `${bin.name}-layout-${layout}.fdata`) };
 }
 
-/** What instrument decided, for train and merge: per input, its cache file and whether it was there. */
+/**
+ * What instrument decided, for train and merge: per input, its cache files
+ * and whether one was there (`from`: the file to use, `by`: which key hit).
+ */
 interface Plan {
-  readonly files: Record<string, { readonly cache: string | null; readonly hit: boolean }>;
+  readonly files: Record<string, { readonly cache: string | null; readonly layout?: string; readonly hit: boolean; readonly from?: string; readonly by?: 'bytes' | 'layout' }>;
 }
 
 export function boltTasks(spec: BoltSpec): BoltTasks {
@@ -256,10 +278,20 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
       await guarded(ctx, spec, 'instrumentation', async () => {
         for (const b of spec.binaries) {
           if (!existsSync(b.input)) throw new TaskFailure(`BOLT input ${b.input} does not exist`, `the task ${spec.after} should have made it`);
-          const cache = cacheFile(spec, b, ctx);
-          const hit = cache !== null && existsSync(cache);
-          files[b.name] = { cache, hit };
-          ctx.log(`${b.name}: profile cache ${hit ? `hit (${cache})` : cache ? 'miss' : 'off'}`);
+          const c = cacheFiles(spec, b, ctx);
+          if (!c) {
+            files[b.name] = { cache: null, hit: false };
+            ctx.log(`${b.name}: profile cache off`);
+          } else if (existsSync(c.exact)) {
+            files[b.name] = { cache: c.exact, layout: c.layout, hit: true, from: c.exact, by: 'bytes' };
+            ctx.log(`${b.name}: profile cache hit (${c.exact})`);
+          } else if (spec.layoutReuse !== false && existsSync(c.layout)) {
+            files[b.name] = { cache: c.exact, layout: c.layout, hit: true, from: c.layout, by: 'layout' };
+            ctx.log(`${b.name}: profile cache hit by function layout (${c.layout}): a build of the same functions was trained; its profile is reused`);
+          } else {
+            files[b.name] = { cache: c.exact, layout: c.layout, hit: false };
+            ctx.log(`${b.name}: profile cache miss`);
+          }
         }
         if (spec.binaries.every((b) => files[b.name]!.hit)) {
           ctx.log('every input has a cached profile: no instrumentation, no training');
@@ -310,7 +342,7 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
           ctx.log('profiles come from the cache: training skipped');
           return;
         }
-        await ctx.exec(spec.train.file, spec.train.args, { cwd: spec.train.cwd, env: spec.train.env ?? {}, jobserver: false, timeoutMs: spec.timeoutSeconds * 1000 });
+        await runSharded(ctx, spec.train, { jobserver: false, timeoutMs: spec.timeoutSeconds * 1000 });
         const files = readdirSync(ctx.path(rawDir));
         for (const b of spec.binaries) {
           const got = files.filter((f) => f.startsWith(`${b.name}.fdata.`));
@@ -336,9 +368,9 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
         for (const b of spec.binaries) {
           const out = fdataPath(ctx, b);
           const entry = p.files[b.name];
-          if (entry?.hit && entry.cache) {
-            copyFileAtomic(entry.cache, out);
-            ctx.log(`${b.name}: profile reused from the cache (${entry.cache})`);
+          if (entry?.hit && entry.from) {
+            copyFileAtomic(entry.from, out);
+            ctx.log(`${b.name}: profile reused from the cache (${entry.from})`);
             continue;
           }
           const raw = readdirSync(ctx.path(rawDir))
@@ -349,6 +381,7 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
           renameSync(`${out}.tmp`, out);
           if (statSync(out).size === 0) throw new TaskFailure(`the merged BOLT profile for ${b.name} is empty`, 'the training run did not exercise the instrumented file');
           if (entry?.cache) copyFileAtomic(out, entry.cache);
+          if (entry?.layout) copyFileAtomic(out, entry.layout);
         }
       });
     },
@@ -364,7 +397,8 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
     inputs: { tools, config: { ...config, apply: spec.applyFlags, extra: Object.fromEntries(spec.binaries.map((b) => [b.name, b.extraApplyFlags ?? []])) } },
     outputs: [...spec.binaries.map((b) => rel(spec.root, b.output)), `${spec.dir}/optimize.json`],
     async run(ctx) {
-      const result: Record<string, { coverage: Coverage | null; seconds: number }> = {};
+      const result: Record<string, { coverage: Coverage | null; seconds: number; stale: number; profileFrom: 'training' | 'bytes' | 'layout' }> = {};
+      const p = JSON.parse(readFileSync(ctx.path(plan), 'utf8')) as Plan;
       const ok = await guarded(ctx, spec, 'optimization', async () => {
         for (const b of spec.binaries) {
           const tmp = `${b.output}.tmp`;
@@ -389,8 +423,19 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
           // Kept apart too, so each file's log can be read on its own.
           writeFileSync(optimizeLog(ctx, b), run.output ?? '');
           const coverage = parseCoverage(run.output ?? '') ?? null;
+          const stale = parseStale(run.output ?? '');
+          const entry = p.files[b.name];
+          if (entry?.by === 'layout' && coverage && stale > (coverage.profiled * MAX_STALE_PERCENT) / 100) {
+            rmSync(tmp, { force: true });
+            if (entry.layout) rmSync(entry.layout, { force: true });
+            throw new TaskFailure(
+              `the profile reused by function layout does not fit ${b.name}: llvm-bolt found ${stale} of ${coverage.profiled} profiled functions stale`,
+              `the cache entry is removed; run: npx pyston-build clean ${spec.prefix.split(':')[0]}, then build again to train this file's own profile`,
+            );
+          }
+          if (stale > 0) ctx.log(`${b.name}: llvm-bolt found ${stale} functions with a stale profile`);
           renameSync(tmp, b.output);
-          result[b.name] = { coverage, seconds: (Date.now() - t0) / 1000 };
+          result[b.name] = { coverage, seconds: (Date.now() - t0) / 1000, stale, profileFrom: entry?.hit ? (entry.by ?? 'bytes') : 'training' };
         }
       });
       if (!ok) for (const b of spec.binaries) copyFileAtomic(b.input, b.output);
@@ -405,12 +450,21 @@ export function boltTasks(spec: BoltSpec): BoltTasks {
     inputs: { config: { minCoverage: spec.minCoverage, policy: spec.policy }, files: spec.check?.args.filter((a) => a.endsWith('.py')) ?? [] },
     outputs: [report],
     async run(ctx) {
-      const opt = JSON.parse(readFileSync(ctx.path(spec.dir, 'optimize.json'), 'utf8')) as { bolted: boolean; binaries: Record<string, { coverage: Coverage | null; seconds: number }> };
+      const opt = JSON.parse(readFileSync(ctx.path(spec.dir, 'optimize.json'), 'utf8')) as {
+        bolted: boolean;
+        binaries: Record<string, { coverage: Coverage | null; seconds: number; stale?: number; profileFrom?: string }>;
+      };
       const files: Record<string, unknown> = {};
       const ok = await guarded(ctx, spec, 'verification', async () => {
         for (const b of spec.binaries) {
           const v = verifyFile(b.output, opt.binaries[b.name]?.coverage ?? null, spec.minCoverage, optimizeLog(ctx, b));
-          files[b.name] = { ...v, seconds: opt.binaries[b.name]?.seconds ?? null, sha256: fileDigest(b.output) };
+          files[b.name] = {
+            ...v,
+            seconds: opt.binaries[b.name]?.seconds ?? null,
+            staleFunctions: opt.binaries[b.name]?.stale ?? null,
+            profileFrom: opt.binaries[b.name]?.profileFrom ?? null,
+            sha256: fileDigest(b.output),
+          };
           ctx.log(`${b.name}: .note.bolt_info present, PT_GNU_STACK ok, ${v.coverage.profiled} of ${v.coverage.total} functions (${v.coverage.percent}%) have a profile`);
         }
         if (spec.check) await ctx.exec(spec.check.file, spec.check.args, { cwd: spec.check.cwd, env: spec.check.env ?? {}, jobserver: false, timeoutMs: spec.timeoutSeconds * 1000 });

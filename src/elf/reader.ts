@@ -391,3 +391,41 @@ export function isSharedLibrary(elf: ElfFile): boolean {
 export function hasSection(elf: ElfFile, name: string): boolean {
   return elf.sections.some((s) => s.name === name);
 }
+
+/** A function symbol of .symtab: its name and size in bytes (STT_FUNC, defined). */
+export interface FunctionSymbol {
+  readonly name: string;
+  readonly size: number;
+}
+
+/**
+ * The defined functions of a file's .symtab (falling back to .dynsym when
+ * the file is stripped), sorted by name then size. Addresses are left out:
+ * a BOLT profile names a function and offsets inside it, so two files with
+ * the same table have profiles that fit each other.
+ */
+export function functionTable(path: string): FunctionSymbol[] {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (e) {
+    throw new ElfError(`${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const elf = parseElf(buf, path);
+  const r = new Reader(buf, elf.class === 64, elf.littleEndian, path);
+  const tab = elf.sections.find((s) => s.name === '.symtab') ?? elf.sections.find((s) => s.name === '.dynsym');
+  if (!tab) return [];
+  const strtab = elf.sections[tab.link];
+  if (!strtab) throw new ElfError(`${path}: ${tab.name} names no string table`);
+  const entry = elf.class === 64 ? 24 : 16;
+  r.check(tab.offset, tab.size, tab.name);
+  const out: FunctionSymbol[] = [];
+  for (let off = tab.offset; off + entry <= tab.offset + tab.size; off += entry) {
+    const info = elf.class === 64 ? buf[off + 4]! : buf[off + 12]!;
+    const shndx = elf.class === 64 ? r.u16(off + 6) : r.u16(off + 14);
+    if ((info & 0xf) !== 2 || shndx === 0) continue; // STT_FUNC, defined
+    const size = elf.class === 64 ? r.u64(off + 16) : r.u32(off + 8);
+    out.push({ name: r.cstr(strtab.offset + r.u32(off)), size });
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.size - b.size));
+}

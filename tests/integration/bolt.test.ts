@@ -21,17 +21,17 @@ const CFLAGS = '-O2 -g -fno-reorder-blocks-and-partition';
 const LDFLAGS = '-Wl,--emit-relocs -fno-reorder-blocks-and-partition';
 
 /** The fixture, linked for BOLT: an executable, and with `shared` also libhot.so and an executable using it. */
-function linkTask(shared = false): Task {
+function linkTask(shared = false, greeting?: string): Task {
   return {
     id: 'link',
     deps: [],
-    inputs: { files: [FIX], tools: [tc.cc, { name: 'make' }], config: { shared } },
+    inputs: { files: [FIX], tools: [tc.cc, { name: 'make' }], config: { shared, greeting } },
     outputs: ['build/c/demo', ...(shared ? ['build/c/libhot.so', 'build/c/demo-shared'] : [])],
     async run(ctx) {
       const dir = ctx.path('build/c');
       mkdirSync(dir, { recursive: true });
       const env = { CC: 'gcc', CFLAGS, LDFLAGS, PATH: tc.path };
-      await ctx.exec('sh', [join(FIX, 'configure')], { cwd: dir, env, jobserver: false });
+      await ctx.exec('sh', [join(FIX, 'configure'), ...(greeting ? [`--with-greeting=${greeting}`] : [])], { cwd: dir, env, jobserver: false });
       await ctx.exec('make', [], { cwd: dir, env });
       if (shared) {
         await ctx.exec('gcc', [...CFLAGS.split(' '), '-fPIC', '-shared', ...LDFLAGS.split(' '), '-Wl,-soname,libhot.so', '-o', 'libhot.so', join(FIX, 'hot.c'), join(FIX, 'util.c'), `-I${FIX}`], {
@@ -53,6 +53,8 @@ interface Opts {
   bolt?: BoltSpec['bolt'];
   train?: string[];
   timeoutSeconds?: number;
+  /** The fixture's configured string (configure --with-greeting): other bytes, the same functions. */
+  greeting?: string;
 }
 
 function pipeline(root: string, o: Opts = {}) {
@@ -89,7 +91,7 @@ function pipeline(root: string, o: Opts = {}) {
     cacheDir: o.cacheDir,
     timeoutSeconds: o.timeoutSeconds ?? 300,
   });
-  return graphOf([linkTask(o.shared), ...bolt.tasks]);
+  return graphOf([linkTask(o.shared, o.greeting), ...bolt.tasks]);
 }
 
 const run = (file: string, args: string[], env: Record<string, string> = {}): string => {
@@ -198,7 +200,9 @@ describe('BOLT on an executable', () => {
     const root = tmpProject();
     const cache = tmpProject('pb-bolt-cache-');
     expect((await build(pipeline(root, { cacheDir: cache }), root)).summary.ok).toBe(true);
-    expect(readdirSync(join(cache, 'bolt')).filter((f) => f.endsWith('.fdata'))).toHaveLength(1);
+    // Stored twice: under the binary's bytes, and under its function layout.
+    expect(readdirSync(join(cache, 'bolt')).filter((f) => f.endsWith('.fdata') && !f.includes('-layout-'))).toHaveLength(1);
+    expect(readdirSync(join(cache, 'bolt')).filter((f) => f.endsWith('.fdata') && f.includes('-layout-'))).toHaveLength(1);
     const first = readFileSync(join(root, 'build/c/demo.bolt'));
     rmSync(join(root, 'build'), { recursive: true, force: true });
     const r = await build(pipeline(root, { cacheDir: cache }), root);
@@ -208,6 +212,48 @@ describe('BOLT on an executable', () => {
     expect(existsSync(join(root, 'build/c/demo.inst'))).toBe(false);
     expect(JSON.parse(readFileSync(join(root, 'build/bolt/report.json'), 'utf8')).bolted).toBe(true);
     expect(readFileSync(join(root, 'build/c/demo.bolt')).equals(first)).toBe(true);
+  });
+
+  it('reuses the profile of a file with the same functions and other bytes (release after opt): no training, no stale function', async () => {
+    const cache = tmpProject('pb-bolt-cache-');
+    const a = tmpProject();
+    expect((await build(pipeline(a, { cacheDir: cache }), a)).summary.ok).toBe(true);
+    expect(readdirSync(join(cache, 'bolt')).filter((f) => f.includes('-layout-'))).toHaveLength(1);
+    const b = tmpProject();
+    const r = await build(pipeline(b, { cacheDir: cache, greeting: 'a much longer greeting, configured in' }), b);
+    expect(r.summary.ok, failOf(r)).toBe(true);
+    expect(readFileSync(join(a, 'build/c/demo')).equals(readFileSync(join(b, 'build/c/demo')))).toBe(false);
+    expect(readFileSync(join(b, 'build/logs/bolt:instrument.log'), 'utf8')).toMatch(/demo: profile cache hit by function layout/);
+    expect(readFileSync(join(b, 'build/logs/bolt:train.log'), 'utf8')).toMatch(/training skipped/);
+    const report = JSON.parse(readFileSync(join(b, 'build/bolt/report.json'), 'utf8'));
+    expect(report.bolted).toBe(true);
+    expect([report.files.demo.profileFrom, report.files.demo.staleFunctions]).toEqual(['layout', 0]);
+    expect(JSON.parse(readFileSync(join(a, 'build/bolt/report.json'), 'utf8')).files.demo.profileFrom).toBe('training');
+    expect(run(join(b, 'build/c/demo.bolt'), ['77'])).toContain('a much longer greeting');
+  });
+
+  it('a reused profile that does not fit fails in one line, and its cache entry is dropped so the next build trains', async () => {
+    const cache = tmpProject('pb-bolt-cache-');
+    const a = tmpProject();
+    expect((await build(pipeline(a, { cacheDir: cache }), a)).summary.ok).toBe(true);
+    const layout = join(cache, 'bolt', readdirSync(join(cache, 'bolt')).find((f) => f.includes('-layout-'))!);
+    // Every branch record moved to an offset inside no instruction: llvm-bolt calls those profiles stale.
+    const fdata = readFileSync(layout, 'utf8')
+      .split('\n')
+      .map((l) => l.replace(/^1 (\S+) ([0-9a-f]+) 1 (\S+) ([0-9a-f]+) /, (_m, f1, o1, f2, o2) => `1 ${f1} ${(parseInt(o1, 16) + 1).toString(16)} 1 ${f2} ${(parseInt(o2, 16) + 1).toString(16)} `))
+      .join('\n');
+    (await import('node:fs')).writeFileSync(layout, fdata);
+    const b = tmpProject();
+    const r = await build(pipeline(b, { cacheDir: cache, greeting: 'other' }), b);
+    expect(failOf(r)).toMatch(
+      /^bolt:optimize: the profile reused by function layout does not fit demo: llvm-bolt found \d+ of \d+ profiled functions stale \(the cache entry is removed; run: npx pyston-build clean bolt, then build again to train this file's own profile\)$/,
+    );
+    expect(existsSync(layout)).toBe(false);
+    expect(existsSync(join(b, 'build/c/demo.bolt'))).toBe(false);
+    rmSync(join(b, 'build'), { recursive: true, force: true });
+    const again = await build(pipeline(b, { cacheDir: cache, greeting: 'other' }), b);
+    expect(again.summary.ok, failOf(again)).toBe(true);
+    expect(JSON.parse(readFileSync(join(b, 'build/bolt/report.json'), 'utf8')).files.demo.profileFrom).toBe('training');
   });
 
   it('a missing llvm-bolt fails planning in one line naming the package', async () => {

@@ -1,6 +1,6 @@
 /** BOLT's pure parts: the log parsers, the skip list, and the config keys. */
 import { describe, expect, it } from 'vitest';
-import { parseCoverage } from '../../src/bolt/pipeline.js';
+import { parseCoverage, parseStale } from '../../src/bolt/pipeline.js';
 import { skipFuncsFromConfig } from '../../src/bolt/skip.js';
 import { CPYTHON, PYSTON, defaultSkipFuncs } from '../../src/flavors/index.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
@@ -10,6 +10,11 @@ describe('parseCoverage', () => {
   it('reads the profile coverage line of llvm-bolt 19', () => {
     expect(parseCoverage('BOLT-INFO: 2797 out of 5565 functions in the binary (50.3%) have non-empty execution profile\n')).toEqual({ profiled: 2797, total: 5565, percent: 50.3 });
     expect(parseCoverage('BOLT-INFO: enabling relocation mode\n')).toBeUndefined();
+  });
+  it("reads llvm-bolt 19's count of functions with a stale profile (0 without the line)", () => {
+    expect(parseStale('BOLT-WARNING: 5 (62.5% of all profiled) functions have invalid (possibly stale) profile. Use -report-stale to see the list.\n')).toBe(5);
+    expect(parseStale('BOLT-WARNING: 1 (0.1% of all profiled) function has invalid (possibly stale) profile.\n')).toBe(1);
+    expect(parseStale('BOLT-INFO: 8 out of 11 functions in the binary (72.7%) have non-empty execution profile\n')).toBe(0);
   });
 });
 
