@@ -113,3 +113,66 @@ export function speedupTable(samples, baseline, samplesEach) {
   log(['geomean'.padEnd(w), ...names.map((n) => geomean[n].toFixed(3).padStart(12))].join(' '));
   return { speed, geomean, benches };
 }
+
+/** A small seeded generator (mulberry32): the same samples give the same intervals on every run. */
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A 95% bootstrap interval for the geomean of `num` over `den` (how much
+ * faster num is; both interpreters' names), from the samples themselves.
+ * measureInterleaved takes `perRound` samples of every benchmark on every
+ * interpreter in each round, so the rounds are the resampled unit: one
+ * resample draws `rounds` rounds with replacement, takes each benchmark's
+ * median over the drawn rounds' samples for both interpreters, and the
+ * geomean of den/num over the benchmarks. A round keeps its samples of
+ * both interpreters together, which keeps the pairing the interleaving
+ * made. Returns { lo, hi } (the 2.5th and 97.5th percentiles of
+ * `iterations` resamples).
+ */
+export function bootstrapRatio(samples, num, den, perRound, iterations = 2000, seed = 1) {
+  const benches = Object.keys(samples[den]).sort();
+  const rounds = Math.floor(samples[den][benches[0]].length / perRound);
+  const next = rng(seed);
+  const out = [];
+  for (let it = 0; it < iterations; it++) {
+    const picks = Array.from({ length: rounds }, () => Math.floor(next() * rounds));
+    let logSum = 0;
+    for (const b of benches) {
+      const pick = (xs) => picks.flatMap((r) => xs.slice(r * perRound, (r + 1) * perRound));
+      logSum += Math.log(median(pick(samples[den][b])) / median(pick(samples[num][b])));
+    }
+    out.push(Math.exp(logSum / benches.length));
+  }
+  out.sort((a, b) => a - b);
+  return { lo: out[Math.floor(0.025 * iterations)], hi: out[Math.ceil(0.975 * iterations) - 1] };
+}
+
+/**
+ * Geomean ratios with their bootstrap intervals, printed as a table: each
+ * [num, den] pair, the point estimate from the medians, the interval, and
+ * whether the difference from 1.0 is real at that confidence (the interval
+ * does not contain 1.0). Returns the rows.
+ */
+export function ratioTable(samples, pairs, perRound) {
+  const rows = [];
+  log(`\ngeomean ratios with 95% bootstrap intervals (resampling rounds; ${perRound} samples per round)`);
+  for (const [num, den] of pairs) {
+    if (!samples[num] || !samples[den]) continue;
+    const benches = Object.keys(samples[den]).sort();
+    const point = Math.exp(benches.reduce((a, b) => a + Math.log(median(samples[den][b]) / median(samples[num][b])), 0) / benches.length);
+    const { lo, hi } = bootstrapRatio(samples, num, den, perRound);
+    const verdict = lo > 1 ? 'faster (real)' : hi < 1 ? 'slower (real)' : 'within noise';
+    rows.push({ num, den, point, lo, hi, verdict });
+    log(`  ${`${num} / ${den}`.padEnd(30)} ${point.toFixed(3)}  [${lo.toFixed(3)}, ${hi.toFixed(3)}]  ${verdict}`);
+  }
+  return rows;
+}

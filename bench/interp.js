@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // bench/interp: how fast are the interpreters pyston-build makes, and how long does it take?
 //
-//   node bench/interp.js [--project DIR] [--rounds N] [--reps K] [--inner I] [--regrtest] [--clang] [--reuse]
+//   node bench/interp.js [--project DIR] [--rounds N] [--reps K] [--inner I] [--nobolt] [--before-package] [--regrtest] [--clang] [--reuse]
 //   node bench/interp.js --pyston-checkout DIR [--macro] [--set KEY=VALUE]... [--rounds N] [--reps K] [--inner I] [--reuse]
 //
 // With --pyston-checkout DIR, the Pyston mode (bench/interp-pyston.js): DIR
@@ -11,21 +11,29 @@
 //
 // --reuse: with --project DIR of an earlier run, measure its builds again
 // without rebuilding (the wall times printed are the earlier run's).
-// Builds, in one project directory (default: a temp dir), with -j 2 and the
-// default compiler (cc = gcc):
+// Builds, each in its own project directory (default: a temp dir), with -j 2
+// and the default compiler (cc = gcc), timing every whole pipeline:
 //   unopt        pyston-build unopt
-//   opt          pyston-build opt: our PGO on runtime/train, LTO, and on x86_64 BOLT
-//   opt-nobolt   pyston-build opt with USE_BOLT=0 (PGO + LTO only)
-//   opt-regrtest pyston-build opt with --profile-task regrtest   (with --regrtest)
-//   opt-clang    pyston-build opt with cc = clang                (with --clang)
+//   opt          pyston-build all: our PGO on runtime/train, LTO (parallel, under the
+//                jobserver), and on x86_64 BOLT; then `package` in the same project,
+//                timed apart (release reuses opt's profiles), and its release interpreter
+//   opt-before   the pipeline as it was before: --set lto.parallel=false (configure's
+//                serial -flto-partition=none, every program LTO-linked) and
+//                release.reuse_profiles=false; with --before-package its `package` is timed too
+//   opt-nobolt   pyston-build opt with USE_BOLT=0 (PGO + LTO only)   (with --nobolt)
+//   opt-regrtest pyston-build opt with --profile-task regrtest      (with --regrtest)
+//   opt-clang    pyston-build opt with cc = clang                   (with --clang)
 //   cpython-pgo  CPython's own `configure --enable-optimizations --with-lto` of the
 //                same source with the same compiler (gcc), built by this script
 // and compares them, plus the system /usr/bin/python3.11 (Debian's GCC PGO+LTO
 // build of the same 3.11.2), on runtime/bench: a benchmark set kept apart from the
-// training workloads. Runs are interleaved per benchmark: each round takes one
-// sample set of a benchmark on every interpreter in turn (rotating order),
-// then the next benchmark, so drift hits all interpreters alike.
-// Prints per-benchmark speedups over unopt, their geomean, and each build's wall time.
+// training workloads. Runs are interleaved per benchmark: each round takes one sample
+// set of a benchmark on every interpreter in turn (rotating order), then the next
+// benchmark, so drift hits all interpreters alike.
+// Prints per-benchmark speedups over unopt, their geomean, the main geomean ratios
+// with 95% bootstrap intervals (resampling rounds, see interp-common.js), each
+// build's wall time and the pipeline targets (opt against CPython's own build,
+// package against all).
 //
 // Every process (the builds, configure and make, the benchmark runs) is run
 // with zx's `$`. zx composes a bash command line from the template: each
@@ -37,15 +45,15 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { boltTaskSeconds, listBenchmarks, log, measureInterleaved, speedupTable, timedRun } from './interp-common.js';
+import { boltTaskSeconds, listBenchmarks, log, measureInterleaved, ratioTable, speedupTable, timedRun } from './interp-common.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const USAGE =
-  'usage: node bench/interp.js [--project DIR] [--rounds N] [--reps K] [--inner I] [--regrtest] [--clang] [--reuse]\n' +
+  'usage: node bench/interp.js [--project DIR] [--rounds N] [--reps K] [--inner I] [--nobolt] [--before-package] [--regrtest] [--clang] [--reuse]\n' +
   '       node bench/interp.js --pyston-checkout DIR [--macro] [--set KEY=VALUE]... [--rounds N] [--reps K] [--inner I] [--reuse]';
 
 function parseArgs(argv) {
-  const o = { rounds: 3, reps: 3, inner: 1, project: '', reuse: false, regrtest: false, clang: false, pystonCheckout: '', macro: false, set: [] };
+  const o = { rounds: 3, reps: 3, inner: 1, project: '', reuse: false, regrtest: false, clang: false, nobolt: false, beforePackage: false, pystonCheckout: '', macro: false, set: [] };
   const bad = (msg) => {
     process.stderr.write(`bench/interp: error: ${msg}\n${USAGE}\n`);
     process.exit(2);
@@ -72,6 +80,8 @@ function parseArgs(argv) {
     else if (a === '--reuse') o.reuse = true;
     else if (a === '--regrtest') o.regrtest = true;
     else if (a === '--clang') o.clang = true;
+    else if (a === '--nobolt') o.nobolt = true;
+    else if (a === '--before-package') o.beforePackage = true;
     else if (a === '-h' || a === '--help') {
       process.stdout.write(`${USAGE}\n`);
       process.exit(0);
@@ -79,7 +89,7 @@ function parseArgs(argv) {
   }
   if (o.pystonCheckout !== '') {
     if (o.project !== '') bad('--pyston-checkout DIR is the project: leave out --project');
-    if (o.regrtest || o.clang) bad('--regrtest and --clang are for the CPython mode, not --pyston-checkout');
+    if (o.regrtest || o.clang || o.nobolt || o.beforePackage) bad('--regrtest, --clang, --nobolt and --before-package are for the CPython mode, not --pyston-checkout');
     return o;
   }
   if (o.macro || o.set.length) bad('--macro and --set need --pyston-checkout DIR');
@@ -94,7 +104,7 @@ if (opts.pystonCheckout !== '') {
   process.exit(0);
 }
 
-const { rounds, reps, inner, reuse, regrtest: withRegrtest, clang: withClang, ...given } = opts;
+const { rounds, reps, inner, reuse, regrtest: withRegrtest, clang: withClang, nobolt: withNobolt, beforePackage: withBeforePackage, ...given } = opts;
 const project = given.project || mkdtempSync(join(tmpdir(), 'pyston-bench-interp-'));
 mkdirSync(project, { recursive: true });
 const out = join(repo, 'bench', '.out');
@@ -117,17 +127,27 @@ const boltSeconds = {};
 const previous = reuse ? JSON.parse(readFileSync(join(project, 'interp.json'), 'utf8')) : undefined;
 async function ourBuild(name, target, extra = [], env = {}) {
   const dir = join(project, name);
+  const variant = target === 'all' ? 'opt' : target;
   if (previous) {
     wall[name] = previous.wallSeconds[name];
     if (previous.boltSeconds?.[name]) boltSeconds[name] = previous.boltSeconds[name];
-    return join(dir, 'build', `${target}_env`, 'bin', 'python');
+    if (previous.criticalPaths?.[name]) critical[name] = previous.criticalPaths[name];
+    return join(dir, 'build', `${variant}_env`, 'bin', 'python');
   }
   mkdirSync(dir, { recursive: true });
   wall[name] = await timed(name, process.execPath, cli(dir, '--json', target, ...extra), { env: { ...process.env, ...env } });
   const bolt = boltTaskSeconds(lastStdout);
   if (bolt) boltSeconds[name] = bolt;
-  return join(dir, 'build', `${target}_env`, 'bin', 'python');
+  critical[name] = criticalPath(lastStdout);
+  return join(dir, 'build', `${variant}_env`, 'bin', 'python');
 }
+/** The critical path of a `--json` run's summary: each task on it with its seconds. */
+function criticalPath(summaryJson) {
+  const s = JSON.parse(summaryJson);
+  const took = new Map(s.tasks.map((t) => [t.id, t.durationMs / 1000]));
+  return s.criticalPath.map((id) => `${id} ${(took.get(id) ?? 0).toFixed(0)}s`).join(' -> ');
+}
+const critical = {};
 /** An optional comparison: a failure is reported and the variant left out, not fatal. */
 async function optionalBuild(name, target, extra, env) {
   try {
@@ -137,10 +157,29 @@ async function optionalBuild(name, target, extra, env) {
     return undefined;
   }
 }
+/** `package` in an earlier build's project, timed apart; returns its release interpreter. */
+async function packageAfter(name, extra = []) {
+  const dir = join(project, name);
+  const label = `${name}+package`;
+  if (previous) {
+    wall[label] = previous.wallSeconds[label];
+    if (previous.criticalPaths?.[label]) critical[label] = previous.criticalPaths[label];
+  } else {
+    wall[label] = await timed(label, process.execPath, cli(dir, '--json', 'package', ...extra));
+    critical[label] = criticalPath(lastStdout);
+  }
+  return join(dir, 'build', 'release_env', 'bin', 'python');
+}
 const interps = {};
 interps.unopt = await ourBuild('unopt', 'unopt');
-interps.opt = await ourBuild('opt', 'opt');
-interps['opt-nobolt'] = await ourBuild('opt-nobolt', 'opt', [], { USE_BOLT: '0' });
+// `all` is opt and the pyston3 links; `package` then builds the release with opt's profiles.
+interps.opt = await ourBuild('opt', 'all');
+interps.release = await packageAfter('opt');
+// Before: the LTO link serial, and the release trained again.
+const BEFORE = ['--set', 'lto.parallel=false', '--set', 'release.reuse_profiles=false'];
+interps['opt-before'] = await ourBuild('opt-before', 'all', BEFORE);
+if (withBeforePackage) await packageAfter('opt-before', BEFORE);
+if (withNobolt) interps['opt-nobolt'] = await ourBuild('opt-nobolt', 'opt', [], { USE_BOLT: '0' });
 if (withClang) {
   const py = await optionalBuild('opt-clang', 'opt', ['--set', 'cc=clang']);
   if (py) interps['opt-clang'] = py;
@@ -181,14 +220,49 @@ const samples = await measureInterleaved({
 const names = Object.keys(interps);
 const { speed, geomean: geomeans, benches } = speedupTable(samples, 'unopt', rounds * reps);
 const geomean = (n) => geomeans[n];
+const ratios = ratioTable(
+  samples,
+  [
+    ['opt', 'unopt'],
+    ['opt', 'system-3.11'],
+    ['opt', 'cpython-pgo'],
+    ['opt', 'opt-before'],
+    ['release', 'opt'],
+    ['opt', 'opt-nobolt'],
+    ['opt-before', 'unopt'],
+    ['opt-before', 'system-3.11'],
+  ],
+  reps,
+);
 log('\nbuild wall time (-j 2, whole pipeline):');
-for (const [n, s] of Object.entries(wall)) log(`  ${n.padEnd(14)} ${(s / 60).toFixed(1)} min${boltSeconds[n] ? ` (BOLT tasks: ${boltSeconds[n].toFixed(0)} s)` : ''}`);
-const result = { date: new Date().toISOString(), rounds, reps, inner, speedup: speed, geomean: Object.fromEntries(names.map((n) => [n, geomean(n)])), wallSeconds: wall, boltSeconds };
+for (const [n, s] of Object.entries(wall)) log(`  ${n.padEnd(22)} ${(s / 60).toFixed(1)} min${boltSeconds[n] ? ` (BOLT tasks: ${boltSeconds[n].toFixed(0)} s)` : ''}`);
+log('\ncritical paths (the trace of each run: build/.pyston-build/trace.json in its project):');
+for (const [n, c] of Object.entries(critical)) log(`  ${n}: ${c}`);
+const result = {
+  date: new Date().toISOString(),
+  rounds,
+  reps,
+  inner,
+  speedup: speed,
+  geomean: Object.fromEntries(names.map((n) => [n, geomean(n)])),
+  ratios,
+  wallSeconds: wall,
+  boltSeconds,
+  criticalPaths: critical,
+};
 writeFileSync(join(out, 'interp.json'), JSON.stringify(result, null, 2) + '\n');
 writeFileSync(join(project, 'interp.json'), JSON.stringify(result, null, 2) + '\n');
 log(`\nresults: ${join(out, 'interp.json')}  project: ${project}`);
-log(`interp: opt/unopt geomean ${geomean('opt').toFixed(3)} (target >= 1.30 with BOLT), opt vs cpython-pgo ${(geomean('opt') / geomean('cpython-pgo')).toFixed(3)} (target >= 1.0)`);
+const ratio = (a, b) => (wall[a] !== undefined && wall[b] !== undefined ? (wall[a] / wall[b]).toFixed(2) : 'n/a');
+log(`interp: opt pipeline (all) / CPython's own PGO+LTO build: ${ratio('opt', 'cpython-pgo')} (target <= 0.5); before: ${ratio('opt-before', 'cpython-pgo')}`);
+log(`interp: package after all / all: ${ratio('opt+package', 'opt')} (target <= 0.40); before: ${ratio('opt-before+package', 'opt-before')}`);
 log(
-  `interp: BOLT gain: opt vs opt-nobolt ${(geomean('opt') / geomean('opt-nobolt')).toFixed(3)}; worst benchmark ${Math.min(...benches.map((b) => speed.opt[b] / speed['opt-nobolt'][b])).toFixed(3)} (target >= 0.97)`,
+  `interp: opt/unopt geomean ${geomean('opt').toFixed(3)}, opt vs system python3.11 ${speed['system-3.11'] ? (geomean('opt') / geomean('system-3.11')).toFixed(3) : 'n/a'} (before: 1.177 and 1.076; aim 1.10)`,
 );
-if (speed['system-3.11']) log(`interp: opt vs system python3.11 ${(geomean('opt') / geomean('system-3.11')).toFixed(3)} (target >= 1.03)`);
+const worst = Math.min(...benches.map((b) => speed.opt[b] / speed['opt-before'][b]));
+log(`interp: worst benchmark, opt over opt-before: ${worst.toFixed(3)} (target >= 0.97)`);
+if (speed['opt-nobolt']) {
+  log(
+    `interp: BOLT gain: opt vs opt-nobolt ${(geomean('opt') / geomean('opt-nobolt')).toFixed(3)}; worst benchmark ${Math.min(...benches.map((b) => speed.opt[b] / speed['opt-nobolt'][b])).toFixed(3)}`,
+  );
+}

@@ -56,6 +56,16 @@ export const SCHEMA = {
   'llvm.bin': { type: 'string', default: '', doc: 'Directory to look for LLVM tools in first (default: <tool>-N on PATH, then /usr/lib/llvm-N/bin).' },
   pgo: { type: 'bool', default: true, env: 'NOPGO', envInverts: true, doc: 'Profile-guided optimization for opt builds (NOPGO=1 turns it off).' },
   lto: { type: 'bool', default: true, env: 'NOLTO', envInverts: true, doc: 'Link-time optimization for opt builds (NOLTO=1 turns it off).' },
+  'lto.parallel': {
+    type: 'bool',
+    default: true,
+    doc: "gcc: the LTO link in parallel, its jobs under the global -j (-flto=jobserver; configure's -flto-partition=none removed). false keeps configure's serial link.",
+  },
+  'release.reuse_profiles': {
+    type: 'bool',
+    default: true,
+    doc: "release (and releaseshared) use opt's (optshared's) PGO profile and, when the functions match, its BOLT profile, instead of training again. false trains their own.",
+  },
   'pgo.task': {
     type: 'string',
     default: 'runtime',

@@ -40,6 +40,7 @@ import { cacheDir, packageRoot } from './steps/paths.js';
 import { discoverToolchain, type Toolchain } from './llvm/toolchain.js';
 import { linkTask, variantTasks, type BoltOptions, type VariantTasks } from './variants/tasks.js';
 import { VARIANT_TABLE, type VariantDef } from './variants/table.js';
+import { profileDonor } from './variants/flags.js';
 import { defaultApplyFlags, DEFAULT_INSTRUMENT_FLAGS } from './bolt/pipeline.js';
 import { skipFuncsFromConfig } from './bolt/skip.js';
 import { defaultSkipFuncs, type Flavor } from './flavors/index.js';
@@ -105,6 +106,20 @@ export function configuredArchs(config: BuildConfig): Arch[] {
     return host;
   });
   return [...new Set(archs)];
+}
+
+/** The task `id` and every task it depends on, among `tasks` (in their order). */
+function upstreamOf(tasks: readonly Task[], id: string): Task[] {
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  const keep = new Set<string>();
+  const visit = (i: string): void => {
+    const t = byId.get(i);
+    if (!t || keep.has(i)) return;
+    keep.add(i);
+    for (const d of t.deps) visit(d);
+  };
+  visit(id);
+  return tasks.filter((t) => keep.has(t.id));
 }
 
 /** Memoize a function of no arguments. */
@@ -197,6 +212,8 @@ function parts(config: BuildConfig, root: string, env: NodeJS.ProcessEnv) {
     root,
     pgo: config.pgo,
     lto: config.lto,
+    ltoParallel: config['lto.parallel'],
+    reuseProfiles: config['release.reuse_profiles'],
     configureExtra: config['configure.extra'].split(/\s+/).filter(Boolean),
     profileTask: config['pgo.task'],
     tolerateTrainingFailure: config['pgo.tolerate_failure'],
@@ -233,6 +250,24 @@ function parts(config: BuildConfig, root: string, env: NodeJS.ProcessEnv) {
         );
       }
       const crossSpec = cross ? crossOf(a) : undefined;
+      // One training per release: a packaged variant uses its opt
+      // counterpart's PGO profile (for the same architecture), and the
+      // graph gets that variant's tasks up to its validated profile.
+      let profileFrom: { variant: string; ready: string } | { reason: string } | undefined;
+      let donorTasks: Task[] = [];
+      if (def.packaged && def.pgo && config.pgo && !config['release.reuse_profiles']) profileFrom = { reason: 'release.reuse_profiles = false' };
+      else if (def.packaged && def.pgo && config.pgo) {
+        const d = profileDonor(def, toolchain().family, src().flavor);
+        const donorDef = d.variant !== undefined ? VARIANT_TABLE.find((x) => x.name === d.variant) : undefined;
+        if (donorDef) {
+          const dv = variant(donorDef, a);
+          const dname = cross ? `${donorDef.name}-${a}` : donorDef.name;
+          profileFrom = { variant: dname, ready: `${dname}:pgo:validate` };
+          // Only its own tasks: the source, the AOT chain and a cross build's
+          // build python are this variant's upstream too, added as they are.
+          donorTasks = upstreamOf(dv.tasks, profileFrom.ready).filter((t) => t.id.startsWith(`${dname}:`));
+        } else profileFrom = { reason: 'reason' in d ? d.reason : `no variant ${String(d.variant)}` };
+      }
       v = variantTasks({
         variant: cross ? { ...def, name } : def,
         flavor: s.flavor,
@@ -245,7 +280,9 @@ function parts(config: BuildConfig, root: string, env: NodeJS.ProcessEnv) {
         bolt: boltOptions(config, cache, a, s.flavor),
         ...(aot() ? { aot: { static: aot()!.dirs.static, pic: aot()!.dirs.pic, llvm: aot()!.llvm } } : {}),
         ...(crossSpec ? { cross: crossSpec } : {}),
+        ...(profileFrom ? { profileFrom } : {}),
       });
+      if (donorTasks.length) v = { ...v, tasks: [...donorTasks, ...v.tasks.filter((t) => !donorTasks.some((d) => d.id === t.id))] };
       if (aot() && !def.stock) v = { ...v, tasks: [...aot()!.tasks, ...v.tasks] };
       // Its training, venv and probes run arm64 programs: through qemu, by the kernel's binfmt entry (setup enables it).
       if (crossSpec) v = { ...v, tasks: [...nativeUnopt().tasks, ...v.tasks.map((t) => ({ ...t, binfmt: [binfmtEntry(a)] }))] };

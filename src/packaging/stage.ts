@@ -32,7 +32,7 @@ import { installedNames } from './layout.js';
  * (-fno-pie and -no-pie stay: they say how the core was compiled, which
  * whoever links libpython statically needs to know.)
  */
-export const PIPELINE_FLAG = /^(-fprofile-.*|-Wno-missing-profile|-Wno-coverage-mismatch|-Wl,--emit-relocs|-fno-reorder-blocks-and-partition|-f(?:macro|debug|file)-prefix-map=.*)$/;
+export const PIPELINE_FLAG = /^(-fprofile-.*|-W(?:no-)?missing-profile|-Wno-coverage-mismatch|-Wl,--emit-relocs|-fno-reorder-blocks-and-partition|-f(?:macro|debug|file)-prefix-map=.*)$/;
 
 /** Remove our pipeline's words from a space-separated flags value. */
 export function dropPipelineFlags(value: string): string {

@@ -17,7 +17,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TaskFailure, type Task, type TaskContext, type TaskInputs, type ToolRef } from '../graph/index.js';
-import type { Command } from '../steps/command.js';
+import { runSharded, type Command } from '../steps/command.js';
 
 export type PgoFamily = 'clang' | 'gcc';
 
@@ -111,7 +111,7 @@ export function pgoTasks(spec: PgoSpec): PgoTasks {
       mkdirSync(out, { recursive: true });
       const env = { ...(spec.train.env ?? {}), ...(clang ? { LLVM_PROFILE_FILE: join(out, 'code-%128m.profraw') } : {}) };
       try {
-        await ctx.exec(spec.train.file, spec.train.args, { cwd: spec.train.cwd, env, jobserver: false });
+        await runSharded(ctx, spec.train, { env, jobserver: false });
       } catch (e) {
         if (!spec.tolerateFailure) {
           throw new TaskFailure(`the training workload failed: ${(e as Error).message}`, 'fix the workload, or set pgo.tolerate_failure = true to use the partial profile anyway');

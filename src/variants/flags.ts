@@ -30,6 +30,8 @@ export interface FlagInputs {
   readonly pgo: boolean;
   readonly lto: boolean;
   readonly bolt: boolean;
+  /** config lto.parallel (default true): gcc's LTO link partitioned, under the jobserver. */
+  readonly ltoParallel?: boolean;
   /** CONFIGURE_EXTRA_FLAGS, split. */
   readonly configureExtra: readonly string[];
   /** Absolute project root and source directory. */
@@ -37,6 +39,33 @@ export interface FlagInputs {
   readonly srcDir: string;
   /** A cross build (./cross.ts): the interpreter is for another architecture than the build machine's. */
   readonly cross?: CrossSpec;
+  /**
+   * The variant whose PGO profile the final build uses instead of its own
+   * (release uses opt's: see {@link profileDonor}). The profile directory
+   * is then that variant's.
+   */
+  readonly profileFrom?: string;
+}
+
+/**
+ * The variant whose PGO profile a packaged variant can use, or why it
+ * cannot. `release` differs from `opt` only in the configured prefix, the
+ * path maps and the system expat: the same sources, flags and training
+ * give the same code, so one training serves both. With gcc the profile
+ * is found by object path relative to -fprofile-prefix-path, the same in
+ * both build directories, and each function's record is checked against
+ * its source location, file name included: both builds configure by the
+ * same relative path (./tasks.ts). With clang the reuse is not verified
+ * here, so a clang release trains its own.
+ */
+export function profileDonor(v: VariantDef, family: CompilerFamily, flavor: Flavor): { readonly variant: string } | { readonly variant?: undefined; readonly reason: string } {
+  if (!v.packaged) return { reason: 'not a packaged variant' };
+  // Pyston's AOT traces are compiled by clang with a profile that the
+  // variant's own instrumented build writes beside its AOT directory
+  // (src/aot/chain.ts); without that build they would lose it. Not shared yet.
+  if (flavor.aot) return { reason: `${flavor.title}'s JIT traces take their clang profile from the variant's own instrumented build, so ${v.name} trains its own` };
+  if (family !== 'gcc') return { reason: `reusing a clang profile across build directories is not verified, so ${v.name} trains its own` };
+  return { variant: v.name.replace(/^release/, 'opt') };
 }
 
 export interface VariantFlags {
@@ -58,7 +87,23 @@ export interface VariantFlags {
   readonly final: PgoFlags;
   /** Make command-line variables, for both builds and make install. */
   readonly makeArgs: readonly string[];
+  /** Words the final build's configure task removes from the generated Makefile. */
+  readonly makefileDrop: readonly string[];
+  /** Lines the final build's configure task appends to the generated Makefile. */
+  readonly makefileAppend: readonly string[];
 }
+
+/**
+ * Programs the build links from the whole core but never installs: the
+ * freezer that the build runs (CPython 3.11's _freeze_module, 3.8's
+ * _freeze_importlib) and the embedding test program. Each is one more
+ * whole-program LTO link of libpython's objects (three in all with the
+ * interpreter's), for programs whose speed does not matter. configure's
+ * -ffat-lto-objects keeps ordinary code in every object, so these link
+ * with -fno-lto, through a target-specific append to the Makefile
+ * (Pyston's own Makefile links _testembed -fno-lto the same way).
+ */
+export const NO_LTO_PROGRAMS: readonly string[] = ['Programs/_freeze_module', 'Programs/_freeze_importlib', 'Programs/_testembed'];
 
 /** True when the configure arguments ask for a shared libpython. */
 export function isShared(configureArgs: readonly string[]): boolean {
@@ -130,10 +175,35 @@ export function variantFlags(i: FlagInputs): VariantFlags {
   // command-line variables that extend the Makefile's own definitions. A
   // shared libpython stays PIC.
   // A flavor may want it for every static interpreter (Pyston: src/flavors).
-  const noPie =
-    (bolt || i.flavor.noPie) && !shared
-      ? ['PY_CORE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE -fno-pie', 'PY_BUILTIN_MODULE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE_BUILTIN -fno-pie', 'LINKCC=$(PURIFY) $(MAINCC) -no-pie']
-      : [];
+  const noPieCore = (bolt || i.flavor.noPie) && !shared;
+  const noPie = noPieCore ? ['PY_CORE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE -fno-pie', 'PY_BUILTIN_MODULE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE_BUILTIN -fno-pie'] : [];
+  // The LTO link in parallel, under our -j (gcc). CPython's configure (3.8
+  // to 3.12) gives gcc -flto-partition=none, which makes the whole
+  // link-time optimization one serial job (cpython issue #132257 measured
+  // 10 min 15 s against 2 min 28 s without it). gcc's lto-wrapper turns
+  // partitioning off when -flto-partition=none appears anywhere on the
+  // link line, whatever follows it (measured here), so it is removed from
+  // the configured Makefile (`makefileDrop`, done by the configure task);
+  // the objects' own copy of it does not matter. The link then gets gcc's
+  // default partitioning and -flto=jobserver: the partitions are compiled
+  // as jobs that take tokens from the make jobserver, which pyston-build
+  // serves. Make hands its jobserver
+  // descriptors only to a recipe line it knows to be recursive, marked
+  // with `+`; make honours the prefix when it comes from a variable, so
+  // LINKCC starts with it (every Makefile.pre.in recipe that links the
+  // interpreter begins with $(LINKCC)). The shared libpython's link sits
+  // inside a shell `if` of its recipe, where no prefix can reach; there
+  // gcc finds no jobserver and uses as many jobs as the machine has
+  // threads (measured: -fwpa=2 on this 2-thread machine). LINKCC on make's
+  // command line does not reach the installed sysconfig data (written from
+  // the Makefile's own text), so extensions built later see configure's.
+  const ltoJobs = lto && gcc && i.ltoParallel !== false;
+  // gcc 12 forks the whole-program pass's streaming of the partitions
+  // without asking the jobserver (up to 32 processes, measured: 3 here
+  // beside a -j 2 budget); one streaming process keeps that phase within
+  // the link's own job.
+  const ltoFlags = ltoJobs ? ['-flto=jobserver', '--param=lto-max-streaming-parallelism=1'] : [];
+  const linkcc = noPieCore || ltoJobs ? [`LINKCC=${ltoJobs ? '+' : ''}$(PURIFY) $(MAINCC)${noPieCore ? ' -no-pie' : ''}`] : [];
   // A shared libpython: the installed interpreter must load its own library,
   // never a system one with the same soname (Debian's libpython3.11 package
   // has one, and the loader falls back to it silently). So the interpreter
@@ -144,9 +214,21 @@ export function variantFlags(i: FlagInputs): VariantFlags {
   // the build tree use LD_LIBRARY_PATH instead, which outranks a RUNPATH.
   const runpath = shared ? ["LINKFORSHARED=-Xlinker -export-dynamic -Wl,-rpath,'$$ORIGIN/../lib'"] : [];
 
-  const pgoSpec = pgo ? { prefix: `${name}:pgo`, family: i.family, dir: dirs.pgo, instrumentedBuildDir: join(i.root, dirs.pgoBuild), optimizedBuildDir: join(i.root, dirs.build) } : undefined;
+  const pgoSpec = pgo
+    ? {
+        prefix: `${name}:pgo`,
+        family: i.family,
+        dir: i.profileFrom ? `build/${i.profileFrom}_pgo` : dirs.pgo,
+        instrumentedBuildDir: join(i.root, dirs.pgoBuild),
+        optimizedBuildDir: join(i.root, dirs.build),
+      }
+    : undefined;
   const gen = pgoSpec ? instrumentFlags(pgoSpec, i.root) : { cflags: [], ldflags: [] };
-  const use = pgoSpec ? useFlags(pgoSpec, i.root) : { cflags: [], ldflags: [] };
+  // gcc says which functions it found no profile for (-Wmissing-profile):
+  // the make task counts them per file, the evidence that the profile
+  // applied (and must, when it comes from another variant).
+  const use0 = pgoSpec ? useFlags(pgoSpec, i.root) : { cflags: [], ldflags: [] };
+  const use = { cflags: use0.cflags.map((c) => (c === '-Wno-missing-profile' ? '-Wmissing-profile' : c)), ldflags: use0.ldflags };
   return {
     configureArgs,
     instrumentedConfigureArgs,
@@ -158,7 +240,9 @@ export function variantFlags(i: FlagInputs): VariantFlags {
     pgoSpec,
     // The instrumented build needs no LTO: it only has to count.
     instrumented: { cflags: [...gen.cflags, ...both.cflags], ldflags: [...gen.ldflags, ...both.ldflags] },
-    final: { cflags: [...use.cflags, ...both.cflags], ldflags: [...use.ldflags, ...both.ldflags, ...(bolt ? ['-Wl,--emit-relocs'] : [])] },
-    makeArgs: [...noPie, ...runpath],
+    final: { cflags: [...use.cflags, ...both.cflags], ldflags: [...use.ldflags, ...both.ldflags, ...ltoFlags, ...(bolt ? ['-Wl,--emit-relocs'] : [])] },
+    makeArgs: [...noPie, ...linkcc, ...runpath],
+    makefileDrop: ltoJobs ? ['-flto-partition=none'] : [],
+    makefileAppend: ltoJobs ? NO_LTO_PROGRAMS.map((p) => `${p}: PY_CORE_LDFLAGS += -fno-lto`) : [],
   };
 }

@@ -14,7 +14,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { copyFileAtomic, TaskFailure, type Task, type TaskInputs, type ToolRef } from '../graph/index.js';
+import { copyFileAtomic, TaskFailure, writeFileAtomic, type Task, type TaskInputs, type ToolRef } from '../graph/index.js';
 import type { Toolchain } from '../llvm/toolchain.js';
 import { pgoTasks, profileOutput, type PgoFlags } from '../pgo/pipeline.js';
 import { boltTasks, type BoltBinary } from '../bolt/pipeline.js';
@@ -43,6 +43,10 @@ export interface VariantOptions {
   readonly root: string;
   readonly pgo: boolean;
   readonly lto: boolean;
+  /** config lto.parallel. */
+  readonly ltoParallel?: boolean;
+  /** config release.reuse_profiles: false makes a packaged variant train its own PGO and BOLT profiles. */
+  readonly reuseProfiles?: boolean;
   readonly configureExtra: readonly string[];
   /** 'runtime', 'regrtest' or a command (its first word is replaced by nothing: the instrumented python is run with the rest). */
   readonly profileTask: string;
@@ -75,6 +79,12 @@ export interface VariantOptions {
    * make the build machine's interpreter named in `buildPython`).
    */
   readonly cross?: CrossSpec & { readonly deps: readonly string[] };
+  /**
+   * A packaged variant's PGO profile: another variant's (`release` uses
+   * `opt`'s, see ./flags.ts profileDonor), whose tasks up to `ready` are in
+   * the graph; or why it trains its own. Absent for other variants.
+   */
+  readonly profileFrom?: { readonly variant: string; readonly ready: string } | { readonly variant?: undefined; readonly reason: string };
 }
 
 export type BoltOptions =
@@ -97,10 +107,43 @@ export interface VariantTasks {
   readonly release: Release;
 }
 
-/** Counts of clang's -Wprofile-instr-* warnings in a build log. */
+/** Counts of clang's -Wprofile-instr-* and gcc's -Wmissing-profile warnings in a build log. */
 export function profileWarnings(log: string): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const m of log.matchAll(/\[-W(profile-instr-[a-z-]+)\]/g)) counts[m[1]!] = (counts[m[1]!] ?? 0) + 1;
+  for (const m of log.matchAll(/\[-W(profile-instr-[a-z-]+|missing-profile)\]/g)) counts[m[1]!] = (counts[m[1]!] ?? 0) + 1;
+  return counts;
+}
+
+/** `text` without the given whole words (space-separated), and how many were removed. */
+export function dropMakefileWords(text: string, words: readonly string[]): { text: string; removed: number } {
+  let removed = 0;
+  const out = text
+    .split('\n')
+    .map((line) => {
+      const parts = line.split(/( +|\t+)/);
+      const kept: string[] = [];
+      for (const p of parts) {
+        if (words.includes(p)) {
+          removed++;
+          if (kept.length && /^[ \t]+$/.test(kept[kept.length - 1]!)) kept.pop();
+          continue;
+        }
+        kept.push(p);
+      }
+      return kept.join('');
+    })
+    .join('\n');
+  return { text: out, removed };
+}
+
+/**
+ * gcc's -Wmissing-profile warnings per source file (its base name without
+ * `.c`): functions the profile has no record of. A file compiled alike in
+ * the instrumented and the final build has none.
+ */
+export function missingProfileByFile(log: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const m of log.matchAll(/^(?:[^\s:]*\/)?([^/\s:]+?)\.c:\d+:\d+: warning: [^\n]*\[-Wmissing-profile\]$/gm)) counts[m[1]!] = (counts[m[1]!] ?? 0) + 1;
   return counts;
 }
 
@@ -157,6 +200,16 @@ function configureAndMake(o: {
   aotDir?: string;
   /** Files the build links that a package provides (clang's profile runtime), checked before configure. */
   requiredFiles?: readonly { readonly path: string; readonly package: string }[];
+  /**
+   * A build that uses another variant's profile: make fails unless gcc
+   * found a profile for every function of this object (`ceval`), the
+   * evidence that the profile applied to this build's objects.
+   */
+  profileCheck?: { readonly from: string; readonly hotObject: string };
+  /** Words removed from the generated Makefile after configure (see ./flags.ts makefileDrop). */
+  makefileDrop?: readonly string[];
+  /** Lines appended to the generated Makefile after configure (see ./flags.ts makefileAppend). */
+  makefileAppend?: readonly string[];
 }): Task[] {
   const { opts } = o;
   const tc = opts.toolchain;
@@ -169,7 +222,15 @@ function configureAndMake(o: {
     // Make's command-line variables are in this key too: make does not
     // track them, so a change must reconfigure (which empties the build
     // directory) for make to rebuild with them.
-    config: { ...o.config, args: o.args, env: o.env, ...(o.relativeSource ? { relativeSource: true } : {}), ...(o.makeArgs?.length ? { makeArgs: o.makeArgs } : {}) },
+    config: {
+      ...o.config,
+      args: o.args,
+      env: o.env,
+      ...(o.relativeSource ? { relativeSource: true } : {}),
+      ...(o.makeArgs?.length ? { makeArgs: o.makeArgs } : {}),
+      ...(o.makefileDrop?.length ? { makefileDrop: o.makefileDrop } : {}),
+      ...(o.makefileAppend?.length ? { makefileAppend: o.makefileAppend } : {}),
+    },
     get upstream() {
       return opts.systemKeys();
     },
@@ -198,6 +259,13 @@ function configureAndMake(o: {
         mkdirSync(dir, { recursive: true });
         const configure = o.relativeSource ? join(relative(dir, opts.source.srcDir), 'configure') : join(opts.source.srcDir, 'configure');
         await ctx.exec(configure, [`--prefix=${o.installPrefix ?? ctx.path(o.installDir)}`, ...o.args], { cwd: dir, env: o.env, jobserver: false });
+        if (o.makefileDrop?.length || o.makefileAppend?.length) {
+          const r = dropMakefileWords(readFileSync(join(dir, 'Makefile'), 'utf8'), o.makefileDrop ?? []);
+          const added = o.makefileAppend?.length ? `\n# Added by pyston-build (src/variants/flags.ts)\n${o.makefileAppend.join('\n')}\n` : '';
+          writeFileAtomic(join(dir, 'Makefile'), r.text + added);
+          if (o.makefileDrop?.length) ctx.log(`Makefile: removed ${o.makefileDrop.join(', ')} (${r.removed} times)`);
+          for (const l of o.makefileAppend ?? []) ctx.log(`Makefile: added ${l}`);
+        }
       },
     },
     {
@@ -212,10 +280,24 @@ function configureAndMake(o: {
       async run(ctx) {
         if (o.fromClean) await ctx.exec('make', ['clean', ...(o.makeArgs ?? [])], { cwd: ctx.path(o.buildDir), env: o.env });
         await ctx.exec('make', [...(o.makeArgs ?? [])], { cwd: ctx.path(o.buildDir), env: o.env });
-        const warnings = profileWarnings(readFileSync(ctx.logPath, 'utf8'));
+        const log = readFileSync(ctx.logPath, 'utf8');
+        const warnings = profileWarnings(log);
         const total = Object.values(warnings).reduce((a, b) => a + b, 0);
-        if (total > 0) ctx.log(`clang profile warnings: ${JSON.stringify(warnings)}`);
-        writeFileSync(ctx.path(o.buildDir, 'profile-warnings.json'), JSON.stringify({ total, byKind: warnings }, null, 2) + '\n');
+        const missing = missingProfileByFile(log);
+        if (total > 0) ctx.log(`profile warnings: ${JSON.stringify(warnings)}`);
+        if (o.profileCheck) {
+          const n = missing[o.profileCheck.hotObject] ?? 0;
+          if (n > 0)
+            throw new TaskFailure(
+              `the profile of ${o.profileCheck.from} did not apply to ${o.buildDir}: gcc found no profile for ${n} functions of ${o.profileCheck.hotObject}.c`,
+              `read ${ctx.logPath}; the two builds must compile the same code (or run: npx pyston-build clean, to retrain)`,
+            );
+          ctx.log(`the profile of ${o.profileCheck.from} applied: every function of ${o.profileCheck.hotObject}.c has one`);
+        }
+        writeFileSync(
+          ctx.path(o.buildDir, 'profile-warnings.json'),
+          JSON.stringify({ total, byKind: warnings, missingProfileByFile: missing, ...(o.profileCheck ? { profileFrom: o.profileCheck.from } : {}) }, null, 2) + '\n',
+        );
         if (o.aotDir) {
           const evidence = aotEvidence(readFileSync(ctx.logPath, 'utf8'), ctx.path(o.aotDir, 'summary.json'));
           if (evidence.tracesPgo === 'not built') throw new TaskFailure(`make in ${o.buildDir} did not compile the AOT traces (aot_optimized.o)`, `read ${ctx.logPath}`);
@@ -244,14 +326,25 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
     arch: opts.arch,
     pgo: opts.pgo,
     lto: opts.lto,
+    ltoParallel: opts.ltoParallel ?? true,
     bolt: opts.bolt.enabled,
     configureExtra: opts.configureExtra,
     root: opts.root,
     srcDir: opts.source.srcDir,
     ...(opts.cross ? { cross: { buildMachine: opts.cross.buildMachine, target: opts.cross.target, buildPython: opts.cross.buildPython } } : {}),
+    ...(opts.profileFrom?.variant ? { profileFrom: opts.profileFrom.variant } : {}),
   });
+  const donor = opts.profileFrom?.variant !== undefined ? opts.profileFrom : undefined;
   const buildDir = f.dirs.build;
   const release = def.packaged;
+  // Configure by a relative path for a release (no build-machine path in
+  // the binary) and for every PGO build: gcc's profile checks each
+  // function's source location, file name included, so the opt build whose
+  // profile a release reuses must name its sources as the release does
+  // (`../src/...` from sibling build directories). An absolute name gave
+  // -Werror=coverage-mismatch ("source locations ... have changed").
+  // (Pyston's releases train their own profile, see ./flags.ts profileDonor.)
+  const relativeSource = release || (f.pgo && !opts.flavor.aot);
   const installDir = release ? `${f.dirs.install}${opts.releasePrefix}` : `${f.dirs.install}/usr`;
   const envDir = f.dirs.env;
   const args = [...f.configureArgs];
@@ -282,7 +375,13 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
   }
   const jitParts = jit ? { extraTools: jit.tools, aotDir: jit.dir } : {};
 
-  if (f.pgoSpec) {
+  if (f.pgoSpec && donor) {
+    // One training per release: the final build reads the donor's profile.
+    deps.push(donor.ready);
+    config.pgo = true;
+    config.profile = profileOutput(f.pgoSpec);
+    config.profileFrom = donor.variant;
+  } else if (f.pgoSpec) {
     const spec = f.pgoSpec;
     // Under emulation (a cross build), runtime/train runs a quarter of its rounds (./cross.ts).
     const train = opts.cross ? emulatedTraining(training(opts.profileTask), opts.profileTask) : training(opts.profileTask);
@@ -298,7 +397,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
         opts,
         config: { ...config, lto: false, instrumented: true },
         makeArgs,
-        relativeSource: release,
+        relativeSource,
         // clang's profile runtime is its own package: without it the instrumented link fails.
         packages: [...(tc.family === 'clang' ? [`libclang-rt-${tc.llvmMajor}-dev`] : []), ...(jit?.packages ?? [])],
         ...jitParts,
@@ -313,6 +412,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
       train: {
         file: join(opts.root, f.dirs.pgoBuild, layout.buildBinary),
         args: train.args,
+        ...(train.shards ? { shards: train.shards } : {}),
         cwd: join(opts.root, f.dirs.pgoBuild),
         ...(shared ? { env: { LD_LIBRARY_PATH: join(opts.root, f.dirs.pgoBuild) } } : {}),
       },
@@ -341,10 +441,13 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
       opts,
       config,
       makeArgs,
-      relativeSource: release,
+      relativeSource,
       fromClean: f.pgo,
+      makefileDrop: f.makefileDrop,
+      makefileAppend: f.makefileAppend,
       packages: jit?.packages ?? [],
       ...jitParts,
+      ...(donor && f.pgoSpec && tc.family === 'gcc' ? { profileCheck: { from: donor.variant, hotObject: jit && opts.flavor.aot ? opts.flavor.aot.hotObject : opts.flavor.hotObject } } : {}),
     }),
   );
   const destdir = release ? [`DESTDIR=${join(opts.root, f.dirs.install)}`] : [];
@@ -423,7 +526,13 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
           flavor: opts.flavor.name,
           arch: opts.arch,
           compiler: tc.family,
-          pgo: f.pgo ? { enabled: true, summary: readJsonOrNull(ctx.root, `${f.dirs.pgo}/summary.json`) } : { enabled: false },
+          pgo: f.pgo
+            ? {
+                enabled: true,
+                summary: readJsonOrNull(ctx.root, `${f.pgoSpec!.dir}/summary.json`),
+                ...(donor ? { profileFrom: donor.variant } : opts.profileFrom && 'reason' in opts.profileFrom ? { ownTraining: opts.profileFrom.reason } : {}),
+              }
+            : { enabled: false },
           lto: f.lto,
           profileWarnings: readJsonOrNull(ctx.root, `${buildDir}/profile-warnings.json`),
           ...(jit ? { aot: readJsonOrNull(ctx.root, `${buildDir}/aot-evidence.json`) } : {}),
@@ -474,13 +583,27 @@ function readJsonOrNull(root: string, p: string): unknown {
 }
 
 /**
+ * How many parts runtime/train is split into. Fixed, so the profile is the
+ * same whatever the machine's load: the parts run at once when the -j
+ * budget has a free slot, one after the other when not. Two halves the
+ * training's wall time on the 2-core machine this was measured on.
+ */
+export const TRAINING_SHARDS = 2;
+
+/**
  * The training workload (config `pgo.task`), for PGO and BOLT alike: the
  * arguments given to the python under training, and what it reads.
  */
-export function training(task: string): { args: string[]; inputs: TaskInputs } {
+export function training(task: string): { args: string[]; inputs: TaskInputs; shards?: Command['shards'] } {
   const runtime = packageRoot();
   const inputs = { files: task === 'runtime' ? [join(runtime, 'runtime/train/**/*.py')] : [], config: { 'pgo.task': task } };
-  if (task === 'runtime') return { args: [join(runtime, 'runtime/train/run.py')], inputs };
+  // runtime/train runs as TRAINING_SHARDS processes, at once when job slots are free (src/steps/command.ts).
+  if (task === 'runtime')
+    return {
+      args: [join(runtime, 'runtime/train/run.py')],
+      inputs: { ...inputs, config: { ...inputs.config, 'train.shards': TRAINING_SHARDS } },
+      shards: { count: TRAINING_SHARDS, args: (k, n) => ['--shard', `${k}/${n}`] },
+    };
   if (task === 'regrtest') return { args: ['-m', 'test', '--pgo', '--timeout=1200'], inputs };
   return { args: task.split(/\s+/).filter(Boolean), inputs };
 }
@@ -505,7 +628,7 @@ function boltForVariant(v: string, bolt: Extract<BoltOptions, { enabled: true }>
   const trained = opts.cross ? emulatedTraining(training(opts.profileTask), opts.profileTask) : training(opts.profileTask);
   const trainArgs = trained.args;
   const libPath = (first: string): Record<string, string> => (shared ? { LD_LIBRARY_PATH: `${first}:${b}` } : {});
-  const train: Command = { file: join(b, `${exe}.bolt-inst`), args: trainArgs, cwd: b, env: libPath(join(root, dir, 'inst-lib')) };
+  const train: Command = { file: join(b, `${exe}.bolt-inst`), args: trainArgs, ...(trained.shards ? { shards: trained.shards } : {}), cwd: b, env: libPath(join(root, dir, 'inst-lib')) };
   // The check must prove it ran on the BOLTed library, not the input beside the python.
   const check: Command = {
     file: join(b, `${exe}.bolt`),
@@ -532,6 +655,8 @@ function boltForVariant(v: string, bolt: Extract<BoltOptions, { enabled: true }>
     minCoverage: bolt.minCoverage,
     policy: bolt.policy,
     cacheDir: bolt.cacheDir,
+    // release.reuse_profiles = false: a packaged variant trains its own BOLT profile too.
+    layoutReuse: !(opts.variant.packaged && opts.reuseProfiles === false),
     timeoutSeconds: bolt.timeoutSeconds,
     ...(rt ? { runtime: { lib: join(root, rt.lib), task: rt.task.id } } : {}),
   });

@@ -38,8 +38,8 @@ describe.runIf(FULL)('CPython 3.11.2 for amd64 and cross-built for arm64, packag
       expect(r.status, r.stderr + r.stdout.slice(-3000)).toBe(0);
       // The build python is the native unopt; the releases are the native and the arm64 one.
       expect(r.stdout).toMatch(/\[done\] unopt:install/);
-      expect(r.stdout).toMatch(/\[done\] release:pgo:train/);
-      expect(r.stdout).toMatch(/\[done\] release-arm64:pgo:train/);
+      expect(r.stdout).toMatch(/\[done\] opt:pgo:train/);
+      expect(r.stdout).toMatch(/\[done\] opt-arm64:pgo:train/);
       const dist = join(root, 'build/dist/cpython-3.11.2');
       const deb = 'cpython_3.11.2-1_arm64.deb';
       const tgz = 'cpython-3.11.2-aarch64-linux-gnu.tar.gz';

@@ -136,6 +136,11 @@ describe('CPython 3.11.2 from the embedded pin', () => {
       expect(py.stdout).toBe('1\n');
       const flags = spawnSync(join(root, 'pyston3'), ['-c', 'import sysconfig; print(sysconfig.get_config_var("CONFIG_ARGS"))'], { encoding: 'utf8' });
       expect(flags.stdout).toContain('--with-lto');
+      // The LTO link ran partitioned, under the jobserver; the programs that are not installed linked without LTO.
+      const configureLog = readFileSync(join(root, 'build/logs/opt:configure.log'), 'utf8');
+      expect(configureLog).toMatch(/^Makefile: removed -flto-partition=none \([1-9]\d* times\)$/m);
+      expect(configureLog).toContain('Makefile: added Programs/_testembed: PY_CORE_LDFLAGS += -fno-lto');
+      expect(readFileSync(join(root, 'build/logs/opt:make.log'), 'utf8')).toMatch(/-flto=jobserver/);
       const again = cli(['-C', root, 'all', '-j', '2']);
       expect(again.stdout).toMatch(/^ok: 0 ran, \d+ up to date/m);
       passed();
@@ -148,6 +153,17 @@ describe('CPython 3.11.2 from the embedded pin', () => {
     () => {
       const r = cli(['-C', root, 'package', '-j', '2'], { timeout: 50 * MIN });
       expect(r.status, r.stderr + r.stdout.slice(-3000)).toBe(0);
+      // One training per release: opt's PGO profile (no release:pgo task), and opt's BOLT profile by function layout.
+      expect(r.stdout).not.toMatch(/\[start\] release:pgo:/);
+      const relReport = JSON.parse(readFileSync(join(root, 'build/release_report.json'), 'utf8'));
+      expect(relReport.pgo).toMatchObject({ enabled: true, profileFrom: 'opt' });
+      const relWarnings = JSON.parse(readFileSync(join(root, 'build/release_build/profile-warnings.json'), 'utf8'));
+      expect([relWarnings.profileFrom, relWarnings.missingProfileByFile.ceval]).toEqual(['opt', undefined]);
+      if (process.arch === 'x64') {
+        const relBolt = JSON.parse(readFileSync(join(root, 'build/release_bolt/report.json'), 'utf8'));
+        expect([relBolt.bolted, relBolt.files.python.profileFrom, relBolt.files.python.staleFunctions]).toEqual([true, 'layout', 0]);
+        expect(readFileSync(join(root, 'build/logs/release:bolt:train.log'), 'utf8')).toMatch(/training skipped/);
+      }
       const dist = join(root, 'build/dist/cpython-3.11.2');
       const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
       const triplet = process.arch === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu';

@@ -20,6 +20,30 @@ async function graphWith(env: NodeJS.ProcessEnv) {
 }
 
 describe('variants', () => {
+  it("one training per release: release's final build uses opt's PGO profile and waits for it; clang or release.reuse_profiles = false train their own", async () => {
+    const root = tmpProject();
+    const { config } = await loadConfig({ root, env: {}, sets: [] });
+    const g = buildGraph(config, root, process.env, { targets: ['release'] });
+    const ids = [...g.tasks.keys()];
+    expect(ids.filter((id) => id.includes(':pgo:')).sort()).toEqual(['opt:pgo:instrumented:configure', 'opt:pgo:instrumented:make', 'opt:pgo:merge', 'opt:pgo:train', 'opt:pgo:validate']);
+    expect(ids.some((id) => id.startsWith('opt:') && !id.startsWith('opt:pgo:'))).toBe(false); // not opt's own build
+    expect(g.tasks.get('release:make')!.deps).toContain('opt:pgo:validate');
+    const env = (g.tasks.get('release:configure')!.inputs.config as { env: Record<string, string> }).env;
+    expect(env.CFLAGS_NODIST).toContain(`-fprofile-use=${join(root, 'build/opt_pgo/gcda')}`);
+    expect(env.CFLAGS_NODIST).toContain(`-fprofile-prefix-path=${join(root, 'build/release_build')}`);
+    expect(env.CFLAGS_NODIST).toContain('-Wmissing-profile');
+    expect(JSON.stringify(g.tasks.get('release:configure')!.inputs.config)).toContain('"profileFrom":"opt"');
+
+    const own = async (sets: string[]) => {
+      const r = tmpProject();
+      const c = (await loadConfig({ root: r, env: {}, sets })).config;
+      return [...buildGraph(c, r, process.env, { targets: ['release'] }).tasks.keys()].filter((id) => id.includes(':pgo:')).sort();
+    };
+    const releaseOwn = ['release:pgo:instrumented:configure', 'release:pgo:instrumented:make', 'release:pgo:merge', 'release:pgo:train', 'release:pgo:validate'];
+    expect(await own(['release.reuse_profiles=false'])).toEqual(releaseOwn);
+    expect(await own(['cc=clang'])).toEqual(releaseOwn);
+  });
+
   it('opt on x86_64 has the BOLT chain between make and install; USE_BOLT=0 and NOBOLT=1 remove it', async () => {
     const full = await graphWith({});
     expect([...full.tasks.keys()].filter((id) => id.startsWith('opt:bolt:'))).toEqual(['opt:bolt:instrument', 'opt:bolt:train', 'opt:bolt:merge', 'opt:bolt:optimize', 'opt:bolt:verify']);
@@ -31,7 +55,7 @@ describe('variants', () => {
     // The core (not the extension modules) is built without PIE, through make variables.
     const make = JSON.stringify(full.tasks.get('opt:make')!.inputs.config);
     expect(make).toContain('PY_CORE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE -fno-pie');
-    expect(make).toContain('LINKCC=$(PURIFY) $(MAINCC) -no-pie');
+    expect(make).toContain('LINKCC=+$(PURIFY) $(MAINCC) -no-pie');
     expect(env).not.toContain('-no-pie');
     // The instrumented PGO build has the same code shape, but no --emit-relocs.
     const gen = JSON.stringify(full.tasks.get('opt:pgo:instrumented:configure')!.inputs.config);
@@ -170,16 +194,16 @@ describe('variants', () => {
         '--with-lto',
       ]),
     );
-    expect((g.tasks.get('release-arm64:pgo:instrumented:configure')!.inputs.config as { args: string[] }).args).toContain('--host=aarch64-linux-gnu');
+    expect((g.tasks.get('opt-arm64:pgo:instrumented:configure')!.inputs.config as { args: string[] }).args).toContain('--host=aarch64-linux-gnu');
     expect((configure.inputs.tools ?? []).map((t) => t.name)).toContain('aarch64-linux-gnu-gcc');
     expect(configure.packages).toEqual(expect.arrayContaining(['libssl-dev:arm64', 'pkgconf:arm64', 'libc6-dev-arm64-cross']));
     expect(configure.packages).not.toContain('libssl-dev');
     // What runs arm64 programs says so (setup enables the binfmt entry); the native build does not.
-    expect(g.tasks.get('release-arm64:pgo:train')!.binfmt).toEqual(['qemu-aarch64']);
+    expect(g.tasks.get('opt-arm64:pgo:train')!.binfmt).toEqual(['qemu-aarch64']);
     // Under emulation runtime/train runs a quarter of its rounds; natively all of them.
-    expect((g.tasks.get('release-arm64:pgo:train')!.inputs.config as Record<string, unknown>)['train.scale']).toBe(0.25);
+    expect((g.tasks.get('opt-arm64:pgo:train')!.inputs.config as Record<string, unknown>)['train.scale']).toBe(0.25);
     const native = buildGraph((await loadConfig({ root, env: {}, sets: [] })).config, root, process.env, { targets: ['release'] });
-    expect((native.tasks.get('release:pgo:train')!.inputs.config as Record<string, unknown>)['train.scale']).toBeUndefined();
+    expect((native.tasks.get('opt:pgo:train')!.inputs.config as Record<string, unknown>)['train.scale']).toBeUndefined();
     expect(g.tasks.get('unopt:make')!.binfmt).toBeUndefined();
   });
 

@@ -1,7 +1,7 @@
 /** The variant table and the pure flag function, called directly. */
 import { describe, expect, it } from 'vitest';
 import { findVariant, VARIANT_TABLE, variantsOf } from '../../src/variants/table.js';
-import { variantFlags, type FlagInputs } from '../../src/variants/flags.js';
+import { profileDonor, variantFlags, type FlagInputs } from '../../src/variants/flags.js';
 import { CPYTHON, PYSTON } from '../../src/flavors/index.js';
 
 const base = (variant: string, o: Partial<FlagInputs> = {}): FlagInputs => ({
@@ -40,6 +40,16 @@ describe('the variant table', () => {
   });
 });
 
+describe('profileDonor', () => {
+  it("release and releaseshared use opt's and optshared's profile with gcc; clang, Pyston and other variants say why not", () => {
+    expect(profileDonor(findVariant('release')!, 'gcc', CPYTHON)).toEqual({ variant: 'opt' });
+    expect(profileDonor(findVariant('releaseshared')!, 'gcc', CPYTHON)).toEqual({ variant: 'optshared' });
+    expect(profileDonor(findVariant('release')!, 'clang', CPYTHON)).toMatchObject({ reason: expect.stringContaining('clang profile') });
+    expect(profileDonor(findVariant('release')!, 'gcc', PYSTON)).toMatchObject({ reason: expect.stringContaining("Pyston's JIT traces") });
+    expect(profileDonor(findVariant('opt')!, 'gcc', CPYTHON)).toEqual({ reason: 'not a packaged variant' });
+  });
+});
+
 describe('variantFlags', () => {
   it('opt with gcc: LTO, BOLT code shape in both PGO builds, relocations only in the final one, a -no-pie core', () => {
     const f = variantFlags(base('opt'));
@@ -60,8 +70,27 @@ describe('variantFlags', () => {
     expect(f.makeArgs).toEqual([
       'PY_CORE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE -fno-pie',
       'PY_BUILTIN_MODULE_CFLAGS=$(PY_STDMODULE_CFLAGS) -DPy_BUILD_CORE_BUILTIN -fno-pie',
-      'LINKCC=$(PURIFY) $(MAINCC) -no-pie',
+      'LINKCC=+$(PURIFY) $(MAINCC) -no-pie',
     ]);
+    // The LTO link in parallel under the jobserver, with gcc's default partitioning: configure's -flto-partition=none goes.
+    expect(f.final.ldflags.slice(-3)).toEqual(['-flto=jobserver', '--param=lto-max-streaming-parallelism=1', '-Wl,--emit-relocs']);
+    expect(f.makefileDrop).toEqual(['-flto-partition=none']);
+    // The programs that are never installed link without LTO.
+    expect(f.makefileAppend).toContain('Programs/_testembed: PY_CORE_LDFLAGS += -fno-lto');
+    expect(f.makefileAppend).toContain('Programs/_freeze_module: PY_CORE_LDFLAGS += -fno-lto');
+    // No LTO in the instrumented build: it only has to count.
+    expect(f.instrumented.ldflags.join(' ')).not.toContain('-flto');
+  });
+
+  it("without LTO, or with clang (ThinLTO), no jobserver link flags; a PIE build without LTO keeps configure's LINKCC", () => {
+    expect(variantFlags(base('opt', { lto: false })).final.ldflags.join(' ')).not.toContain('-flto');
+    expect(variantFlags(base('opt', { lto: false })).makefileDrop).toEqual([]);
+    expect(variantFlags(base('opt', { lto: false })).makefileAppend).toEqual([]);
+    expect(variantFlags(base('opt', { ltoParallel: false })).makefileAppend).toEqual([]);
+    expect(variantFlags(base('opt', { family: 'clang' })).makefileDrop).toEqual([]);
+    expect(variantFlags(base('opt', { family: 'clang' })).final.ldflags.join(' ')).not.toContain('-flto');
+    expect(variantFlags(base('opt', { lto: false, bolt: false })).makeArgs).toEqual([]);
+    expect(variantFlags(base('opt', { bolt: false })).makeArgs).toEqual(['LINKCC=+$(PURIFY) $(MAINCC)']);
   });
 
   it('clang needs no code-shape flag, and uses its own profile flags', () => {
@@ -77,7 +106,7 @@ describe('variantFlags', () => {
     expect(f.shared).toBe(true);
     expect(f.configureArgs).toEqual(['--with-lto', '--enable-shared']);
     expect(f.instrumentedConfigureArgs).toEqual(['--enable-shared']);
-    expect(f.makeArgs).toEqual(["LINKFORSHARED=-Xlinker -export-dynamic -Wl,-rpath,'$$ORIGIN/../lib'"]);
+    expect(f.makeArgs).toEqual(['LINKCC=+$(PURIFY) $(MAINCC)', "LINKFORSHARED=-Xlinker -export-dynamic -Wl,-rpath,'$$ORIGIN/../lib'"]);
     expect(f.dirs.build).toBe('build/optshared_build');
   });
 
@@ -104,7 +133,7 @@ describe('variantFlags', () => {
     expect(variantFlags(base('opt', { pgo: false })).final.cflags.join(' ')).not.toContain('profile');
     expect(variantFlags(base('opt', { lto: false })).configureArgs).toEqual([]);
     const nb = variantFlags(base('opt', { bolt: false }));
-    expect([nb.bolt, nb.makeArgs, nb.final.ldflags.includes('-Wl,--emit-relocs')]).toEqual([false, [], false]);
+    expect([nb.bolt, nb.makeArgs, nb.final.ldflags.includes('-Wl,--emit-relocs')]).toEqual([false, ['LINKCC=+$(PURIFY) $(MAINCC)'], false]);
   });
 
   it('the architecture decides whether BOLT applies: none of its flags for s390x, all of them for arm64', () => {
@@ -113,7 +142,7 @@ describe('variantFlags', () => {
     const f = variantFlags(base('opt', { arch: 's390x' }));
     expect(f.bolt).toBe(false);
     expect(f.final.cflags).not.toContain('-fno-reorder-blocks-and-partition');
-    expect(f.makeArgs).toEqual([]);
+    expect(f.makeArgs).toEqual(['LINKCC=+$(PURIFY) $(MAINCC)']);
   });
 
   it("Pyston: the flavor's configure arguments, and --disable-pyston for the stock variants (no BOLT)", () => {
@@ -125,8 +154,12 @@ describe('variantFlags', () => {
   });
 
   it('Pyston links every static interpreter -no-pie (its JIT encodes low addresses shorter), a shared libpython stays PIC', () => {
-    for (const v of ['unopt', 'dbg', 'stockunopt', 'stock', 'opt']) {
+    for (const v of ['unopt', 'dbg', 'stockunopt']) {
       expect(variantFlags(base(v, { flavor: PYSTON, bolt: false })).makeArgs).toContain('LINKCC=$(PURIFY) $(MAINCC) -no-pie');
+    }
+    // The LTO variants link under the jobserver too.
+    for (const v of ['stock', 'opt']) {
+      expect(variantFlags(base(v, { flavor: PYSTON, bolt: false })).makeArgs).toContain('LINKCC=+$(PURIFY) $(MAINCC) -no-pie');
     }
     expect(variantFlags(base('unoptshared', { flavor: PYSTON })).makeArgs.some((a) => a.includes('-no-pie'))).toBe(false);
     expect(variantFlags(base('unopt', { flavor: CPYTHON })).makeArgs).toEqual([]);

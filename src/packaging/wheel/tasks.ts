@@ -79,7 +79,7 @@ export interface WheelOptions {
   readonly lto: boolean;
   readonly bolt: WheelBolt;
   /** The training workload: the args after the python (runtime/train/run.py), and what it reads. */
-  readonly training: { readonly args: readonly string[]; readonly inputs: import('../../graph/index.js').TaskInputs };
+  readonly training: { readonly args: readonly string[]; readonly inputs: import('../../graph/index.js').TaskInputs; readonly shards?: import('../../steps/command.js').Command['shards'] };
   readonly tolerateTrainingFailure: boolean;
   /** Where the verified wheels go, relative to the root: build/dist/<name>-<version>/wheelhouse. */
   readonly publishDir: string;
@@ -308,7 +308,7 @@ export function wheelTasks(o: WheelOptions): { tasks: Task[]; publish: string; d
         prefix: `wheels:${T}:pgo`,
         profileTool: { name: 'gcov-dump', package: 'gcc' },
         instrumentedTask: `wheels:${T}:pgo:instrumented`,
-        train: envRun(pgoEnv, train.args),
+        train: { ...envRun(pgoEnv, train.args), ...(train.shards ? { shards: train.shards } : {}) },
         trainInputs: train.inputs,
         hotFunction: p.hot.function,
         hotObject: p.hot.object,
@@ -382,7 +382,7 @@ export function wheelTasks(o: WheelOptions): { tasks: Task[]; publish: string; d
         mergeFdata: b.mergeFdata,
         binaries: [bin],
         after: `wheels:${T}:bolt:env`,
-        train: envRun(env, train.args),
+        train: { ...envRun(env, train.args), ...(train.shards ? { shards: train.shards } : {}) },
         trainInputs: train.inputs,
         check,
         instrumentFlags: b.instrumentFlags,
