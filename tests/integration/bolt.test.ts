@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { build, graphOf, REPO, tmpProject } from '../helpers.js';
 import { boltTasks, DEFAULT_APPLY_FLAGS, type BoltBinary, type BoltSpec } from '../../src/bolt/pipeline.js';
-import { hasSection, readElf, stackPolicy } from '../../src/elf/reader.js';
+import { functionTable, hasSection, readElf, stackPolicy } from '../../src/elf/reader.js';
 import { discoverToolchain } from '../../src/llvm/toolchain.js';
 import { MissingToolError, type Task } from '../../src/graph/index.js';
 
@@ -212,6 +212,29 @@ describe('BOLT on an executable', () => {
     expect(existsSync(join(root, 'build/c/demo.inst'))).toBe(false);
     expect(JSON.parse(readFileSync(join(root, 'build/bolt/report.json'), 'utf8')).bolted).toBe(true);
     expect(readFileSync(join(root, 'build/c/demo.bolt')).equals(first)).toBe(true);
+  });
+
+  it("the function table (what the layout key hashes) agrees with nm's defined functions and sizes", async () => {
+    const root = tmpProject();
+    expect((await build(graphOf([linkTask()]), root)).summary.ok).toBe(true);
+    const demo = join(root, 'build/c/demo');
+    const nm = spawnSync('nm', ['-S', '--defined-only', demo], { encoding: 'utf8' });
+    expect(nm.status, nm.stderr).toBe(0);
+    const fromNm = nm.stdout
+      .split('\n')
+      .map((l) => l.split(' '))
+      .filter((f) => f.length === 4 && /^[tTwW]$/.test(f[2]!))
+      .map((f) => `${f[3]} ${parseInt(f[1]!, 16)}`)
+      .sort();
+    const table = functionTable(demo);
+    expect(table.map((f) => f.name)).toContain('hot_loop');
+    // nm prints no size for a zero-sized symbol (crt's frame_dummy and the like).
+    expect(
+      table
+        .filter((f) => f.size > 0)
+        .map((f) => `${f.name} ${f.size}`)
+        .sort(),
+    ).toEqual(fromNm);
   });
 
   it('reuses the profile of a file with the same functions and other bytes (release after opt): no training, no stale function', async () => {
