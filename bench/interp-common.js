@@ -129,27 +129,23 @@ function rng(seed) {
 /**
  * A 95% bootstrap interval for the geomean of `num` over `den` (how much
  * faster num is; both interpreters' names), from the samples themselves.
- * measureInterleaved takes `perRound` samples of every benchmark on every
- * interpreter in each round, so the rounds are the resampled unit: one
- * resample draws `rounds` rounds with replacement, takes each benchmark's
- * median over the drawn rounds' samples for both interpreters, and the
- * geomean of den/num over the benchmarks. A round keeps its samples of
- * both interpreters together, which keeps the pairing the interleaving
- * made. Returns { lo, hi } (the 2.5th and 97.5th percentiles of
- * `iterations` resamples).
+ * One resample draws, for every benchmark and both interpreters, as many
+ * samples as were taken, with replacement, from that benchmark's samples
+ * on that interpreter; takes each one's median, and the geomean of den/num
+ * over the benchmarks. (Resampling whole rounds would keep the pairing the
+ * interleaving made, but with the few rounds a run has here, 3 or 4, it
+ * gives only a handful of distinct resamples: too coarse an interval.)
+ * Returns { lo, hi }: the 2.5th and 97.5th percentiles of `iterations`
+ * resamples.
  */
-export function bootstrapRatio(samples, num, den, perRound, iterations = 2000, seed = 1) {
+export function bootstrapRatio(samples, num, den, iterations = 2000, seed = 1) {
   const benches = Object.keys(samples[den]).sort();
-  const rounds = Math.floor(samples[den][benches[0]].length / perRound);
   const next = rng(seed);
+  const draw = (xs) => median(Array.from(xs, () => xs[Math.floor(next() * xs.length)]));
   const out = [];
   for (let it = 0; it < iterations; it++) {
-    const picks = Array.from({ length: rounds }, () => Math.floor(next() * rounds));
     let logSum = 0;
-    for (const b of benches) {
-      const pick = (xs) => picks.flatMap((r) => xs.slice(r * perRound, (r + 1) * perRound));
-      logSum += Math.log(median(pick(samples[den][b])) / median(pick(samples[num][b])));
-    }
+    for (const b of benches) logSum += Math.log(draw(samples[den][b]) / draw(samples[num][b]));
     out.push(Math.exp(logSum / benches.length));
   }
   out.sort((a, b) => a - b);
@@ -162,14 +158,14 @@ export function bootstrapRatio(samples, num, den, perRound, iterations = 2000, s
  * whether the difference from 1.0 is real at that confidence (the interval
  * does not contain 1.0). Returns the rows.
  */
-export function ratioTable(samples, pairs, perRound) {
+export function ratioTable(samples, pairs) {
   const rows = [];
-  log(`\ngeomean ratios with 95% bootstrap intervals (resampling rounds; ${perRound} samples per round)`);
+  log("\ngeomean ratios with 95% bootstrap intervals (resampling each benchmark's samples)");
   for (const [num, den] of pairs) {
     if (!samples[num] || !samples[den]) continue;
     const benches = Object.keys(samples[den]).sort();
     const point = Math.exp(benches.reduce((a, b) => a + Math.log(median(samples[den][b]) / median(samples[num][b])), 0) / benches.length);
-    const { lo, hi } = bootstrapRatio(samples, num, den, perRound);
+    const { lo, hi } = bootstrapRatio(samples, num, den);
     const verdict = lo > 1 ? 'faster (real)' : hi < 1 ? 'slower (real)' : 'within noise';
     rows.push({ num, den, point, lo, hi, verdict });
     log(`  ${`${num} / ${den}`.padEnd(30)} ${point.toFixed(3)}  [${lo.toFixed(3)}, ${hi.toFixed(3)}]  ${verdict}`);

@@ -220,20 +220,16 @@ const samples = await measureInterleaved({
 const names = Object.keys(interps);
 const { speed, geomean: geomeans, benches } = speedupTable(samples, 'unopt', rounds * reps);
 const geomean = (n) => geomeans[n];
-const ratios = ratioTable(
-  samples,
-  [
-    ['opt', 'unopt'],
-    ['opt', 'system-3.11'],
-    ['opt', 'cpython-pgo'],
-    ['opt', 'opt-before'],
-    ['release', 'opt'],
-    ['opt', 'opt-nobolt'],
-    ['opt-before', 'unopt'],
-    ['opt-before', 'system-3.11'],
-  ],
-  reps,
-);
+const ratios = ratioTable(samples, [
+  ['opt', 'unopt'],
+  ['opt', 'system-3.11'],
+  ['opt', 'cpython-pgo'],
+  ['opt', 'opt-before'],
+  ['release', 'opt'],
+  ['opt', 'opt-nobolt'],
+  ['opt-before', 'unopt'],
+  ['opt-before', 'system-3.11'],
+]);
 log('\nbuild wall time (-j 2, whole pipeline):');
 for (const [n, s] of Object.entries(wall)) log(`  ${n.padEnd(22)} ${(s / 60).toFixed(1)} min${boltSeconds[n] ? ` (BOLT tasks: ${boltSeconds[n].toFixed(0)} s)` : ''}`);
 log('\ncritical paths (the trace of each run: build/.pyston-build/trace.json in its project):');
@@ -249,6 +245,7 @@ const result = {
   wallSeconds: wall,
   boltSeconds,
   criticalPaths: critical,
+  samples,
 };
 writeFileSync(join(out, 'interp.json'), JSON.stringify(result, null, 2) + '\n');
 writeFileSync(join(project, 'interp.json'), JSON.stringify(result, null, 2) + '\n');
