@@ -53,9 +53,12 @@ export function globRegExp(pattern: string, opts: GlobOptions = {}): RegExp {
     if (opts.noDotFiles && (i === 0 || pattern[i - 1] === '/') && pattern[i] !== '.') re += '(?!\\.)';
     const c = pattern[i]!;
     if (c === '*' && opts.globstar && pattern[i + 1] === '*') {
-      re += '.*';
+      // `**/` is any number of whole directories (none included): `**/test` matches `test` and `a/test`, never `a/idle_test`.
       i++;
-      if (pattern[i + 1] === '/') i++;
+      if (pattern[i + 1] === '/') {
+        re += '(?:.*/)?';
+        i++;
+      } else re += '.*';
     } else if (c === '*') re += `${any}*`;
     else if (c === '?' && question) re += any;
     else if (c === '[' && opts.brackets) {

@@ -22,6 +22,17 @@ describe('one glob matcher, three semantics', () => {
     expect(globMatcher(['a.c'], GLOB_EXCLUDE)('abc')).toBe(false); // . is literal
   });
 
+  it('`**/` is whole directories: `**/test/**` is not `idle_test/`', () => {
+    const m = globMatcher(['**/test/**', 'doc/**/x'], GLOB_EXCLUDE);
+    expect(m('test/a.py')).toBe(true);
+    expect(m('Lib/test/a.py')).toBe(true);
+    expect(m('Lib/idlelib/idle_test/a.py')).toBe(false);
+    expect(m('Lib/test_x/a.py')).toBe(false);
+    expect(m('doc/x')).toBe(true);
+    expect(m('doc/a/b/x')).toBe(true);
+    expect(m('doc/ax')).toBe(false);
+  });
+
   it('--force: * crosses : and /, ? and [ are literal, the whole id must match', () => {
     expect(matches('opt:*', GLOB_TASK_ID, 'opt:pgo:train')).toBe(true);
     expect(matches('*:train', GLOB_TASK_ID, 'opt:pgo:train')).toBe(true);
