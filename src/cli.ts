@@ -37,6 +37,7 @@ interface Args {
   format: GraphFormat;
   debug: boolean;
   noWait: boolean;
+  verifyOutputs: boolean;
   help: boolean;
   version: boolean;
   /** The word after a bare `-j`, taken as a target (see {@link explainBareJobs}). */
@@ -68,6 +69,7 @@ options:
       --source DIR|ARCHIVE  build this tree (default: the project dir if it is a checkout, else CPython 3.11.2)
       --profile-task T  PGO training: runtime (default), regrtest, or a command
       --no-wait         fail at once instead of waiting when another build holds the build directory
+      --verify-outputs  digest every file of every output directory (default: only when its directories changed)
       --debug           show stack traces for internal errors
   -h, --help            show this help
       --version         print the version
@@ -116,7 +118,7 @@ options that do not apply to run: -n, --json.`;
  * - options and targets mix in any order; `--` ends the options.
  */
 const VALUE_OPTS = new Set(['force', 'directory', 'config', 'set', 'format', 'source', 'profile-task']);
-const FLAG_OPTS = new Set(['dry-run', 'explain', 'json', 'keep-going', 'debug', 'no-wait', 'help', 'version']);
+const FLAG_OPTS = new Set(['dry-run', 'explain', 'json', 'keep-going', 'debug', 'no-wait', 'verify-outputs', 'help', 'version']);
 const LONG_OPTS = ['jobs', ...VALUE_OPTS, ...FLAG_OPTS].sort();
 const SHORT: Record<string, string> = { j: 'jobs', n: 'dry-run', k: 'keep-going', C: 'directory', h: 'help' };
 
@@ -153,6 +155,7 @@ export function parseArgs(argv: readonly string[]): Args {
     format: 'dot',
     debug: false,
     noWait: false,
+    verifyOutputs: false,
     help: false,
     version: false,
   };
@@ -192,7 +195,7 @@ export function parseArgs(argv: readonly string[]): Args {
     }
   };
   const setFlag = (name: string): void => {
-    const key = name.replace(/-(\w)/g, (_, c: string) => c.toUpperCase()) as 'dryRun' | 'explain' | 'json' | 'keepGoing' | 'debug' | 'noWait' | 'help' | 'version';
+    const key = name.replace(/-(\w)/g, (_, c: string) => c.toUpperCase()) as 'dryRun' | 'explain' | 'json' | 'keepGoing' | 'debug' | 'noWait' | 'verifyOutputs' | 'help' | 'version';
     a[key] = true;
   };
   /** A bare -j/--jobs: take the next word as the count if it looks like one. */
@@ -507,7 +510,17 @@ async function build(graph: TaskGraph, targets: string[], args: Args, io: Io, ou
   const pathProblem = projectPathProblem(root);
   if (pathProblem) throw pathProblem;
   warnUnmatchedForce(graph, targets, args.force, io);
-  const engineOpts: EngineOptions = { root, buildDir, jobs: args.jobs, targets, keepGoing: args.keepGoing, force: args.force, env: io.env, waitForLock: !args.noWait };
+  const engineOpts: EngineOptions = {
+    root,
+    buildDir,
+    jobs: args.jobs,
+    targets,
+    keepGoing: args.keepGoing,
+    force: args.force,
+    env: io.env,
+    waitForLock: !args.noWait,
+    verifyOutputs: args.verifyOutputs,
+  };
   if (args.dryRun || args.explain) {
     const plan = planBuild(graph, engineOpts);
     if (plan.stateProblem) io.err.write(`warning: ${plan.stateProblem}\n`);

@@ -19,11 +19,12 @@ import { assertOwnDir, openFresh, removeStaleOutputs, sharedOutputs } from './fs
 import { FileHasher } from './hash.js';
 import { Jobserver, type Token } from './jobserver.js';
 import { computeFingerprint, detailsOf, keyReason, outputDigests, outputReason, type Fingerprint } from './key.js';
+import { OutputTrees, type TreeStamp } from './outtree.js';
 import { sweepLeftovers } from './leftovers.js';
 import { acquireLock, type Lock } from './lock.js';
 import { criticalPriorities, forceMatcher, resolveTargets, topoClosure, validateGraph } from './plan.js';
 import { ProcessManager } from './proc.js';
-import { DetailsStore, detailsPath, loadState, saveState, stateDir, statePath, type StateData, type TaskRecord } from './state.js';
+import { DetailsStore, detailsPath, loadState, saveState, stateDir, statePath, treesDir, type StateData, type TaskRecord } from './state.js';
 import type { ExecOptions, Task, TaskContext, TaskGraph } from './task.js';
 import { builtToolFiles, ToolResolver } from './tools.js';
 import { TraceWriter, tracePath } from './trace.js';
@@ -48,6 +49,8 @@ export interface EngineOptions {
   readonly graceMs?: number;
   /** Wait for another build holding the lock (default) or fail at once. */
   readonly waitForLock?: boolean;
+  /** Digest every output directory in full, ignoring the stamps of its directories (outtree.ts). */
+  readonly verifyOutputs?: boolean;
   /** Install SIGINT/SIGTERM/SIGHUP/SIGQUIT handlers for the run. Default true. */
   readonly handleSignals?: boolean;
   /**
@@ -72,6 +75,10 @@ export interface Plan {
   /** The recorded key components, read only when some key changed. */
   readonly details: DetailsStore;
   readonly hasher: FileHasher;
+  /** Directory outputs' digests, stamps and stat caches. */
+  readonly trees: OutputTrees;
+  /** True when planning gave some output a new stamp (the state should be saved). */
+  readonly restamped: boolean;
   readonly tools: ToolResolver;
   /** A one-line problem with the stored state (it was discarded). */
   readonly stateProblem?: string;
@@ -94,6 +101,8 @@ export function planBuild(graph: TaskGraph, opts: EngineOptions): Plan {
   const { state, problem } = loadState(statePath(opts.buildDir));
   const details = new DetailsStore(detailsPath(opts.buildDir));
   const hasher = new FileHasher(state.stat);
+  const trees = new OutputTrees(treesDir(opts.buildDir), hasher);
+  let restamped = false;
   const env = opts.env ?? process.env;
   const tools = new ToolResolver(env.PATH, hasher, state.tools);
   const forced = forceMatcher(opts.force ?? []);
@@ -108,12 +117,17 @@ export function planBuild(graph: TaskGraph, opts: EngineOptions): Plan {
       const dep = [...task.deps].sort().find((d) => byId.get(d)?.reason !== undefined);
       if (dep) reason = { kind: 'dependency rebuilt', id: dep };
     }
-    if (!reason && rec) reason = outputReason(task.outputs, rec, opts.root, hasher);
+    if (!reason && rec)
+      reason = outputReason(task.outputs, opts.verifyOutputs ? { ...rec, trees: {} } : rec, opts.root, trees, (o, stamp) => {
+        const now = state.tasks[task.id]!;
+        state.tasks[task.id] = { ...now, trees: { ...now.trees, [o]: stamp } };
+        restamped = true;
+      });
     byId.set(task.id, { task, fp, reason });
   }
   const priorities = criticalPriorities(order, (t) => state.tasks[t.id]?.durationMs ?? (t.weight ?? 1) * 1000);
   const entries = listSchedule(order, priorities).map((t) => byId.get(t.id)!);
-  return { entries, priorities, state, details, hasher, tools, ...(problem ? { stateProblem: problem } : {}) };
+  return { entries, priorities, state, details, hasher, trees, restamped, tools, ...(problem ? { stateProblem: problem } : {}) };
 }
 
 /** The order a one-job build would start tasks in: highest priority among the ready, ties by id. */
@@ -181,7 +195,7 @@ export async function runBuild(graph: TaskGraph, opts: EngineOptions): Promise<B
   let lock: Lock;
   try {
     // Nothing has run yet: a filesystem error here is exit 2.
-    for (const d of [join(opts.buildDir, 'logs'), sdir]) assertOwnDir(opts.buildDir, d);
+    for (const d of [join(opts.buildDir, 'logs'), sdir, treesDir(opts.buildDir)]) assertOwnDir(opts.buildDir, d);
     mkdirSync(join(opts.buildDir, 'logs'), { recursive: true });
     lock = await acquireLock(sdir, {
       wait: opts.waitForLock ?? true,
@@ -305,7 +319,7 @@ class Run {
     let saveError: unknown;
     try {
       // A clean no-op changed nothing: skip rewriting (and fsyncing) the state.
-      if (toRun.length > 0 || this.plan.hasher.dirty || this.plan.tools.dirty) this.saveNow(true);
+      if (toRun.length > 0 || this.plan.hasher.dirty || this.plan.tools.dirty || this.plan.restamped || this.plan.trees.dirty) this.saveNow(true);
     } catch (e) {
       saveError = e;
       this.emit({ type: 'warning', message: `${errorMessage(e)}; the tasks of this run will run again next time` });
@@ -471,12 +485,14 @@ class Run {
       }
       if (this.abort.signal.aborted) throw this.abort.signal.reason;
       const outputs: Record<string, string> = {};
-      for (const [o, d] of outputDigests(task.outputs, this.opts.root, this.plan.hasher)) {
-        if (d === undefined) throw new TaskFailure(`task ${id} did not produce its declared output ${o}`, 'fix the task, or its declared outputs', { kind: 'missing-output', path: o });
-        outputs[o] = d;
+      const trees: Record<string, TreeStamp> = {};
+      for (const [o, d] of outputDigests(task.outputs, this.opts.root, this.plan.trees)) {
+        if (d.digest === undefined) throw new TaskFailure(`task ${id} did not produce its declared output ${o}`, 'fix the task, or its declared outputs', { kind: 'missing-output', path: o });
+        outputs[o] = d.digest;
+        if (d.stamp) trees[o] = d.stamp;
       }
       const durationMs = Date.now() - t0;
-      state.tasks[id] = { status: 'ok', key: fp.key, outputs, durationMs };
+      state.tasks[id] = { status: 'ok', key: fp.key, outputs, durationMs, ...(Object.keys(trees).length > 0 ? { trees } : {}) };
       this.plan.details.set(id, detailsOf(fp));
       this.durations.set(id, durationMs);
       try {
@@ -621,6 +637,8 @@ class Run {
     const s = this.plan.state;
     s.stat = this.plan.hasher.cache;
     try {
+      // The trees' stat caches are caches: one lost with a failed save only costs rehashing that tree.
+      this.plan.trees.flush();
       this.plan.details.save();
       saveState(statePath(this.opts.buildDir), s);
       this.lastSave = Date.now();

@@ -28,7 +28,7 @@ export type StatEntry = string;
 export const LSTAT_OPTS = { throwIfNoEntry: false } as const;
 
 /** A modification within this many ms of hashing is not trusted from the cache. */
-const RACY_MS = 100;
+export const RACY_MS = 100;
 
 // crypto.hash (Node >= 20.12) is a one-shot digest without a Hash object: several times cheaper for short inputs.
 const oneShot = (crypto as { hash?: (alg: string, data: string | Buffer, enc: 'hex') => string }).hash;
@@ -122,8 +122,11 @@ export class FileHasher {
     return d === undefined ? undefined : ((st.mode & 0o111) !== 0 ? 'x' : '') + d;
   }
 
-  /** Every entry under a directory as [relative path, digest], sorted by path. */
-  walk(dir: string, exclude?: (rel: string) => boolean): [string, string][] {
+  /**
+   * Every entry under a directory as [relative path, digest], sorted by path.
+   * `onDir` sees each directory below `dir` (relative path, lstat) as it is entered.
+   */
+  walk(dir: string, exclude?: (rel: string) => boolean, onDir?: (rel: string, st: Stats) => void): [string, string][] {
     const out: [string, string][] = [];
     const visit = (abs: string, rel: string): void => {
       const names = readdirSync(abs).sort();
@@ -134,6 +137,7 @@ export class FileHasher {
         const st = lstatSync(a);
         if (st.isDirectory()) {
           out.push([r + '/', 'dir']);
+          onDir?.(r, st);
           visit(a, r);
         } else if (st.isSymbolicLink()) {
           out.push([r, 'symlink:' + readlinkSync(a)]);

@@ -11,14 +11,15 @@
  * (`builtToolIdentity` in tools.ts says why that is sound), so its users'
  * keys can be computed before it exists.
  */
-import { lstatSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { type Dirent, lstatSync, readdirSync, statSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { GLOB_EXCLUDE, globMatcher } from './glob.js';
 import { LSTAT_OPTS, sha256, type FileHasher } from './hash.js';
 import type { Task } from './task.js';
 import { builtToolIdentity, type ResolvedTool, type ToolResolver } from './tools.js';
 import type { TaskDetails, TaskRecord } from './state.js';
+import { type OutputDigest, type OutputTrees, stampHolds, type TreeStamp } from './outtree.js';
 import type { Reason } from './explain.js';
 
 export interface Fingerprint {
@@ -50,6 +51,84 @@ function globSync(pattern: string | string[], options: import('tinyglobby').Glob
 }
 
 const GLOB_CHARS = /[*?[\]{}]/;
+
+/**
+ * The files a task's glob matches, relative to root. One planning pass
+ * (one hasher) lists each distinct glob once: many tasks declare the same
+ * one (the training scripts). A glob that lists a whole tree, `**‍/*` or
+ * `DIR/**‍/*` (a checkout's sources), is listed by {@link allFiles}.
+ */
+const globMemo = new WeakMap<FileHasher, Map<string, string[]>>();
+function globFiles(root: string, pattern: string, ignore: readonly string[], hasher: FileHasher): string[] {
+  let memo = globMemo.get(hasher);
+  if (memo === undefined) {
+    memo = new Map();
+    globMemo.set(hasher, memo);
+  }
+  const id = `${root}\0${pattern}\0${ignore.join('\0')}`;
+  let files = memo.get(id);
+  if (files === undefined) {
+    files = allFiles(root, pattern, ignore) ?? globSync(pattern, { cwd: root, dot: true, onlyFiles: true, absolute: false, expandDirectories: false, ignore: [...ignore] });
+    memo.set(id, files);
+  }
+  return files;
+}
+
+const WHOLE_TREE = /^(?:([^*?[\]{}!]+?)\/)?\*\*\/\*(\.[\w-]+)?$/;
+
+/**
+ * Every file of a tree for the globs `**‍/*`, `DIR/**‍/*` and
+ * `DIR/**‍/*.EXT` (DIR relative to root, or absolute without ignore
+ * patterns), by one readdir per directory: tinyglobby's crawl of a
+ * checkout costs 30-60 ms, most of it matching every path against the
+ * ignore patterns. The names are the ones tinyglobby gives (relative to
+ * root, `../` included). A directory that an ignore pattern `X/**` covers
+ * is not entered; files (and symlinks to files) are matched against every
+ * ignore pattern. `undefined` (tinyglobby decides) when the pattern is
+ * another kind, or the walk meets a symlink to a directory, a broken
+ * symlink or an unreadable directory: how to follow those is tinyglobby's
+ * to say.
+ */
+function allFiles(root: string, pattern: string, ignore: readonly string[]): string[] | undefined {
+  const m = WHOLE_TREE.exec(pattern);
+  if (!m) return undefined;
+  const base = m[1];
+  const ext = m[2];
+  const absolute = base?.startsWith('/') ?? false;
+  if (base !== undefined && (absolute ? ignore.length > 0 || base !== resolve(base) : NOT_PLAIN.test(base))) return undefined;
+  const dir = base === undefined ? root : absolute ? base : underRoot(root, base);
+  const name = (r: string): string => (base === undefined ? r : absolute ? relative(root, `${base}/${r}`) : `${base}/${r}`);
+  const ignored = ignore.length > 0 ? globMatcher(ignore, GLOB_EXCLUDE) : undefined;
+  const covers = ignore.filter((p) => p.endsWith('/**')).map((p) => p.slice(0, -3));
+  const pruned = covers.length > 0 ? globMatcher(covers, GLOB_EXCLUDE) : undefined;
+  const out: string[] = [];
+  const visit = (rel: string): boolean => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(rel === '' ? dir : `${dir}/${rel}`, { withFileTypes: true });
+    } catch {
+      return false;
+    }
+    for (const e of entries) {
+      const r = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory()) {
+        if (!pruned?.(name(r)) && !visit(r)) return false;
+        continue;
+      }
+      // A link to a file is listed like a file (as tinyglobby does); a link to a directory, or a broken one, is tinyglobby's.
+      if (e.isSymbolicLink() && !statSync(`${dir}/${r}`, LSTAT_OPTS)?.isFile()) return false;
+      if (ext !== undefined && !e.name.endsWith(ext)) continue;
+      const n = name(r);
+      if (!ignored?.(n)) out.push(n);
+    }
+    return true;
+  };
+  const st = lstatSync(dir, LSTAT_OPTS);
+  if (st === undefined) return [];
+  if (!st.isDirectory()) return undefined;
+  return visit('') ? out : undefined;
+}
+
 /** Anything path.resolve would change: `.` or `..` segments, `//`, a leading or trailing `/`. */
 const NOT_PLAIN = /(^|\/)\.\.?(\/|$)|\/\/|^\/|\/$/;
 
@@ -108,7 +187,7 @@ export function digestInputs(entries: readonly string[], root: string, hasher: F
   for (const entry of entries) {
     if (entry.startsWith('!')) continue;
     if (GLOB_CHARS.test(entry)) {
-      const matches = globSync(entry, { cwd: root, dot: true, onlyFiles: true, absolute: false, expandDirectories: false, ignore });
+      const matches = globFiles(root, entry, ignore, hasher);
       for (const m of matches.sort()) out[m] = hasher.digestPath(underRoot(root, m)) ?? MISSING;
       continue;
     }
@@ -238,22 +317,38 @@ export function detailsOf(fp: Fingerprint): TaskDetails {
  * relative to each directory output, excluded from its digest (for example
  * the bytecode caches that tools write into a source tree).
  */
-export function outputDigests(outputs: readonly string[], root: string, hasher: FileHasher): Map<string, string | undefined> {
-  const ignore = outputs.filter((o) => o.startsWith('!')).map((o) => o.slice(1));
-  const exclude = ignore.length > 0 ? globMatcher(ignore, GLOB_EXCLUDE) : undefined;
-  const out = new Map<string, string | undefined>();
+export function outputDigests(outputs: readonly string[], root: string, trees: OutputTrees): Map<string, OutputDigest> {
+  const exclude = outputExclude(outputs);
+  const out = new Map<string, OutputDigest>();
   for (const o of outputs) {
     if (o.startsWith('!')) continue;
-    out.set(o, hasher.digestPath(underRoot(root, o), undefined, exclude));
+    out.set(o, trees.digest(underRoot(root, o), exclude));
   }
   return out;
 }
 
-/** Check declared outputs against the record: the first missing or changed one. */
-export function outputReason(outputs: readonly string[], rec: TaskRecord, root: string, hasher: FileHasher): Reason | undefined {
-  for (const [o, d] of outputDigests(outputs, root, hasher)) {
-    if (d === undefined) return { kind: 'output missing', path: o };
-    if (d !== rec.outputs[o]) return { kind: 'output changed', path: o };
+function outputExclude(outputs: readonly string[]): ((rel: string) => boolean) | undefined {
+  const ignore = outputs.filter((o) => o.startsWith('!')).map((o) => o.slice(1));
+  return ignore.length > 0 ? globMatcher(ignore, GLOB_EXCLUDE) : undefined;
+}
+
+/**
+ * Check declared outputs against the record: the first missing or changed
+ * one. A directory output whose recorded stamp still holds is not walked
+ * (outtree.ts); one that is walked and found unchanged gets a new stamp
+ * through `restamp`.
+ */
+export function outputReason(outputs: readonly string[], rec: TaskRecord, root: string, trees: OutputTrees, restamp: (output: string, stamp: TreeStamp) => void): Reason | undefined {
+  let exclude: ((rel: string) => boolean) | undefined | null = null;
+  for (const o of outputs) {
+    if (o.startsWith('!')) continue;
+    const abs = underRoot(root, o);
+    if (rec.trees !== undefined && Object.hasOwn(rec.trees, o) && stampHolds(abs, rec.trees[o])) continue;
+    if (exclude === null) exclude = outputExclude(outputs);
+    const { digest, stamp } = trees.digest(abs, exclude);
+    if (digest === undefined) return { kind: 'output missing', path: o };
+    if (digest !== rec.outputs[o]) return { kind: 'output changed', path: o };
+    if (stamp) restamp(o, stamp);
   }
   return undefined;
 }

@@ -17,6 +17,7 @@ import { chmodSync, closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, rea
 import { dirname, join } from 'node:path';
 import { constants } from 'node:buffer';
 import { sha256, type StatEntry } from './hash.js';
+import type { TreeStamp } from './outtree.js';
 import { errorMessage, PbError } from './errors.js';
 
 export const STATE_FORMAT = 2;
@@ -31,6 +32,8 @@ export interface TaskRecord {
   readonly key: string;
   /** Output path -> digest at the end of the successful run. */
   readonly outputs: Readonly<Record<string, string>>;
+  /** Directory outputs: path -> the stamp taken with its digest (outtree.ts); checked field by field where it is used. */
+  readonly trees?: Readonly<Record<string, TreeStamp>>;
   readonly durationMs: number;
 }
 
@@ -67,6 +70,11 @@ export function stateDir(buildDir: string): string {
   return join(buildDir, '.pyston-build');
 }
 
+/** Where the output trees' own stat caches live (outtree.ts). */
+export function treesDir(buildDir: string): string {
+  return join(stateDir(buildDir), 'trees');
+}
+
 export function statePath(buildDir: string): string {
   return join(stateDir(buildDir), 'state.json');
 }
@@ -78,7 +86,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 function validTask(r: unknown): r is TaskRecord {
   if (!isRecord(r)) return false;
   if (!['ok', 'failed', 'interrupted', 'running'].includes(r.status as string)) return false;
-  return typeof r.key === 'string' && typeof r.durationMs === 'number' && isRecord(r.outputs);
+  return typeof r.key === 'string' && typeof r.durationMs === 'number' && isRecord(r.outputs) && (r.trees === undefined || isRecord(r.trees));
 }
 
 function validDetails(d: unknown): d is TaskDetails {

@@ -433,6 +433,19 @@ describe('4. symlinks in and under build/', () => {
     expectCleanFailure(r, root, { code: 2, path: join(root, 'build/logs') });
     expect(snapshot(outside)).toEqual(before);
   });
+
+  it("the output trees' stat caches: a trees directory that is a symlink leading outside is never written through", async () => {
+    const { root, outside } = sandbox();
+    const graph = (v: number): TaskGraph => graphOf([shTask('t', 'build/tree', `mkdir -p "$1/lib" && echo ${v} > "$1/lib/f"`)]);
+    expect((await run(['-C', root], () => graph(1))).code).toBe(0);
+    expect(readdirSync(join(root, 'build/.pyston-build/trees'))).toHaveLength(1);
+    rmSync(join(root, 'build/.pyston-build/trees'), { recursive: true });
+    symlinkSync(join(outside, 'data'), join(root, 'build/.pyston-build/trees'));
+    const before = snapshot(outside);
+    const r = await run(['-C', root], () => graph(2));
+    expectCleanFailure(r, root, { code: 2, path: join(root, 'build/.pyston-build/trees') });
+    expect(snapshot(outside)).toEqual(before);
+  });
 });
 
 describe('5. stale or tampered outputs are removed before their task reruns', () => {

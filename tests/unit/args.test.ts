@@ -73,6 +73,12 @@ describe('-C, commands, targets and --', () => {
   it('-- ends the options', () => expect(parseArgs(['-n', '--', '-j4', '--weird'])).toMatchObject({ dryRun: true, targets: ['-j4', '--weird'] }));
   it('the first word may be a command', () => expect(parseArgs(['clean', '--no-wait', 'demo'])).toMatchObject({ command: 'clean', noWait: true, targets: ['demo'] }));
   it('--format only with graph', () => expect(usage(['--format', 'json'])).toBe('--format only applies to the graph command'));
+  it('--verify-outputs, also by a unique prefix; --ver is ambiguous with --version', () => {
+    expect(parseArgs(['--verify-outputs', 'opt'])).toMatchObject({ verifyOutputs: true, targets: ['opt'] });
+    expect(parseArgs(['--verify']).verifyOutputs).toBe(true);
+    expect(parseArgs([]).verifyOutputs).toBe(false);
+    expect(usage(['--ver'])).toMatch(/ambiguous/);
+  });
 });
 
 describe('run VARIANT SCRIPT [ARGS...]', () => {

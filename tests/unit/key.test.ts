@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { chmodSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { canonicalJson, computeFingerprint, detailsOf, digestInputs, jsonString, keyReason, underRoot, type FingerprintContext } from '../../src/graph/key.js';
 import { FileHasher } from '../../src/graph/hash.js';
@@ -147,5 +148,58 @@ describe('planning helpers', () => {
     const order = [t('a'), t('b', ['a']), t('c', ['b']), t('x')];
     const p = criticalPriorities(order, (x) => (x.id === 'x' ? 5 : 1));
     expect(Object.fromEntries(p)).toEqual({ a: 3, b: 2, c: 1, x: 5 });
+  });
+});
+
+describe('whole-tree globs (our own walk) list what tinyglobby lists', () => {
+  const tiny = (root: string, pattern: string, ignore: string[]): string[] =>
+    (createRequire(import.meta.url)('tinyglobby') as typeof import('tinyglobby'))
+      .globSync(pattern, { cwd: root, dot: true, onlyFiles: true, absolute: false, expandDirectories: false, ignore })
+      .sort();
+  const ours = (root: string, pattern: string, ignore: string[]): string[] => Object.keys(digestInputs([pattern, ...ignore.map((i) => `!${i}`)], root, new FileHasher())).sort();
+
+  function fixture(): string {
+    const root = tmpProject();
+    for (const f of [
+      'a.c',
+      '.hidden',
+      'src/m.py',
+      'src/.dot/n.py',
+      'src/sub/deep/o.py',
+      'src/sub/deep/o.txt',
+      'Lib/test/t.py',
+      'Lib/idle_test/i.py',
+      'Lib/__pycache__/c.pyc',
+      'build/x.o',
+      'pyston3.8',
+      'docs/r.md',
+    ])
+      write(root, f, `${f}\n`);
+    symlinkSync('../a.c', join(root, 'src/link.c'));
+    return root;
+  }
+
+  it('matches tinyglobby for **/*, DIR/**/*, **/*.EXT and an absolute DIR, with ignores that prune and ignores that filter', () => {
+    const root = fixture();
+    const cases: [string, string[]][] = [
+      ['**/*', []],
+      ['**/*', ['build/**', '**/__pycache__/**', 'pyston3.*', '**/test/**', 'docs/*.md']],
+      ['src/**/*', ['src/sub/**']],
+      ['src/**/*.py', []],
+      ['Lib/**/*.py', ['**/test/**']],
+      [`${root}/src/**/*.py`, []],
+      ['missing/**/*', []],
+    ];
+    for (const [pattern, ignore] of cases) expect(ours(root, pattern, ignore), `${pattern} ${ignore.join(' ')}`).toEqual(tiny(root, pattern, ignore));
+    expect(ours(root, '**/*', ['build/**'])).toContain('src/link.c'); // a symlink to a file is listed
+  });
+
+  it('leaves a symlink to a directory, and a broken symlink, to tinyglobby: same result', () => {
+    const root = fixture();
+    symlinkSync('sub', join(root, 'src/alias'));
+    expect(ours(root, 'src/**/*', [])).toEqual(tiny(root, 'src/**/*', []));
+    const other = fixture();
+    symlinkSync('nowhere', join(other, 'src/broken'));
+    expect(ours(other, 'src/**/*', [])).toEqual(tiny(other, 'src/**/*', []));
   });
 });
