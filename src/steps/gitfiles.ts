@@ -115,8 +115,8 @@ export function readGitlinks(gitDir: string): Map<string, string> {
     const start = pos;
     if (pos + 62 > buf.length) throw bad('truncated');
     const mode = buf.readUInt32BE(pos + 24);
-    const oid = buf.toString('hex', pos + 40, pos + 60);
     const flags = buf.readUInt16BE(pos + 60);
+    const link = (mode & 0o170000) === GITLINK && ((flags >> 12) & 3) === 0;
     pos += 62;
     if (version >= 3 && flags & 0x4000) pos += 2;
     let path: string;
@@ -133,15 +133,16 @@ export function readGitlinks(gitDir: string): Map<string, string> {
       path = prev.slice(0, prev.length - strip) + buf.toString('utf8', pos, end);
       pos = end + 1;
     } else {
-      const end = buf.indexOf(0, pos);
-      if (end < 0) throw bad('truncated');
-      path = buf.toString('utf8', pos, end);
+      // The name's length is in the flags (0xfff: that long or longer); only a gitlink's name is decoded.
+      const short = (flags & 0xfff) < 0xfff;
+      const end = short ? pos + (flags & 0xfff) : buf.indexOf(0, pos);
+      if (end < 0 || end >= buf.length || buf[end] !== 0) throw bad('truncated');
+      path = link ? buf.toString('utf8', pos, end) : '';
       // Entries are NUL-padded to a multiple of 8 bytes (at least one NUL).
       pos = start + Math.ceil((end + 1 - start) / 8) * 8;
     }
     prev = path;
-    const stage = (flags >> 12) & 3;
-    if ((mode & 0o170000) === GITLINK && stage === 0) links.set(path, oid);
+    if (link) links.set(path, buf.toString('hex', start + 40, start + 60));
   }
   // Extensions: a 4-byte signature and a 4-byte size each, up to the trailing checksum.
   while (pos + 8 <= buf.length - 20) {
