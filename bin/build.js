@@ -3,7 +3,7 @@
 // CommonJS loads measurably faster than an ESM bundle on Node 20, which a no-op build feels.
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -23,10 +23,20 @@ export async function bundle(entry, outfile) {
       target: 'node20',
       // import.meta.url has no CommonJS spelling: provide it.
       define: { 'import.meta.url': '__pyston_build_url' },
-      banner: { js: 'const __pyston_build_url = require("node:url").pathToFileURL(__filename).href;' },
+      banner: {
+        js: [
+          'const __pyston_build_url = require("node:url").pathToFileURL(__filename).href;',
+          // import() of a package, through the loader's function when bin/codecache.js runs the bundle (see there).
+          'const __pyston_build_import = globalThis.__pystonBuildImport ?? ((s) => import(s));',
+        ].join('\n'),
+      },
       sourcemap: 'inline',
       logLevel: 'error',
     });
+    // A script compiled by vm.Script (bin/codecache.js) cannot run import() on Node 20 without
+    // --experimental-vm-modules: every import("package") of ours goes through the banner's function.
+    const code = readFileSync(tmp, 'utf8');
+    writeFileSync(tmp, code.replace(/(?<![\w$.])import\((?=["'])/g, '__pyston_build_import('));
     renameSync(tmp, outfile);
   } finally {
     rmSync(tmp, { force: true });

@@ -3,8 +3,8 @@
 // edit just works), then exits with what its main() returns.
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { loadWithCodeCache } from './codecache.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -44,6 +44,6 @@ export async function runBundle(name) {
       process.exit(2);
     }
   }
-  const { main } = createRequire(import.meta.url)(dist);
+  const { main } = loadWithCodeCache(dist);
   process.exit(await main(process.argv.slice(2)));
 }
