@@ -56,6 +56,11 @@ export const SCHEMA = {
   'llvm.bin': { type: 'string', default: '', doc: 'Directory to look for LLVM tools in first (default: <tool>-N on PATH, then /usr/lib/llvm-N/bin).' },
   pgo: { type: 'bool', default: true, env: 'NOPGO', envInverts: true, doc: 'Profile-guided optimization for opt builds (NOPGO=1 turns it off).' },
   lto: { type: 'bool', default: true, env: 'NOLTO', envInverts: true, doc: 'Link-time optimization for opt builds (NOLTO=1 turns it off).' },
+  'pgo.partial_training': {
+    type: 'bool',
+    default: false,
+    doc: 'gcc: -fprofile-partial-training in the profile-using build: functions the training never ran are optimized as without a profile (for speed), not for size. Off by default; README "One config change, side by side" has its measurement (bench/ab.js).',
+  },
   'lto.parallel': {
     type: 'bool',
     default: true,

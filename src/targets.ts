@@ -213,6 +213,7 @@ function parts(config: BuildConfig, root: string, env: NodeJS.ProcessEnv) {
     pgo: config.pgo,
     lto: config.lto,
     ltoParallel: config['lto.parallel'],
+    partialTraining: config['pgo.partial_training'],
     reuseProfiles: config['release.reuse_profiles'],
     configureExtra: config['configure.extra'].split(/\s+/).filter(Boolean),
     profileTask: config['pgo.task'],

@@ -32,6 +32,8 @@ export interface FlagInputs {
   readonly bolt: boolean;
   /** config lto.parallel (default true): gcc's LTO link partitioned, under the jobserver. */
   readonly ltoParallel?: boolean;
+  /** config pgo.partial_training (default false): gcc's -fprofile-partial-training in the profile-using build. */
+  readonly partialTraining?: boolean;
   /** CONFIGURE_EXTRA_FLAGS, split. */
   readonly configureExtra: readonly string[];
   /** Absolute project root and source directory. */
@@ -228,7 +230,11 @@ export function variantFlags(i: FlagInputs): VariantFlags {
   // the make task counts them per file, the evidence that the profile
   // applied (and must, when it comes from another variant).
   const use0 = pgoSpec ? useFlags(pgoSpec, i.root) : { cflags: [], ldflags: [] };
-  const use = { cflags: use0.cflags.map((c) => (c === '-Wno-missing-profile' ? '-Wmissing-profile' : c)), ldflags: use0.ldflags };
+  // -fprofile-partial-training (gcc): code the training never ran keeps the
+  // optimization it would get without a profile instead of being optimized
+  // for size; on the link line too, where LTO compiles again.
+  const partial = pgoSpec && gcc && i.partialTraining ? ['-fprofile-partial-training'] : [];
+  const use = { cflags: [...use0.cflags.map((c) => (c === '-Wno-missing-profile' ? '-Wmissing-profile' : c)), ...partial], ldflags: [...use0.ldflags, ...partial] };
   return {
     configureArgs,
     instrumentedConfigureArgs,

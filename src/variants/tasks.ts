@@ -45,6 +45,8 @@ export interface VariantOptions {
   readonly lto: boolean;
   /** config lto.parallel. */
   readonly ltoParallel?: boolean;
+  /** config pgo.partial_training. */
+  readonly partialTraining?: boolean;
   /** config release.reuse_profiles: false makes a packaged variant train its own PGO and BOLT profiles. */
   readonly reuseProfiles?: boolean;
   readonly configureExtra: readonly string[];
@@ -327,6 +329,7 @@ export function variantTasks(opts: VariantOptions): VariantTasks {
     pgo: opts.pgo,
     lto: opts.lto,
     ltoParallel: opts.ltoParallel ?? true,
+    partialTraining: opts.partialTraining ?? false,
     bolt: opts.bolt.enabled,
     configureExtra: opts.configureExtra,
     root: opts.root,

@@ -82,6 +82,16 @@ describe('variantFlags', () => {
     expect(f.instrumented.ldflags.join(' ')).not.toContain('-flto');
   });
 
+  it('pgo.partial_training: -fprofile-partial-training in the profile-using compile and link (gcc, PGO), nowhere else', () => {
+    expect(variantFlags(base('opt')).final.cflags).not.toContain('-fprofile-partial-training');
+    const f = variantFlags(base('opt', { partialTraining: true }));
+    expect(f.final.cflags).toContain('-fprofile-partial-training');
+    expect(f.final.ldflags).toContain('-fprofile-partial-training');
+    expect(f.instrumented.cflags).not.toContain('-fprofile-partial-training');
+    expect(variantFlags(base('opt', { partialTraining: true, family: 'clang' })).final.cflags).not.toContain('-fprofile-partial-training');
+    expect(variantFlags(base('opt', { partialTraining: true, pgo: false })).final.cflags).not.toContain('-fprofile-partial-training');
+  });
+
   it("without LTO, or with clang (ThinLTO), no jobserver link flags; a PIE build without LTO keeps configure's LINKCC", () => {
     expect(variantFlags(base('opt', { lto: false })).final.ldflags.join(' ')).not.toContain('-flto');
     expect(variantFlags(base('opt', { lto: false })).makefileDrop).toEqual([]);
