@@ -28,7 +28,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { listBenchmarks, log, measureInterleaved, speedupTable, timedRun } from './interp-common.js';
+import { listBenchmarks, log, measureInterleaved, runPyArgs, speedupTable, timedRun } from './interp-common.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const USAGE = 'usage: node bench/arm64.js [--project DIR [--reuse]] [--rounds N] [--reps K] [--inner I]';
@@ -90,7 +90,7 @@ const samples = await measureInterleaved({
   benches,
   rounds,
   out,
-  argsFor: (b, json) => [join(repo, 'runtime/bench/run.py'), '--only', b, '--reps', String(reps), '--inner', String(inner), '--json', json],
+  argsFor: runPyArgs(join(repo, 'runtime/bench/run.py'), reps, inner),
 });
 const benchSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
 const { speed, geomean } = speedupTable(samples, 'unopt-arm64', rounds * reps);

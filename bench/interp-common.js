@@ -39,6 +39,11 @@ export function boltTaskSeconds(summaryJson) {
   return bolt.reduce((a, t) => a + t.durationMs, 0) / 1000;
 }
 
+/** `argsFor` of {@link measureInterleaved} for runtime/bench/run.py: one benchmark, `reps` samples of `inner` runs each. */
+export function runPyArgs(runPy, reps, inner) {
+  return (b, json) => [runPy, '--only', b, '--reps', String(reps), '--inner', String(inner), '--json', json];
+}
+
 /** The benchmark names `run.py --list` prints (its first column), with `python`. */
 export async function listBenchmarks(python, runPy) {
   const r = await run(python, [runPy, '--list'], { cwd: tmpdir() });

@@ -45,7 +45,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { boltTaskSeconds, listBenchmarks, log, measureInterleaved, ratioTable, speedupTable, timedRun } from './interp-common.js';
+import { boltTaskSeconds, listBenchmarks, log, measureInterleaved, ratioTable, runPyArgs, speedupTable, timedRun } from './interp-common.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const USAGE =
@@ -215,7 +215,7 @@ const samples = await measureInterleaved({
   benches: benchNames,
   rounds,
   out,
-  argsFor: (b, json) => [join(repo, 'runtime/bench/run.py'), '--only', b, '--reps', String(reps), '--inner', String(inner), '--json', json],
+  argsFor: runPyArgs(join(repo, 'runtime/bench/run.py'), reps, inner),
 });
 const names = Object.keys(interps);
 const { speed, geomean: geomeans, benches } = speedupTable(samples, 'unopt', rounds * reps);

@@ -25,7 +25,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } fro
 import { join, resolve } from 'node:path';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { listBenchmarks, log, measureInterleaved, run, speedupTable, timedRun } from './interp-common.js';
+import { listBenchmarks, log, measureInterleaved, run, runPyArgs, speedupTable, timedRun } from './interp-common.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const USAGE = 'usage: node bench/lite.js --pyston-checkout DIR [--interp stock|stockunopt] [--set KEY=VALUE]... [--rounds N] [--reps K] [--inner I] [--noopt] [--reuse]';
@@ -117,7 +117,7 @@ const samples = await measureInterleaved({
   benches,
   rounds: o.rounds,
   out,
-  argsFor: (b, json) => [runPy, '--only', b, '--reps', String(o.reps), '--inner', String(o.inner), '--json', json],
+  argsFor: runPyArgs(runPy, o.reps, o.inner),
 });
 const { speed, geomean } = speedupTable(samples, 'plain', o.rounds * o.reps);
 const slower = Object.entries(speed.lite).filter(([, s]) => s < 0.97);
