@@ -7,6 +7,8 @@ export default defineConfig({
     include: ['tests/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // Removes the temp projects of a file whose tests all passed (tests/setup.ts).
+    setupFiles: ['tests/setup.ts'],
     pool: 'forks',
     // Integration tests sample the process table and count concurrent jobs:
     // run test files one at a time so they do not disturb each other.

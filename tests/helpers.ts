@@ -12,8 +12,13 @@ import type { PgoFlags } from '../src/pgo/pipeline.js';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
+/** Temp directories made by tmpProject in this test file; tests/setup.ts removes them when the file passed. */
+export const tmpProjects: string[] = [];
+
 export function tmpProject(prefix = 'pb-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tmpProjects.push(dir);
+  return dir;
 }
 
 export function write(root: string, rel: string, text: string): void {

@@ -4,14 +4,15 @@
  * apt-cache record the download is checked against.
  */
 import { describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+
 import { join, resolve } from 'node:path';
 import { parseAptRecord, runtimePackage, runtimeLibArg } from '../../src/bolt/runtime.js';
+import { tmpProject } from '../helpers.js';
 
 /** A fake LLVM tree: `<t>/llvm-19/bin/llvm-bolt`, and `<t>/usr/bin/llvm-bolt-19` linking to it. */
 function tree(): { t: string; real: string; link: string } {
-  const t = mkdtempSync(join(tmpdir(), 'pb-rt-'));
+  const t = tmpProject('pb-rt-');
   const real = join(t, 'llvm-19/bin/llvm-bolt');
   mkdirSync(join(t, 'llvm-19/bin'), { recursive: true });
   writeFileSync(real, '');

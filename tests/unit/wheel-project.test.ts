@@ -1,18 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { autoloadLine, loadProjectFile, pystonLiteProject, rangeText, supports } from '../../src/packaging/wheel/project.js';
 import { abiTag, moduleFile } from '../../src/packaging/wheel/compile.js';
 import { wheelTagMinor } from '../../src/packaging/wheel/pythons.js';
 import { PbError } from '../../src/graph/index.js';
-import { REPO } from '../helpers.js';
+import { REPO, tmpProject } from '../helpers.js';
 
 const FIXTURE = join(REPO, 'tests/fixtures/wheeldemo/pyston-wheel.json');
 
 /** A project file in a fresh directory, from the fixture's fields with some replaced. */
 function project(fields: Record<string, unknown>, files: Record<string, string> = { 'demo.c': '' }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pb-wheel-project-'));
+  const dir = tmpProject('pb-wheel-project-');
   for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
   const base = { name: 'demo', version: '1.0', sources: ['demo.c'], python: { min: '3.8', max: '3.11' }, hot: { function: 'f', object: 'demo' } };
   const path = join(dir, 'p.json');
