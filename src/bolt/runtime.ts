@@ -19,7 +19,7 @@
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { sha256, TaskFailure, type Task, type TaskContext, type ToolRef } from '../graph/index.js';
+import { sha256, TaskFailure, withEntryLock, type Task, type TaskContext, type ToolRef } from '../graph/index.js';
 import { archInfo, type Arch } from '../debian/arch.js';
 
 export const RUNTIME_LIB = 'libbolt_rt_instr.a';
@@ -115,31 +115,42 @@ async function ensureRuntime(ctx: TaskContext, pkg: string, spec: RuntimeSpec): 
     ctx.log(`${pkg} ${rec.version}: ${cached} (cached)`);
     return cached;
   }
-  mkdirSync(dirname(dir), { recursive: true });
-  const tmp = mkdtempSync(`${dir}.tmp-`);
-  try {
-    ctx.log(`${pkg} ${rec.version}: apt-get download into ${tmp}`);
-    try {
-      await ctx.exec('apt-get', ['download', `${pkg}=${rec.version}`], { cwd: tmp, jobserver: false });
-    } catch {
-      throw notAvailable(pkg, spec.arch, `${rec.version} could not be downloaded (see the log)`);
-    }
-    const deb = readdirSync(tmp).find((f) => f.endsWith('.deb'));
-    if (!deb) throw notAvailable(pkg, spec.arch, `${rec.version}: apt-get download wrote no .deb`);
-    const got = sha256(readFileSync(join(tmp, deb)));
-    if (got !== rec.sha256) throw new TaskFailure(`${join(tmp, deb)} has sha256 ${got}, the apt index says ${rec.sha256}`, 'run `apt-get update` and build again');
-    const x = join(tmp, 'x');
-    await ctx.exec('dpkg-deb', ['-x', join(tmp, deb), x], { jobserver: false });
-    const inside = join(x, `usr/lib/llvm-${spec.llvmMajor}/lib`, RUNTIME_LIB);
-    if (!existsSync(inside)) throw new TaskFailure(`${deb} has no usr/lib/llvm-${spec.llvmMajor}/lib/${RUNTIME_LIB}`, `set bolt = off for arch = ${spec.arch}`);
-    const stage = join(tmp, 'out');
-    mkdirSync(stage);
-    renameSync(inside, join(stage, RUNTIME_LIB));
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(stage, dir);
-    ctx.log(`${pkg} ${rec.version}: ${cached} (sha256 of the .deb ${got})`);
-    return cached;
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
+  // One download at a time per entry: the cache is shared by every project on the machine.
+  return withEntryLock(
+    dir,
+    (m) => ctx.log(m),
+    async () => {
+      if (existsSync(cached)) {
+        ctx.log(`${pkg} ${rec.version}: ${cached} (made by another build meanwhile)`);
+        return cached;
+      }
+      mkdirSync(dirname(dir), { recursive: true });
+      const tmp = mkdtempSync(`${dir}.tmp-`);
+      try {
+        ctx.log(`${pkg} ${rec.version}: apt-get download into ${tmp}`);
+        try {
+          await ctx.exec('apt-get', ['download', `${pkg}=${rec.version}`], { cwd: tmp, jobserver: false });
+        } catch {
+          throw notAvailable(pkg, spec.arch, `${rec.version} could not be downloaded (see the log)`);
+        }
+        const deb = readdirSync(tmp).find((f) => f.endsWith('.deb'));
+        if (!deb) throw notAvailable(pkg, spec.arch, `${rec.version}: apt-get download wrote no .deb`);
+        const got = sha256(readFileSync(join(tmp, deb)));
+        if (got !== rec.sha256) throw new TaskFailure(`${join(tmp, deb)} has sha256 ${got}, the apt index says ${rec.sha256}`, 'run `apt-get update` and build again');
+        const x = join(tmp, 'x');
+        await ctx.exec('dpkg-deb', ['-x', join(tmp, deb), x], { jobserver: false });
+        const inside = join(x, `usr/lib/llvm-${spec.llvmMajor}/lib`, RUNTIME_LIB);
+        if (!existsSync(inside)) throw new TaskFailure(`${deb} has no usr/lib/llvm-${spec.llvmMajor}/lib/${RUNTIME_LIB}`, `set bolt = off for arch = ${spec.arch}`);
+        const stage = join(tmp, 'out');
+        mkdirSync(stage);
+        renameSync(inside, join(stage, RUNTIME_LIB));
+        rmSync(dir, { recursive: true, force: true });
+        renameSync(stage, dir);
+        ctx.log(`${pkg} ${rec.version}: ${cached} (sha256 of the .deb ${got})`);
+        return cached;
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
+      }
+    },
+  );
 }

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { errorMessage, TaskFailure, unmountUnder, type ExecOptions, type TaskContext, type ToolRef } from '../graph/index.js';
+import { errorMessage, TaskFailure, unmountUnder, withEntryLock, type ExecOptions, type TaskContext, type ToolRef } from '../graph/index.js';
 import { aptMirror } from './apt.js';
 import { hostArch } from './arch.js';
 import { binfmtEntry, binfmtHint, checkBinfmt, BINFMT_DIR } from './binfmt.js';
@@ -57,24 +57,44 @@ export async function ensureRootfs(ctx: TaskContext, o: RootfsSpec): Promise<str
   const dir = rootfsDir(o);
   const include = [...new Set(o.include ?? [])].sort();
   const includeArgs = include.length ? [`--include=${include.join(',')}`] : [];
-  if (existsSync(join(dir, '.pyston-build-complete'))) return dir;
+  const complete = join(dir, '.pyston-build-complete');
+  if (existsSync(complete)) return dir;
   const mirror = o.mirror || aptMirror(o.suite);
   if (!mirror) throw new TaskFailure(`no Debian mirror for ${o.suite} in /etc/apt/sources.list*`, `set package.mirror (e.g. --set package.mirror=http://deb.debian.org/debian)`);
-  const tmp = `${dir}.tmp-${process.pid}`;
-  // What a killed earlier run left half-made (hundreds of MB each), and our own.
-  for (const stale of [...staleTemps(dir), tmp]) {
-    if (stale !== tmp) ctx.log(`removing ${stale}, left half-made by a run that no longer exists`);
-    await removeRoot(ctx, stale);
-  }
-  if (foreign) await debootstrapForeign(ctx, { suite: o.suite, debArch: o.debArch, mirror, tmp, dir, includeArgs });
-  else {
-    ctx.log(`debootstrap --variant=minbase ${includeArgs.join(' ')}${includeArgs.length ? ' ' : ''}${o.suite} from ${mirror} (cached in ${dir})`);
-    await ctx.exec('debootstrap', ['--variant=minbase', ...includeArgs, `--arch=${o.debArch}`, o.suite, tmp, mirror], { jobserver: false });
-  }
-  writeFileSync(join(tmp, '.pyston-build-complete'), `${o.suite} ${o.debArch} ${mirror}${include.length ? ` +${include.join(',')}` : ''}\n`);
-  await removeRoot(ctx, dir);
-  renameSync(tmp, dir);
-  return dir;
+  // One maker at a time: the cache is shared by every project on the
+  // machine and by the tasks of one build, and a second maker would remove
+  // the first one's finished root while it is being copied.
+  return withEntryLock(
+    dir,
+    (m) => ctx.log(m),
+    async () => {
+      if (existsSync(complete)) {
+        ctx.log(`${dir} was made by another build meanwhile`);
+        return dir;
+      }
+      const tmp = `${dir}.tmp-${process.pid}`;
+      // What a killed earlier run left half-made (hundreds of MB each), and our own.
+      for (const stale of [...staleTemps(dir), tmp]) {
+        if (stale !== tmp) ctx.log(`removing ${stale}, left half-made by a run that no longer exists`);
+        await removeRoot(ctx, stale);
+      }
+      try {
+        if (foreign) await debootstrapForeign(ctx, { suite: o.suite, debArch: o.debArch, mirror, tmp, dir, includeArgs });
+        else {
+          ctx.log(`debootstrap --variant=minbase ${includeArgs.join(' ')}${includeArgs.length ? ' ' : ''}${o.suite} from ${mirror} (cached in ${dir})`);
+          await ctx.exec('debootstrap', ['--variant=minbase', ...includeArgs, `--arch=${o.debArch}`, o.suite, tmp, mirror], { jobserver: false });
+        }
+      } catch (e) {
+        // A failed debootstrap leaves a partial root (hundreds of MB): not kept. A killed one is removed by the next run (staleTemps).
+        await removeRoot(ctx, tmp);
+        throw e;
+      }
+      writeFileSync(join(tmp, '.pyston-build-complete'), `${o.suite} ${o.debArch} ${mirror}${include.length ? ` +${include.join(',')}` : ''}\n`);
+      await removeRoot(ctx, dir);
+      renameSync(tmp, dir);
+      return dir;
+    },
+  );
 }
 
 /**

@@ -8,7 +8,7 @@ export { planBuild, runBuild, plannedTasks, logPathFor, tailFile, type EngineOpt
 export { resolveTargets, topoClosure, validateGraph } from './plan.js';
 export { globMatcher, globRegExp, GLOB_EXCLUDE, GLOB_FILE_NAME, GLOB_TASK_ID, type GlobOptions } from './glob.js';
 export { stateDir, statePath, loadState, writeFileAtomic, copyFileAtomic } from './state.js';
-export { acquireLock } from './lock.js';
+export { acquireLock, withEntryLock } from './lock.js';
 export { mountsUnder, unmountUnder } from './mounts.js';
 export { which, ToolResolver } from './tools.js';
 export { sha256 } from './hash.js';

@@ -1,5 +1,6 @@
 /**
- * One build at a time per build directory.
+ * One build at a time per build directory, and one maker at a time per
+ * shared cache entry ({@link withEntryLock}).
  *
  * The lock is a file created atomically with link(2), holding the owner's
  * pid and its start time from /proc (so a recycled pid is not mistaken for
@@ -8,7 +9,7 @@
  * stale file is first moved aside with rename(2).
  */
 import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { PbError } from './errors.js';
 
 interface LockInfo {
@@ -47,6 +48,10 @@ export interface LockOptions {
   /** Called when a stale lock was removed. */
   readonly onStale?: (message: string) => void;
   readonly pollMs?: number;
+  /** The lock file's name in `dir` (default `lock`). */
+  readonly file?: string;
+  /** What the lock guards, for the messages (default: this build directory). */
+  readonly subject?: string;
 }
 
 export interface Lock {
@@ -55,7 +60,8 @@ export interface Lock {
 
 export async function acquireLock(dir: string, opts: LockOptions): Promise<Lock> {
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, 'lock');
+  const path = join(dir, opts.file ?? 'lock');
+  const subject = opts.subject ?? 'this build directory';
   const me: LockInfo = { pid: process.pid, start: processStart(process.pid) ?? '0' };
   const tmp = `${path}.${process.pid}`;
   let told = false;
@@ -88,15 +94,34 @@ export async function acquireLock(dir: string, opts: LockOptions): Promise<Lock>
       }
       if (!owner) continue;
       if (!opts.wait) {
-        throw new PbError(`build directory is in use by another pyston-build (pid ${owner.pid})`, `wait for it to finish, or stop it; the lock is ${path}`);
+        throw new PbError(
+          `${subject === 'this build directory' ? 'build directory' : subject} is in use by another pyston-build (pid ${owner.pid})`,
+          `wait for it to finish, or stop it; the lock is ${path}`,
+        );
       }
       if (!told) {
-        opts.onWait?.(`waiting for another pyston-build (pid ${owner.pid}) to finish with this build directory...`);
+        opts.onWait?.(`waiting for another pyston-build (pid ${owner.pid}) to finish with ${subject}...`);
         told = true;
       }
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 200));
     }
   } finally {
     rmSync(tmp, { force: true });
+  }
+}
+
+/**
+ * Run `make` holding `<entry>.lock` beside a shared cache entry (the user
+ * cache is shared by every project on the machine, and by the tasks of one
+ * build). Two builds that need the same entry make it once: the second
+ * waits, and `make` should first look whether the entry is there now. A
+ * lock left by a dead process is taken over, as the build directory's is.
+ */
+export async function withEntryLock<T>(entry: string, onWait: (message: string) => void, make: () => Promise<T>): Promise<T> {
+  const lock = await acquireLock(dirname(entry), { wait: true, file: `${basename(entry)}.lock`, subject: entry, onWait, onStale: onWait });
+  try {
+    return await make();
+  } finally {
+    lock.release();
   }
 }

@@ -8,7 +8,7 @@
  * under qemu, prints what the input prints, and carries .note.bolt_info.
  */
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { build, cdemoBuild, graphOf, tmpProject } from '../helpers.js';
@@ -101,6 +101,24 @@ describe('BOLT on an arm64 executable, trained under qemu', () => {
     const r = await build(graph(root, undefined), root);
     expect(failOf(r)).toMatch(/^bolt:instrument: llvm-bolt exited with status/);
     expect(readFileSync(join(root, 'build/logs/bolt:instrument.log'), 'utf8')).toContain('linking object with arch x86_64 into context with arch aarch64');
+  }, 300_000);
+
+  it('two builds that need the runtime at once, with one cache: one downloads it, the other waits for its lock and takes it', async () => {
+    const cacheDir = join(tmpProject(), 'cache');
+    const spec: RuntimeSpec = { arch: 'arm64', llvmMajor: 19, bolt: native.llvm['llvm-bolt'], cacheDir };
+    const roots = [tmpProject(), tmpProject()];
+    const rs = await Promise.all(roots.map((root) => build(graphOf([runtimeTask(spec).task]), root)));
+    for (const r of rs) expect(r.summary.ok, failOf(r)).toBe(true);
+    const logs = roots.map((root) => readFileSync(join(root, 'build/logs/bolt-runtime:arm64.log'), 'utf8'));
+    expect(logs.filter((l) => l.includes('apt-get download into'))).toHaveLength(1);
+    const waited = logs.find((l) => !l.includes('apt-get download into'))!;
+    expect(waited).toContain(`waiting for another pyston-build (pid ${process.pid}) to finish with ${join(cacheDir, 'bolt-runtime')}/`);
+    expect(waited).toContain('(made by another build meanwhile)');
+    const libs = roots.map((root) => readFileSync(join(root, 'build/bolt-runtime-arm64/libbolt_rt_instr.a')));
+    expect(libs[0]!.length).toBeGreaterThan(0);
+    expect(libs[0]!.equals(libs[1]!)).toBe(true);
+    // Only the entry is left in the cache: no lock, no temp directory.
+    expect(readdirSync(join(cacheDir, 'bolt-runtime'))).toHaveLength(1);
   }, 300_000);
 
   it('a package the apt index lacks is one error line with the setup hint', async () => {

@@ -12,10 +12,12 @@
  * machine's Debian mirror), in which dpkg says arm64 and uname says aarch64.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { mountsUnder, unmountUnder, type Task } from '../../src/graph/index.js';
+import { processStart } from '../../src/graph/lock.js';
 import { ensureRootfs, removeRoot, rootfsDir, staleTemps, withMounts } from '../../src/debian/rootfs.js';
 import { checkBinfmt } from '../../src/debian/binfmt.js';
 import { hostArch } from '../../src/debian/arch.js';
@@ -202,6 +204,57 @@ describe('binfmt_misc check for a foreign root', () => {
       expect(r.summary.failed).toEqual([]);
       expect(readFileSync(join(project, 'build/rootfs.txt'), 'utf8')).toBe(root);
     });
+  });
+});
+
+describe('two builds that need the same root', () => {
+  it("the second waits for the first's lock, then takes the root the first made, and makes nothing", async () => {
+    const host = hostArch() ?? 'amd64';
+    const cacheDir = join(tmpProject(), 'cache');
+    const root = join(cacheDir, 'rootfs', `bookworm-minbase-${host}`);
+    mkdirSync(dirname(root), { recursive: true });
+    // The other build: a live process that holds the root's lock (as acquireLock writes it).
+    const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+    const pid = other.pid!;
+    try {
+      writeFileSync(`${root}.lock`, JSON.stringify({ pid, start: processStart(pid) }));
+      // It finishes a second later: its root in place, its lock gone.
+      const finish = setTimeout(() => {
+        mkdirSync(root);
+        writeFileSync(join(root, '.pyston-build-complete'), `bookworm ${host} http://mirror.invalid/debian\n`);
+        rmSync(`${root}.lock`);
+      }, 1500);
+      const project = tmpProject();
+      // The mirror does not resolve: had this build run debootstrap, it would have failed.
+      const r = await build(graphOf([rootfsTask(cacheDir, host, fakeBinfmt())]), project);
+      clearTimeout(finish);
+      expect(r.summary.failed, JSON.stringify(r.events.find((e) => e.type === 'fail'))).toEqual([]);
+      expect(readFileSync(join(project, 'build/rootfs.txt'), 'utf8')).toBe(root);
+      const log = readFileSync(join(project, 'build/logs/rootfs.log'), 'utf8');
+      expect(log).toContain(`waiting for another pyston-build (pid ${pid}) to finish with ${root}...`);
+      expect(log).toContain(`${root} was made by another build meanwhile`);
+      expect(log).not.toContain('debootstrap');
+      expect(readdirSync(dirname(root))).toEqual([basename(root)]);
+    } finally {
+      other.kill();
+    }
+  });
+
+  it('a lock left by a dead build is taken over; a maker that fails releases its lock and leaves no half-made root', async () => {
+    const host = hostArch() ?? 'amd64';
+    const cacheDir = join(tmpProject(), 'cache');
+    const root = join(cacheDir, 'rootfs', `bookworm-minbase-${host}`);
+    mkdirSync(dirname(root), { recursive: true });
+    const dead = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8')) + 1;
+    writeFileSync(`${root}.lock`, JSON.stringify({ pid: dead, start: '1' }));
+    const project = tmpProject();
+    const r = await build(graphOf([rootfsTask(cacheDir, host, fakeBinfmt())]), project);
+    // debootstrap ran and failed on the mirror that does not resolve.
+    expect(r.summary.failed).toEqual(['rootfs']);
+    const log = readFileSync(join(project, 'build/logs/rootfs.log'), 'utf8');
+    expect(log).toContain(`removed a stale lock ${root}.lock left by pid ${dead}, which is gone`);
+    expect(log).toContain('debootstrap --variant=minbase');
+    expect(readdirSync(dirname(root))).toEqual([]);
   });
 });
 
